@@ -1,0 +1,251 @@
+//! Design matrices: the one interface every solver kernel is written against.
+//!
+//! A solver never indexes a matrix directly; it asks the design for column dot products and
+//! column updates, so one generic kernel serves dense column-major and sparse (CSC) storage.
+
+use crate::kernels;
+
+/// Column access to an `n_samples x n_features` design matrix `X`.
+pub trait Design: Sync {
+    /// Number of rows `n`.
+    fn n_samples(&self) -> usize;
+    /// Number of columns `p`.
+    fn n_features(&self) -> usize;
+    /// `x_j' v`.
+    fn col_dot(&self, j: usize, v: &[f64]) -> f64;
+    /// `sum_i x_ij w_i v_i`.
+    fn col_dot_weighted(&self, j: usize, w: &[f64], v: &[f64]) -> f64;
+    /// `v += a * x_j`.
+    fn col_axpy(&self, j: usize, a: f64, v: &mut [f64]);
+    /// `v += a * (w .* x_j)`.
+    fn col_axpy_weighted(&self, j: usize, a: f64, w: &[f64], v: &mut [f64]);
+    /// `sum_i w_i x_ij^2`.
+    fn col_sq_norm_weighted(&self, j: usize, w: &[f64]) -> f64;
+    /// `out = X' v` for all columns.
+    fn t_matvec(&self, v: &[f64], out: &mut [f64]) {
+        for (j, o) in out.iter_mut().enumerate() {
+            *o = self.col_dot(j, v);
+        }
+    }
+    /// Gram columns: `out[:, k] = X' x_{cols[k]}`, `out` is `p x cols.len()` column-major.
+    fn gram_columns(&self, cols: &[usize], out: &mut [f64]) {
+        let p = self.n_features();
+        let mut col = vec![0.0; self.n_samples()];
+        for (k, &j) in cols.iter().enumerate() {
+            col.iter_mut().for_each(|c| *c = 0.0);
+            self.col_axpy(j, 1.0, &mut col);
+            for i in 0..p {
+                out[k * p + i] = self.col_dot(i, &col);
+            }
+        }
+    }
+}
+
+/// Dense column-major design: column `j` is `data[j*n .. (j+1)*n]`.
+#[derive(Clone, Debug)]
+pub struct DenseDesign {
+    data: Vec<f64>,
+    n_samples: usize,
+    n_features: usize,
+}
+
+impl DenseDesign {
+    /// Wraps column-major storage. Returns `None` if `data.len() != n_samples * n_features`.
+    pub fn from_col_major(data: Vec<f64>, n_samples: usize, n_features: usize) -> Option<Self> {
+        (data.len() == n_samples.checked_mul(n_features)?).then_some(DenseDesign {
+            data,
+            n_samples,
+            n_features,
+        })
+    }
+
+    /// Column `j` as a slice.
+    #[inline]
+    pub fn col(&self, j: usize) -> &[f64] {
+        &self.data[j * self.n_samples..(j + 1) * self.n_samples]
+    }
+
+    /// Mutable column `j`.
+    #[inline]
+    pub fn col_mut(&mut self, j: usize) -> &mut [f64] {
+        let n = self.n_samples;
+        &mut self.data[j * n..(j + 1) * n]
+    }
+
+    /// Raw column-major storage.
+    pub fn as_slice(&self) -> &[f64] {
+        &self.data
+    }
+}
+
+impl Design for DenseDesign {
+    fn n_samples(&self) -> usize {
+        self.n_samples
+    }
+    fn n_features(&self) -> usize {
+        self.n_features
+    }
+    #[inline]
+    fn col_dot(&self, j: usize, v: &[f64]) -> f64 {
+        kernels::dot(self.col(j), v)
+    }
+    #[inline]
+    fn col_dot_weighted(&self, j: usize, w: &[f64], v: &[f64]) -> f64 {
+        kernels::dot3(self.col(j), w, v)
+    }
+    #[inline]
+    fn col_axpy(&self, j: usize, a: f64, v: &mut [f64]) {
+        kernels::axpy(a, self.col(j), v)
+    }
+    #[inline]
+    fn col_axpy_weighted(&self, j: usize, a: f64, w: &[f64], v: &mut [f64]) {
+        kernels::axpy3(a, self.col(j), w, v)
+    }
+    fn col_sq_norm_weighted(&self, j: usize, w: &[f64]) -> f64 {
+        let c = self.col(j);
+        kernels::dot3(c, w, c)
+    }
+    fn t_matvec(&self, v: &[f64], out: &mut [f64]) {
+        #[cfg(feature = "parallel")]
+        {
+            use rayon::prelude::*;
+            if self.n_samples * self.n_features > 1 << 18 {
+                out.par_iter_mut()
+                    .enumerate()
+                    .for_each(|(j, o)| *o = kernels::dot(self.col(j), v));
+                return;
+            }
+        }
+        for (j, o) in out.iter_mut().enumerate() {
+            *o = kernels::dot(self.col(j), v);
+        }
+    }
+    fn gram_columns(&self, cols: &[usize], out: &mut [f64]) {
+        use ndarray::{ArrayView2, ArrayViewMut2, ShapeBuilder};
+        let (n, p, k) = (self.n_samples, self.n_features, cols.len());
+        if k == 0 {
+            return;
+        }
+        // Gather the requested columns into a contiguous n x k block, then one matrix product.
+        let mut block = vec![0.0; n * k];
+        for (c, &j) in cols.iter().enumerate() {
+            block[c * n..(c + 1) * n].copy_from_slice(self.col(j));
+        }
+        // X is n x p column-major == p x n row-major view of X'.
+        let xt = ArrayView2::from_shape((p, n), &self.data).expect("p*n elements by construction");
+        let b = ArrayView2::from_shape((n, k).f(), &block).expect("n*k elements by construction");
+        let mut o = ArrayViewMut2::from_shape((p, k).f(), &mut out[..p * k])
+            .expect("caller passes p*k elements");
+        ndarray::linalg::general_mat_mul(1.0, &xt, &b, 0.0, &mut o);
+    }
+}
+
+/// Compressed sparse column design (CSC): column `j` holds rows `indices[indptr[j]..indptr[j+1]]`.
+#[derive(Clone, Debug)]
+pub struct CscDesign {
+    n_samples: usize,
+    indptr: Vec<usize>,
+    indices: Vec<usize>,
+    values: Vec<f64>,
+}
+
+impl CscDesign {
+    /// Builds a CSC design, checking that the index arrays are consistent.
+    pub fn new(
+        n_samples: usize,
+        indptr: Vec<usize>,
+        indices: Vec<usize>,
+        values: Vec<f64>,
+    ) -> crate::Result<Self> {
+        let bad = |reason: &str| crate::Error::param("csc", "", reason.to_string());
+        if indptr.is_empty() || indptr[0] != 0 {
+            return Err(bad("indptr must start with 0"));
+        }
+        if indptr.windows(2).any(|w| w[0] > w[1]) {
+            return Err(bad("indptr must be non-decreasing"));
+        }
+        if *indptr.last().unwrap_or(&0) != indices.len() || indices.len() != values.len() {
+            return Err(bad("indptr, indices and values disagree in length"));
+        }
+        if indices.iter().any(|&i| i >= n_samples) {
+            return Err(bad("row index out of range"));
+        }
+        Ok(CscDesign {
+            n_samples,
+            indptr,
+            indices,
+            values,
+        })
+    }
+
+    /// Converts a dense design (exact zeros are dropped).
+    pub fn from_dense(d: &DenseDesign) -> Self {
+        let mut indptr = vec![0];
+        let (mut indices, mut values) = (Vec::new(), Vec::new());
+        for j in 0..d.n_features() {
+            for (i, &v) in d.col(j).iter().enumerate() {
+                if v != 0.0 {
+                    indices.push(i);
+                    values.push(v);
+                }
+            }
+            indptr.push(indices.len());
+        }
+        CscDesign {
+            n_samples: d.n_samples(),
+            indptr,
+            indices,
+            values,
+        }
+    }
+
+    #[inline]
+    fn range(&self, j: usize) -> std::ops::Range<usize> {
+        self.indptr[j]..self.indptr[j + 1]
+    }
+}
+
+impl Design for CscDesign {
+    fn n_samples(&self) -> usize {
+        self.n_samples
+    }
+    fn n_features(&self) -> usize {
+        self.indptr.len() - 1
+    }
+    fn col_dot(&self, j: usize, v: &[f64]) -> f64 {
+        let r = self.range(j);
+        self.indices[r.clone()]
+            .iter()
+            .zip(&self.values[r])
+            .map(|(&i, &x)| x * v[i])
+            .sum()
+    }
+    fn col_dot_weighted(&self, j: usize, w: &[f64], v: &[f64]) -> f64 {
+        let r = self.range(j);
+        self.indices[r.clone()]
+            .iter()
+            .zip(&self.values[r])
+            .map(|(&i, &x)| x * w[i] * v[i])
+            .sum()
+    }
+    fn col_axpy(&self, j: usize, a: f64, v: &mut [f64]) {
+        let r = self.range(j);
+        for (&i, &x) in self.indices[r.clone()].iter().zip(&self.values[r]) {
+            v[i] += a * x;
+        }
+    }
+    fn col_axpy_weighted(&self, j: usize, a: f64, w: &[f64], v: &mut [f64]) {
+        let r = self.range(j);
+        for (&i, &x) in self.indices[r.clone()].iter().zip(&self.values[r]) {
+            v[i] += a * x * w[i];
+        }
+    }
+    fn col_sq_norm_weighted(&self, j: usize, w: &[f64]) -> f64 {
+        let r = self.range(j);
+        self.indices[r.clone()]
+            .iter()
+            .zip(&self.values[r])
+            .map(|(&i, &x)| x * x * w[i])
+            .sum()
+    }
+}

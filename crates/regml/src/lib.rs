@@ -1,0 +1,26 @@
+//! # regml: regularized machine learning with certified accuracy
+//!
+//! Penalized linear and logistic regression (lasso, ridge, elastic net) with glmnet's
+//! semantics: whole regularization paths with warm starts, cross-validated `lambda`, and a
+//! duality-gap certificate for every fitted `lambda`.
+//!
+//! Layers: estimator ([`linear`], [`cv`], [`ridge`]) -> path -> solver ([`solver`]) ->
+//! datafit / penalty ([`datafit`], [`penalty`]) over a [`design::Design`].
+#![deny(missing_docs)]
+#![warn(clippy::print_stdout, clippy::print_stderr)]
+
+pub mod cv;
+pub mod data;
+pub mod datafit;
+pub mod design;
+mod error;
+pub mod kernels;
+pub mod linear;
+pub mod model;
+pub mod penalty;
+pub mod ridge;
+pub mod solver;
+
+pub use error::{Error, Result};
+pub use linear::{fit_path, ElasticNetParams, Family, LinearPath};
+pub use solver::{Certificate, FitInfo, SolverOptions};

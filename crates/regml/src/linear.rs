@@ -1,0 +1,759 @@
+//! Penalized linear and logistic regression paths with glmnet's semantics.
+//!
+//! [`ElasticNetParams`] describes the model; [`fit_path`] validates the data, standardizes,
+//! computes `lambda_max` and the grid, runs the solver with warm starts from the largest
+//! `lambda` down, and returns a [`LinearPath`] whose coefficients are on the original scale.
+//!
+//! Objective at each `lambda` (weights normalized to sum to one):
+//!
+//! ```text
+//! gaussian:  1/2 sum_i w_i (y_i - b0 - x_i'b)^2                 + P_lambda(b)
+//! binomial:  sum_i w_i ( log(1 + exp(eta_i)) - y_i eta_i )      + P_lambda(b),  eta = b0 + x'b
+//! P_lambda(b) = lambda sum_j pf_j ( alpha |b_j| + (1-alpha)/2 b_j^2 )
+//! ```
+//!
+//! With `standardize = true` (the default) the penalty applies to the coefficients of the
+//! standardized features `(x_j - mean_j) / sd_j` (weighted mean and 1/N standard deviation),
+//! exactly as glmnet does; reported coefficients are converted back.
+//!
+//! Deliberate deviation from glmnet: for the gaussian family with `alpha < 1`, glmnet
+//! divides `lambda` by the standard deviation of `y`, so its objective is not the one it
+//! documents unless `sd(y) = 1`. regml minimizes the documented objective for every `y`.
+
+use crate::design::DenseDesign;
+use crate::penalty::{AlphaMax, ElasticNet, Penalty};
+use crate::solver::gaussian::GaussianSolver;
+use crate::solver::logistic::LogisticSolver;
+use crate::solver::{FitInfo, SolverOptions};
+use crate::{Error, Result};
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
+use serde::{Deserialize, Serialize};
+
+/// Response distribution and link.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Family {
+    /// Least squares (glmnet `"gaussian"`).
+    Gaussian,
+    /// Logistic regression on labels in `{0, 1}` (glmnet `"binomial"`).
+    Binomial,
+}
+
+impl std::fmt::Display for Family {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Family::Gaussian => "gaussian",
+            Family::Binomial => "binomial",
+        })
+    }
+}
+
+impl std::str::FromStr for Family {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "gaussian" => Ok(Family::Gaussian),
+            "binomial" => Ok(Family::Binomial),
+            _ => Err(Error::param("family", s, "must be gaussian or binomial")),
+        }
+    }
+}
+
+/// Parameters of a penalized linear model (unchecked; [`fit_path`] validates them).
+///
+/// ```
+/// use regml::linear::{fit_path, ElasticNetParams};
+/// use ndarray::array;
+/// let x = array![[1.0, 2.0], [2.0, 1.0], [3.0, 5.0], [4.0, 3.0]];
+/// let y = array![1.0, 2.0, 4.0, 3.5];
+/// let path = fit_path(x.view(), y.view(), None, &ElasticNetParams::lasso()).unwrap();
+/// assert!(path.info.iter().all(|i| i.relative_gap <= 1e-6));
+/// // coefficients at the largest lambda are exactly zero
+/// assert!(path.coefs.row(0).iter().all(|&b| b == 0.0));
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ElasticNetParams {
+    /// Response family.
+    pub family: Family,
+    /// L1 share in `[0, 1]` (glmnet `alpha`; scikit-learn `l1_ratio`).
+    pub alpha: f64,
+    /// Number of `lambda` values of the default grid (glmnet `nlambda`, 100).
+    pub nlambda: usize,
+    /// Smallest `lambda` as a fraction of `lambda_max`; default `1e-4` if `n > p` else `1e-2`.
+    pub lambda_min_ratio: Option<f64>,
+    /// User-given `lambda` values (sorted decreasing before fitting); replaces the grid.
+    pub lambda: Option<Vec<f64>>,
+    /// Standardize features before penalizing (glmnet `standardize`, default true).
+    pub standardize: bool,
+    /// Fit an unpenalized intercept (default true).
+    pub fit_intercept: bool,
+    /// Per-feature penalty factors (glmnet `penalty.factor`), rescaled to sum to `p`.
+    pub penalty_factor: Option<Vec<f64>>,
+    /// Lower bounds on coefficients (each `<= 0`), original scale.
+    pub lower_limits: Option<Vec<f64>>,
+    /// Upper bounds on coefficients (each `>= 0`), original scale.
+    pub upper_limits: Option<Vec<f64>>,
+    /// Stopping rules.
+    pub solver: SolverOptions,
+}
+
+impl Default for ElasticNetParams {
+    fn default() -> Self {
+        ElasticNetParams {
+            family: Family::Gaussian,
+            alpha: 1.0,
+            nlambda: 100,
+            lambda_min_ratio: None,
+            lambda: None,
+            standardize: true,
+            fit_intercept: true,
+            penalty_factor: None,
+            lower_limits: None,
+            upper_limits: None,
+            solver: SolverOptions::default(),
+        }
+    }
+}
+
+impl ElasticNetParams {
+    /// Lasso: `alpha = 1`.
+    pub fn lasso() -> Self {
+        Self::default()
+    }
+    /// Ridge: `alpha = 0`.
+    pub fn ridge() -> Self {
+        ElasticNetParams {
+            alpha: 0.0,
+            ..Self::default()
+        }
+    }
+    /// Elastic net with L1 share `alpha`.
+    pub fn elastic_net(alpha: f64) -> Self {
+        ElasticNetParams {
+            alpha,
+            ..Self::default()
+        }
+    }
+    /// L1-penalized logistic regression.
+    pub fn logistic(alpha: f64) -> Self {
+        ElasticNetParams {
+            alpha,
+            family: Family::Binomial,
+            ..Self::default()
+        }
+    }
+
+    /// Checks every parameter that does not depend on the data.
+    pub fn check(&self) -> Result<()> {
+        if !(0.0..=1.0).contains(&self.alpha) {
+            return Err(Error::param("alpha", self.alpha, "must lie in [0, 1]"));
+        }
+        if self.lambda.is_none() && !(1..=100_000).contains(&self.nlambda) {
+            return Err(Error::param("nlambda", self.nlambda, "must lie in [1, 100000]"));
+        }
+        if let Some(r) = self.lambda_min_ratio {
+            if !(r > 0.0 && r < 1.0) {
+                return Err(Error::param("lambda_min_ratio", r, "must lie in (0, 1)"));
+            }
+        }
+        if let Some(l) = &self.lambda {
+            if l.is_empty() {
+                return Err(Error::param("lambda", "[]", "needs at least one value"));
+            }
+            if let Some(v) = l.iter().find(|v| !(v.is_finite() && **v >= 0.0)) {
+                return Err(Error::param("lambda", v, "must be finite and >= 0"));
+            }
+        }
+        let t = self.solver.tol;
+        if !(t > 0.0 && t < 1.0) {
+            return Err(Error::param("tol", t, "must lie in (0, 1)"));
+        }
+        if self.solver.max_iter == 0 {
+            return Err(Error::param("max_iter", 0, "must be positive"));
+        }
+        Ok(())
+    }
+}
+
+/// A fitted regularization path. Row `k` of `coefs` belongs to `lambdas[k]`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LinearPath {
+    /// Response family.
+    pub family: Family,
+    /// L1 share.
+    pub alpha: f64,
+    /// `lambda` values, decreasing.
+    pub lambdas: Vec<f64>,
+    /// The exact `lambda_max` of the data (all penalized coefficients zero at and above it).
+    pub lambda_max: f64,
+    /// Intercept per `lambda` (original scale; 0 without intercept).
+    pub intercepts: Vec<f64>,
+    /// Coefficients, `n_lambda x n_features`, original scale.
+    pub coefs: Array2<f64>,
+    /// Number of nonzero coefficients per `lambda`.
+    pub df: Vec<usize>,
+    /// Fraction of (null) deviance explained per `lambda` (glmnet `dev.ratio`).
+    pub dev_ratio: Vec<f64>,
+    /// Null deviance (intercept-only model), in glmnet's units (weights summing to one).
+    pub null_deviance: f64,
+    /// Accuracy certificate per `lambda`.
+    pub info: Vec<FitInfo>,
+    /// Weighted feature means used for centering (zeros without intercept).
+    pub x_mean: Vec<f64>,
+    /// Weighted feature standard deviations used for scaling (ones without standardization).
+    pub x_scale: Vec<f64>,
+    /// Human-readable warnings (non-convergence, separability, early stop of the path).
+    pub warnings: Vec<String>,
+}
+
+/// Inputs validated and normalized once, shared by path fits and cross-validation folds.
+pub(crate) struct Prepared {
+    pub x_mean: Vec<f64>,
+    pub x_scale: Vec<f64>,
+    pub usable: Vec<bool>,
+    pub y_mean: f64,
+}
+
+fn check_finite_2d(x: &ArrayView2<f64>) -> Result<()> {
+    for ((row, column), v) in x.indexed_iter() {
+        if !v.is_finite() {
+            return Err(Error::NonFinite {
+                what: "x",
+                row,
+                column,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Validates data against the parameters; returns normalized weights.
+pub(crate) fn validate(
+    x: &ArrayView2<f64>,
+    y: &ArrayView1<f64>,
+    weights: Option<&ArrayView1<f64>>,
+    params: &ElasticNetParams,
+) -> Result<Vec<f64>> {
+    params.check()?;
+    let (n, p) = x.dim();
+    if y.len() != n {
+        return Err(Error::ShapeMismatch {
+            op: "fit",
+            expected: format!("{n} responses (rows of x)"),
+            got: format!("{}", y.len()),
+        });
+    }
+    if n < 2 {
+        return Err(Error::InvalidData(format!("need at least 2 rows, got {n}")));
+    }
+    if p == 0 {
+        return Err(Error::InvalidData("need at least one feature".into()));
+    }
+    check_finite_2d(x)?;
+    for (row, v) in y.iter().enumerate() {
+        if !v.is_finite() {
+            return Err(Error::NonFinite {
+                what: "y",
+                row,
+                column: 0,
+            });
+        }
+    }
+    let mut w = match weights {
+        None => vec![1.0; n],
+        Some(w) => {
+            if w.len() != n {
+                return Err(Error::ShapeMismatch {
+                    op: "weights",
+                    expected: format!("{n} weights"),
+                    got: format!("{}", w.len()),
+                });
+            }
+            for (row, v) in w.iter().enumerate() {
+                if !v.is_finite() {
+                    return Err(Error::NonFinite {
+                        what: "weights",
+                        row,
+                        column: 0,
+                    });
+                }
+                if *v < 0.0 {
+                    return Err(Error::InvalidData(format!(
+                        "weight at row {row} is negative ({v})"
+                    )));
+                }
+            }
+            w.to_vec()
+        }
+    };
+    let total: f64 = w.iter().sum();
+    if !(total > 0.0) {
+        return Err(Error::InvalidData("all weights are zero".into()));
+    }
+    w.iter_mut().for_each(|v| *v /= total);
+    match params.family {
+        Family::Gaussian => {
+            let ym: f64 = y.iter().zip(&w).map(|(a, b)| a * b).sum();
+            let constant = y
+                .iter()
+                .zip(&w)
+                .filter(|(_, w)| **w > 0.0)
+                .all(|(v, _)| *v == y[0] || (params.fit_intercept && (*v - ym).abs() == 0.0));
+            let all_same = y
+                .iter()
+                .zip(&w)
+                .filter(|(_, w)| **w > 0.0)
+                .map(|(v, _)| *v)
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+                    (lo.min(v), hi.max(v))
+                });
+            if params.fit_intercept && all_same.0 == all_same.1 {
+                return Err(Error::InvalidData(format!(
+                    "the target is constant ({}): nothing to fit",
+                    all_same.0
+                )));
+            }
+            if !params.fit_intercept && constant && y[0] == 0.0 {
+                return Err(Error::InvalidData("the target is all zero".into()));
+            }
+        }
+        Family::Binomial => {
+            if let Some((row, v)) = y.iter().enumerate().find(|(_, v)| **v != 0.0 && **v != 1.0) {
+                return Err(Error::InvalidData(format!(
+                    "binomial labels must be 0 or 1; row {row} has {v}"
+                )));
+            }
+            let pos: f64 = y.iter().zip(&w).map(|(a, b)| a * b).sum();
+            if pos <= 0.0 || pos >= 1.0 {
+                return Err(Error::InvalidData(
+                    "the target has a single class (with positive weight): logistic regression needs two"
+                        .into(),
+                ));
+            }
+        }
+    }
+    if let Some(pf) = &params.penalty_factor {
+        if pf.len() != p {
+            return Err(Error::ShapeMismatch {
+                op: "penalty_factor",
+                expected: format!("{p} values"),
+                got: format!("{}", pf.len()),
+            });
+        }
+    }
+    Ok(w)
+}
+
+/// Weighted means, scales and the usable (non-constant) columns.
+pub(crate) fn prepare(
+    x: &ArrayView2<f64>,
+    y: &ArrayView1<f64>,
+    w: &[f64],
+    params: &ElasticNetParams,
+) -> Prepared {
+    let (n, p) = x.dim();
+    let mut x_mean = vec![0.0; p];
+    let mut x_scale = vec![1.0; p];
+    let mut usable = vec![true; p];
+    for j in 0..p {
+        let col = x.column(j);
+        let first = (0..n).find(|&i| w[i] > 0.0).map(|i| col[i]).unwrap_or(0.0);
+        if (0..n).all(|i| w[i] == 0.0 || col[i] == first) {
+            usable[j] = false;
+        }
+        let m: f64 = col.iter().zip(w).map(|(a, b)| a * b).sum();
+        if params.fit_intercept {
+            x_mean[j] = m;
+        }
+        if params.standardize && usable[j] {
+            let var: f64 = col.iter().zip(w).map(|(a, b)| b * (a - m) * (a - m)).sum();
+            let sd = var.sqrt();
+            if sd > 0.0 {
+                x_scale[j] = sd;
+            } else {
+                usable[j] = false;
+            }
+        }
+    }
+    let y_mean = if params.fit_intercept && params.family == Family::Gaussian {
+        y.iter().zip(w).map(|(a, b)| a * b).sum()
+    } else {
+        0.0
+    };
+    Prepared {
+        x_mean,
+        x_scale,
+        usable,
+        y_mean,
+    }
+}
+
+/// The penalty in solver units: factors rescaled to sum to `p`, bounds times `sd_j`.
+pub(crate) fn solver_penalty(params: &ElasticNetParams, prep: &Prepared) -> Result<ElasticNet> {
+    let p = prep.x_scale.len();
+    let mut pen = ElasticNet::new(params.alpha, p)?;
+    if let Some(pf) = &params.penalty_factor {
+        let mut pf = pf.clone();
+        if let Some(v) = pf.iter().find(|v| !(v.is_finite() && **v >= 0.0)) {
+            return Err(Error::param("penalty_factor", v, "must be finite and >= 0"));
+        }
+        let s: f64 = pf.iter().sum();
+        if !(s > 0.0) {
+            return Err(Error::param(
+                "penalty_factor",
+                "all 0",
+                "at least one feature must be penalized",
+            ));
+        }
+        pf.iter_mut().for_each(|v| *v *= p as f64 / s);
+        pen = pen.with_penalty_factor(pf)?;
+    }
+    if params.lower_limits.is_some() || params.upper_limits.is_some() {
+        let lo = params
+            .lower_limits
+            .clone()
+            .unwrap_or_else(|| vec![f64::NEG_INFINITY; p]);
+        let hi = params
+            .upper_limits
+            .clone()
+            .unwrap_or_else(|| vec![f64::INFINITY; p]);
+        pen = pen.with_bounds(lo, hi)?.scaled_bounds(&prep.x_scale);
+    }
+    Ok(pen)
+}
+
+/// The decreasing `lambda` sequence: the user's, or glmnet's geometric grid.
+pub(crate) fn lambda_grid(params: &ElasticNetParams, lambda_max: f64, n: usize, p: usize) -> Vec<f64> {
+    if let Some(l) = &params.lambda {
+        let mut l = l.clone();
+        l.sort_by(|a, b| b.total_cmp(a));
+        return l;
+    }
+    let ratio = params
+        .lambda_min_ratio
+        .unwrap_or(if n > p { 1e-4 } else { 1e-2 });
+    let k = params.nlambda;
+    if k == 1 {
+        return vec![lambda_max];
+    }
+    // lambda_k = lambda_max * ratio^(k/(K-1))
+    (0..k)
+        .map(|i| lambda_max * ratio.powf(i as f64 / (k - 1) as f64))
+        .collect()
+}
+
+/// Dense column-major solver design: centered, scaled, and (gaussian) row-scaled by sqrt(w).
+fn solver_design(x: &ArrayView2<f64>, prep: &Prepared, row_scale: Option<&[f64]>) -> DenseDesign {
+    let (n, p) = x.dim();
+    let mut data = vec![0.0; n * p];
+    for j in 0..p {
+        if !prep.usable[j] {
+            continue;
+        }
+        let (m, s) = (prep.x_mean[j], prep.x_scale[j]);
+        let col = &mut data[j * n..(j + 1) * n];
+        for (i, v) in x.column(j).iter().enumerate() {
+            let z = (v - m) / s;
+            col[i] = match row_scale {
+                Some(r) => z * r[i],
+                None => z,
+            };
+        }
+    }
+    DenseDesign::from_col_major(data, n, p).expect("n*p elements by construction")
+}
+
+/// Fits the whole regularization path.
+pub fn fit_path(
+    x: ArrayView2<f64>,
+    y: ArrayView1<f64>,
+    weights: Option<ArrayView1<f64>>,
+    params: &ElasticNetParams,
+) -> Result<LinearPath> {
+    let w = validate(&x, &y, weights.as_ref(), params)?;
+    let prep = prepare(&x, &y, &w, params);
+    fit_prepared(&x, &y, &w, &prep, params, None)
+}
+
+/// Path fit on validated data; `lambdas_override` forces a sequence (cross-validation folds).
+pub(crate) fn fit_prepared(
+    x: &ArrayView2<f64>,
+    y: &ArrayView1<f64>,
+    w: &[f64],
+    prep: &Prepared,
+    params: &ElasticNetParams,
+    lambdas_override: Option<&[f64]>,
+) -> Result<LinearPath> {
+    let (n, p) = x.dim();
+    let pen = solver_penalty(params, prep)?;
+    let user_grid = params.lambda.is_some() || lambdas_override.is_some();
+    let mut warnings = Vec::new();
+    let mut out_coefs: Vec<Vec<f64>> = Vec::new();
+    let mut intercepts = Vec::new();
+    let mut dev_ratio = Vec::new();
+    let mut infos = Vec::new();
+    let lambda_max;
+    let mut lambdas;
+    let null_deviance;
+    let to_original = |b: &[f64]| -> Vec<f64> {
+        (0..p)
+            .map(|j| {
+                if prep.usable[j] {
+                    b[j] / prep.x_scale[j]
+                } else {
+                    0.0
+                }
+            })
+            .collect()
+    };
+    let intercept_of = |b_orig: &[f64], base: f64| -> f64 {
+        if params.fit_intercept {
+            base - b_orig
+                .iter()
+                .zip(&prep.x_mean)
+                .map(|(b, m)| b * m)
+                .sum::<f64>()
+        } else {
+            0.0
+        }
+    };
+    let binomial_stop = |k: usize, dr: &[f64]| -> bool {
+        k >= 4 && (dr[k] - dr[k - 1]) < 1e-5
+    };
+    match params.family {
+        Family::Gaussian => {
+            let sw: Vec<f64> = w.iter().map(|v| v.sqrt()).collect();
+            let design = solver_design(x, prep, Some(&sw));
+            let yt: Vec<f64> = y
+                .iter()
+                .zip(&sw)
+                .map(|(v, s)| (v - prep.y_mean) * s)
+                .collect();
+            let mut solver =
+                GaussianSolver::new(&design, &yt, &pen, prep.usable.clone(), params.solver.clone());
+            lambda_max = pen.lambda_max(solver.neg_gradient());
+            null_deviance = solver.yty();
+            lambdas = resolve_grid(params, lambdas_override, lambda_max, n, p)?;
+            let mut prev = lambda_max.max(lambdas[0]);
+            for (k, &lam) in lambdas.iter().enumerate() {
+                let info = solver.solve(lam, prev);
+                prev = lam;
+                let b = to_original(&solver.b);
+                intercepts.push(intercept_of(&b, prep.y_mean));
+                out_coefs.push(b);
+                let dr = 1.0 - solver.rss() / null_deviance.max(f64::MIN_POSITIVE);
+                dev_ratio.push(dr);
+                infos.push(info);
+                if !user_grid && k + 1 < lambdas.len() {
+                    if dr > 0.999 {
+                        warnings.push(format!(
+                            "path stopped after {} of {} lambdas: {:.4} of the deviance is explained",
+                            k + 1,
+                            lambdas.len(),
+                            dr
+                        ));
+                        break;
+                    }
+                    if k >= 4 && dr - dev_ratio[k - 1] < 1e-5 * dr {
+                        break;
+                    }
+                }
+            }
+        }
+        Family::Binomial => {
+            let design = solver_design(x, prep, None);
+            let yv: Vec<f64> = y.to_vec();
+            let mut solver = LogisticSolver::new(
+                &design,
+                &yv,
+                w,
+                &pen,
+                prep.usable.clone(),
+                params.solver.clone(),
+                params.fit_intercept,
+            );
+            lambda_max = pen.lambda_max(solver.neg_gradient());
+            null_deviance = solver.null_deviance();
+            lambdas = resolve_grid(params, lambdas_override, lambda_max, n, p)?;
+            let mut prev = lambda_max.max(lambdas[0]);
+            for (k, &lam) in lambdas.iter().enumerate() {
+                let info = solver.solve(lam, prev);
+                prev = lam;
+                let b = to_original(&solver.b);
+                intercepts.push(intercept_of(&b, solver.b0));
+                out_coefs.push(b);
+                let dr = 1.0 - solver.deviance() / null_deviance.max(f64::MIN_POSITIVE);
+                dev_ratio.push(dr);
+                infos.push(info);
+                if dr > 0.999 {
+                    warnings.push(format!(
+                        "the classes are (nearly) separable: {:.4} of the deviance is explained at \
+                         lambda = {:.4e}; coefficients are held finite only by the penalty",
+                        dr, lam
+                    ));
+                    if !user_grid && k + 1 < lambdas.len() {
+                        warnings.push(format!(
+                            "path stopped after {} of {} lambdas",
+                            k + 1,
+                            lambdas.len()
+                        ));
+                        break;
+                    }
+                }
+                if !user_grid && k + 1 < lambdas.len() && binomial_stop(k, &dev_ratio) {
+                    break;
+                }
+            }
+        }
+    }
+    lambdas.truncate(out_coefs.len());
+    for (k, info) in infos.iter().enumerate() {
+        if !info.converged {
+            warnings.push(format!(
+                "lambda #{} = {:.4e} did not converge: relative {} {:.2e} > tol {:.0e} after {} \
+                 passes; raise max_iter, loosen tol, or keep standardization on",
+                k + 1,
+                lambdas[k],
+                match info.certificate {
+                    crate::solver::Certificate::DualityGap => "duality gap",
+                    crate::solver::Certificate::KktViolation => "KKT violation",
+                },
+                info.relative_gap,
+                params.solver.tol,
+                info.n_iter
+            ));
+        }
+    }
+    let mut coefs = Array2::zeros((out_coefs.len(), p));
+    for (k, row) in out_coefs.iter().enumerate() {
+        coefs.row_mut(k).assign(&ArrayView1::from(row.as_slice()));
+    }
+    let df = out_coefs
+        .iter()
+        .map(|r| r.iter().filter(|v| **v != 0.0).count())
+        .collect();
+    Ok(LinearPath {
+        family: params.family,
+        alpha: params.alpha,
+        lambdas,
+        lambda_max,
+        intercepts,
+        coefs,
+        df,
+        dev_ratio,
+        null_deviance,
+        info: infos,
+        x_mean: prep.x_mean.clone(),
+        x_scale: prep.x_scale.clone(),
+        warnings,
+    })
+}
+
+fn resolve_grid(
+    params: &ElasticNetParams,
+    over: Option<&[f64]>,
+    lambda_max: f64,
+    n: usize,
+    p: usize,
+) -> Result<Vec<f64>> {
+    if let Some(l) = over {
+        return Ok(l.to_vec());
+    }
+    if params.lambda.is_none() && !(lambda_max > 0.0) {
+        return Err(Error::InvalidData(
+            "lambda_max is 0: no penalized feature varies or is correlated with the response, \
+             so the default lambda grid is empty; pass lambda values explicitly"
+                .into(),
+        ));
+    }
+    Ok(lambda_grid(params, lambda_max, n, p))
+}
+
+impl LinearPath {
+    /// Number of features.
+    pub fn n_features(&self) -> usize {
+        self.coefs.ncols()
+    }
+
+    /// Coefficients and intercept at any `lambda`: exact on the grid, linearly interpolated
+    /// in `lambda` between grid points (glmnet `predict(..., exact = FALSE)`), clamped to the
+    /// ends of the path outside it.
+    pub fn coef_at(&self, lambda: f64) -> (f64, Array1<f64>) {
+        let l = &self.lambdas;
+        let k = l.len();
+        if lambda >= l[0] || k == 1 {
+            return (self.intercepts[0], self.coefs.row(0).to_owned());
+        }
+        if lambda <= l[k - 1] {
+            return (self.intercepts[k - 1], self.coefs.row(k - 1).to_owned());
+        }
+        // l is decreasing: find i with l[i] >= lambda > l[i+1]
+        let i = (0..k - 1)
+            .find(|&i| l[i] >= lambda && lambda > l[i + 1])
+            .unwrap_or(k - 2);
+        let f = (l[i] - lambda) / (l[i] - l[i + 1]);
+        let b = &self.coefs.row(i) * (1.0 - f) + &self.coefs.row(i + 1) * f;
+        let b0 = self.intercepts[i] * (1.0 - f) + self.intercepts[i + 1] * f;
+        (b0, b)
+    }
+
+    /// Linear predictor `b0 + X b` at path index `k`.
+    pub fn linear_predictor(&self, x: ArrayView2<f64>, k: usize) -> Result<Array1<f64>> {
+        self.check_x(&x)?;
+        Ok(x.dot(&self.coefs.row(k)) + self.intercepts[k])
+    }
+
+    /// Predictions at path index `k`: the mean response (`eta` for gaussian, probability of
+    /// class 1 for binomial).
+    pub fn predict(&self, x: ArrayView2<f64>, k: usize) -> Result<Array1<f64>> {
+        let eta = self.linear_predictor(x, k)?;
+        Ok(match self.family {
+            Family::Gaussian => eta,
+            Family::Binomial => eta.mapv(crate::datafit::sigmoid),
+        })
+    }
+
+    fn check_x(&self, x: &ArrayView2<f64>) -> Result<()> {
+        if x.ncols() != self.n_features() {
+            return Err(Error::ShapeMismatch {
+                op: "predict",
+                expected: format!("{} features", self.n_features()),
+                got: format!("{}", x.ncols()),
+            });
+        }
+        check_finite_2d(x)
+    }
+}
+
+/// Objective of the model at `(b0, b)` on the original scale, as [`fit_path`] defines it,
+/// computed directly from the data (used to verify solutions independently of the solver).
+pub fn objective(
+    x: ArrayView2<f64>,
+    y: ArrayView1<f64>,
+    weights: Option<ArrayView1<f64>>,
+    params: &ElasticNetParams,
+    lambda: f64,
+    b0: f64,
+    b: ArrayView1<f64>,
+) -> Result<f64> {
+    let w = validate(&x, &y, weights.as_ref(), params)?;
+    let prep = prepare(&x, &y, &w, params);
+    let pen = solver_penalty(params, &prep)?;
+    let eta = x.dot(&b) + b0;
+    let loss: f64 = match params.family {
+        Family::Gaussian => eta
+            .iter()
+            .zip(y.iter())
+            .zip(&w)
+            .map(|((e, y), w)| 0.5 * w * (y - e) * (y - e))
+            .sum(),
+        Family::Binomial => eta
+            .iter()
+            .zip(y.iter())
+            .zip(&w)
+            .map(|((e, y), w)| w * (crate::datafit::log1pexp(*e) - y * e))
+            .sum(),
+    };
+    let b_std: Vec<f64> = (0..b.len()).map(|j| b[j] * prep.x_scale[j]).collect();
+    Ok(loss + pen.value(lambda, &b_std))
+}
