@@ -1,1 +1,585 @@
-fn main() {}
+//! `regml`: penalized linear and logistic regression from the command line.
+//!
+//! CSV in (or an embedded dataset), human-readable tables out, `--json` for everything
+//! machine-readable, `--save` for model files. Errors name the file, line and column and
+//! exit with status 1; usage errors exit with status 2.
+
+mod input;
+mod output;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+use input::{load, per_feature, DataArgs};
+use regml::cv::{cv_path, CvParams, Measure};
+use regml::linear::{fit_path, ElasticNetParams, Family};
+use regml::model::LinearModel;
+use regml::ridge::{ridge_cv, RidgeCriterion};
+use std::path::PathBuf;
+use std::time::Instant;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "regml",
+    version,
+    about = "Regularized linear and logistic regression with certified accuracy",
+    long_about = "Regularized linear and logistic regression (lasso, ridge, elastic net) with \
+                  glmnet's semantics. Every fitted lambda carries its relative duality gap."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Fit a regularization path and print Df, %Dev, Lambda and the certificate per lambda
+    Path(PathCmd),
+    /// Cross-validate the path and print lambda.min and lambda.1se
+    Cv(CvCmd),
+    /// Fit at one lambda (warm-started along the grid) and save the model
+    Fit(FitCmd),
+    /// Predict with a saved model
+    Predict(PredictCmd),
+    /// Print a saved model's coefficients
+    Coef(CoefCmd),
+    /// Ridge path with efficient leave-one-out or GCV (like scikit-learn's RidgeCV)
+    RidgeCv(RidgeCvCmd),
+    /// List the embedded datasets
+    Datasets,
+}
+
+#[derive(Args, Debug, Clone)]
+struct ModelArgs {
+    /// Response family: gaussian or binomial (default: the dataset's, else gaussian)
+    #[arg(long)]
+    family: Option<Family>,
+    /// Elastic-net mixing: 1 = lasso, 0 = ridge (glmnet alpha)
+    #[arg(long, default_value_t = 1.0)]
+    alpha: f64,
+    /// Comma-separated lambda values (replaces the default grid)
+    #[arg(long, value_name = "L1,L2,..")]
+    lambda: Option<String>,
+    /// Number of lambda values in the default grid
+    #[arg(long, default_value_t = 100)]
+    nlambda: usize,
+    /// Smallest lambda as a fraction of lambda_max (default 1e-4 if n > p, else 1e-2)
+    #[arg(long)]
+    lambda_min_ratio: Option<f64>,
+    /// Do not standardize features before penalizing
+    #[arg(long)]
+    no_standardize: bool,
+    /// Do not fit an intercept
+    #[arg(long)]
+    no_intercept: bool,
+    /// Penalty factors: one value, one per feature, or NAME=VALUE pairs (0 = unpenalized)
+    #[arg(long, value_name = "PF")]
+    penalty_factor: Option<String>,
+    /// Lower bounds on coefficients (each <= 0): one value, a list, or NAME=VALUE pairs
+    #[arg(long, value_name = "LO", allow_hyphen_values = true)]
+    lower_limits: Option<String>,
+    /// Upper bounds on coefficients (each >= 0): one value, a list, or NAME=VALUE pairs
+    #[arg(long, value_name = "HI")]
+    upper_limits: Option<String>,
+    /// Target relative duality gap at every lambda
+    #[arg(long, default_value_t = 1e-6)]
+    tol: f64,
+    /// Most coordinate-descent passes per lambda
+    #[arg(long, default_value_t = 100_000)]
+    max_iter: usize,
+}
+
+#[derive(Args, Debug)]
+struct PathCmd {
+    #[command(flatten)]
+    data: DataArgs,
+    #[command(flatten)]
+    model: ModelArgs,
+    /// Write lambdas, coefficients, certificates and timing as JSON
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Save the path as a model file (predicts at the smallest lambda by default)
+    #[arg(long, value_name = "FILE")]
+    save: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+struct CvCmd {
+    #[command(flatten)]
+    data: DataArgs,
+    #[command(flatten)]
+    model: ModelArgs,
+    /// Number of folds
+    #[arg(long, default_value_t = 10)]
+    folds: usize,
+    /// Seed of the fold assignment
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Column with each row's fold (integers 1..K, as cv.glmnet's foldid; overrides --folds)
+    #[arg(long, value_name = "COLUMN")]
+    foldid: Option<String>,
+    /// Loss: mse, mae, deviance, class, auc (default: mse / deviance)
+    #[arg(long)]
+    measure: Option<Measure>,
+    /// Write the path, cvm/cvsd curves, lambda.min, lambda.1se as JSON
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Save the model (predicts at lambda.1se by default)
+    #[arg(long, value_name = "FILE")]
+    save: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+struct FitCmd {
+    #[command(flatten)]
+    data: DataArgs,
+    #[command(flatten)]
+    model: ModelArgs,
+    /// Save the fitted model here
+    #[arg(long, value_name = "FILE")]
+    save: Option<PathBuf>,
+    /// Write the fit as JSON
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+struct PredictCmd {
+    /// Model file written by `fit`, `path` or `cv`
+    #[arg(long, value_name = "FILE")]
+    model: PathBuf,
+    /// CSV with (at least) the model's feature columns
+    #[arg(long, value_name = "FILE", conflicts_with = "dataset")]
+    data: Option<PathBuf>,
+    /// Embedded dataset to predict on
+    #[arg(long, value_name = "NAME")]
+    dataset: Option<String>,
+    /// Lambda to predict at (default: the model's own; linear interpolation between path points)
+    #[arg(long)]
+    lambda: Option<f64>,
+    /// lambda.min or lambda.1se (cross-validated models)
+    #[arg(long, value_name = "WHICH", conflicts_with = "lambda")]
+    s: Option<String>,
+    /// response (mean / probability), link (linear predictor) or class
+    #[arg(long = "type", default_value = "response")]
+    kind: String,
+    /// Write predictions to this CSV file instead of standard output
+    #[arg(long, value_name = "FILE")]
+    output: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+struct CoefCmd {
+    /// Model file
+    #[arg(long, value_name = "FILE")]
+    model: PathBuf,
+    /// Lambda (default: the model's own)
+    #[arg(long)]
+    lambda: Option<f64>,
+    /// lambda.min or lambda.1se
+    #[arg(long, value_name = "WHICH", conflicts_with = "lambda")]
+    s: Option<String>,
+}
+
+#[derive(Args, Debug)]
+struct RidgeCvCmd {
+    #[command(flatten)]
+    data: DataArgs,
+    /// Comma-separated lambda values (default: glmnet's ridge grid)
+    #[arg(long)]
+    lambda: Option<String>,
+    /// Number of lambda values in the default grid
+    #[arg(long, default_value_t = 100)]
+    nlambda: usize,
+    /// loo (exact leave-one-out) or gcv
+    #[arg(long, default_value = "loo")]
+    criterion: String,
+    /// Do not standardize features
+    #[arg(long)]
+    no_standardize: bool,
+    /// Do not fit an intercept
+    #[arg(long)]
+    no_intercept: bool,
+    /// Write the curve and the coefficients as JSON
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+}
+
+fn params_from(m: &ModelArgs, family: Family, features: &[String]) -> Result<ElasticNetParams> {
+    let mut p = ElasticNetParams {
+        family,
+        alpha: m.alpha,
+        nlambda: m.nlambda,
+        lambda_min_ratio: m.lambda_min_ratio,
+        lambda: m
+            .lambda
+            .as_deref()
+            .map(|s| input::parse_list("lambda", s))
+            .transpose()?,
+        standardize: !m.no_standardize,
+        fit_intercept: !m.no_intercept,
+        ..ElasticNetParams::default()
+    };
+    p.solver.tol = m.tol;
+    p.solver.max_iter = m.max_iter;
+    if let Some(s) = &m.penalty_factor {
+        p.penalty_factor = Some(per_feature("penalty-factor", s, features, 1.0)?);
+    }
+    if let Some(s) = &m.lower_limits {
+        p.lower_limits = Some(per_feature("lower-limits", s, features, f64::NEG_INFINITY)?);
+    }
+    if let Some(s) = &m.upper_limits {
+        p.upper_limits = Some(per_feature("upper-limits", s, features, f64::INFINITY)?);
+    }
+    p.check()?;
+    Ok(p)
+}
+
+fn warn_all(warnings: &[String]) {
+    for w in warnings {
+        eprintln!("warning: {w}");
+    }
+}
+
+fn run_path(cmd: PathCmd) -> Result<()> {
+    let d = load(&cmd.data, cmd.model.family, &[])?;
+    let params = params_from(&cmd.model, d.family, &d.feature_names)?;
+    let t0 = Instant::now();
+    let path = fit_path(
+        d.x.view(),
+        d.y.view(),
+        d.weights.as_ref().map(|w| w.view()),
+        &params,
+    )?;
+    let secs = t0.elapsed().as_secs_f64();
+    warn_all(&path.warnings);
+    print!("{}", output::path_table(&path));
+    if let Some(f) = &cmd.json {
+        output::write_json(f, &output::path_json(&path, &d, secs, None))?;
+    }
+    if let Some(f) = &cmd.save {
+        let last = *path.lambdas.last().context("empty path")?;
+        LinearModel::from_path(
+            &path,
+            d.feature_names.clone(),
+            d.target.clone(),
+            params.standardize,
+            params.fit_intercept,
+            last,
+            d.classes.clone(),
+        )
+        .save(f)?;
+    }
+    Ok(())
+}
+
+fn run_cv(cmd: CvCmd) -> Result<()> {
+    let extra: Vec<&str> = cmd.foldid.iter().map(|s| s.as_str()).collect();
+    let d = load(&cmd.data, cmd.model.family, &extra)?;
+    let params = params_from(&cmd.model, d.family, &d.feature_names)?;
+    let foldid = match &cmd.foldid {
+        Some(name) => {
+            let ci = d.extra_columns[0];
+            let col = d.table.numeric(ci)?;
+            let mut ids = Vec::with_capacity(col.len());
+            for (r, v) in col.iter().enumerate() {
+                if *v < 1.0 || v.fract() != 0.0 || *v > 1e6 {
+                    return Err(regml::Error::Csv {
+                        file: d.table.source.clone(),
+                        line: d.table.row_lines[r],
+                        column: ci + 1,
+                        reason: format!("fold id {v} in column '{name}' is not an integer >= 1"),
+                    }
+                    .into());
+                }
+                ids.push(*v as usize - 1);
+            }
+            Some(ids)
+        }
+        None => None,
+    };
+    let cvp = CvParams {
+        nfolds: cmd.folds,
+        seed: cmd.seed,
+        foldid,
+        measure: cmd.measure,
+    };
+    let t0 = Instant::now();
+    let res = cv_path(
+        d.x.view(),
+        d.y.view(),
+        d.weights.as_ref().map(|w| w.view()),
+        &params,
+        &cvp,
+    )?;
+    let secs = t0.elapsed().as_secs_f64();
+    warn_all(&res.warnings);
+    print!("{}", output::cv_table(&res));
+    if let Some(f) = &cmd.json {
+        output::write_json(f, &output::path_json(&res.path, &d, secs, Some(&res)))?;
+    }
+    if let Some(f) = &cmd.save {
+        let mut m = LinearModel::from_path(
+            &res.path,
+            d.feature_names.clone(),
+            d.target.clone(),
+            params.standardize,
+            params.fit_intercept,
+            res.lambda_1se,
+            d.classes.clone(),
+        );
+        m.lambda_min = Some(res.lambda_min);
+        m.lambda_1se = Some(res.lambda_1se);
+        m.measure = Some(res.measure.name().to_string());
+        m.save(f)?;
+    }
+    Ok(())
+}
+
+fn run_fit(cmd: FitCmd) -> Result<()> {
+    let d = load(&cmd.data, cmd.model.family, &[])?;
+    let mut params = params_from(&cmd.model, d.family, &d.feature_names)?;
+    let lambda = match params.lambda.as_deref() {
+        Some([l]) => *l,
+        _ => bail!("fit needs exactly one --lambda value (use `path` for several)"),
+    };
+    let w = d.weights.as_ref().map(|w| w.view());
+    let t0 = Instant::now();
+    // warm start: the default grid's points above lambda, then lambda itself
+    let lmax = regml::lambda_max(d.x.view(), d.y.view(), w, &params)?;
+    let mut grid: Vec<f64> = {
+        let mut g = params.clone();
+        g.lambda = None;
+        regml::linear::lambda_grid(&g, lmax, d.x.nrows(), d.x.ncols())
+            .into_iter()
+            .filter(|&l| l > lambda)
+            .collect()
+    };
+    grid.push(lambda);
+    params.lambda = Some(grid);
+    let path = fit_path(d.x.view(), d.y.view(), w, &params)?;
+    let secs = t0.elapsed().as_secs_f64();
+    let k = path.lambdas.len() - 1;
+    warn_all(&path.warnings);
+    let info = &path.info[k];
+    println!(
+        "lambda {:.6e}  df {}  %dev {:.2}  relative gap {:.2e}  iterations {}  {:.3} s",
+        lambda,
+        path.df[k],
+        100.0 * path.dev_ratio[k],
+        info.relative_gap,
+        path.info.iter().map(|i| i.n_iter).sum::<usize>(),
+        secs
+    );
+    let model = {
+        let mut single = path.clone();
+        single.lambdas = vec![lambda];
+        single.intercepts = vec![path.intercepts[k]];
+        single.coefs = path.coefs.slice(ndarray::s![k..k + 1, ..]).to_owned();
+        single.df = vec![path.df[k]];
+        single.dev_ratio = vec![path.dev_ratio[k]];
+        single.info = vec![path.info[k].clone()];
+        single
+    };
+    if let Some(f) = &cmd.json {
+        output::write_json(f, &output::path_json(&model, &d, secs, None))?;
+    }
+    match &cmd.save {
+        Some(f) => {
+            LinearModel::from_path(
+                &model,
+                d.feature_names.clone(),
+                d.target.clone(),
+                params.standardize,
+                params.fit_intercept,
+                lambda,
+                d.classes.clone(),
+            )
+            .save(f)?;
+            println!("saved {}", f.display());
+        }
+        None => print!(
+            "{}",
+            output::coef_table(&d.feature_names, model.intercepts[0], model.coefs.row(0))
+        ),
+    }
+    Ok(())
+}
+
+fn pick_lambda(m: &LinearModel, lambda: Option<f64>, s: Option<&str>) -> Result<f64> {
+    Ok(match (lambda, s) {
+        (Some(l), _) => {
+            if !(l.is_finite() && l >= 0.0) {
+                bail!("--lambda must be finite and >= 0");
+            }
+            l
+        }
+        (None, Some("lambda.min")) => m
+            .lambda_min
+            .context("the model has no lambda.min (it was not cross-validated)")?,
+        (None, Some("lambda.1se")) => m
+            .lambda_1se
+            .context("the model has no lambda.1se (it was not cross-validated)")?,
+        (None, Some(other)) => bail!("--s {other}: expected lambda.min or lambda.1se"),
+        (None, None) => m.lambda,
+    })
+}
+
+fn run_predict(cmd: PredictCmd) -> Result<()> {
+    let m = LinearModel::load(&cmd.model)?;
+    let lambda = pick_lambda(&m, cmd.lambda, cmd.s.as_deref())?;
+    let args = DataArgs {
+        data: cmd.data.clone(),
+        dataset: cmd.dataset.clone(),
+        target: None,
+        weights: None,
+        positive: None,
+    };
+    let (table, _, _) = input::load_table(&args, &[m.target.as_str()])?;
+    let x = table.matrix_of(&m.feature_names)?;
+    let (b0, b) = m.coefficients(lambda);
+    let eta = x.dot(&b) + b0;
+    let mut out = String::from(match cmd.kind.as_str() {
+        "class" => "class\n",
+        "link" => "link\n",
+        "response" => "prediction\n",
+        other => bail!("--type {other}: expected response, link or class"),
+    });
+    for &e in eta.iter() {
+        let line = match (cmd.kind.as_str(), m.family) {
+            ("link", _) | ("response", Family::Gaussian) => format!("{e}"),
+            ("response", Family::Binomial) => format!("{}", regml::datafit::sigmoid(e)),
+            ("class", Family::Binomial) => {
+                let c = m
+                    .classes
+                    .clone()
+                    .unwrap_or_else(|| vec!["0".into(), "1".into()]);
+                c[usize::from(e > 0.0)].clone()
+            }
+            ("class", Family::Gaussian) => bail!("--type class needs a binomial model"),
+            _ => unreachable!("checked above"),
+        };
+        out.push_str(&line);
+        out.push('\n');
+    }
+    match &cmd.output {
+        Some(f) => regml::model::write_atomic(f, out.as_bytes())?,
+        None => print!("{out}"),
+    }
+    Ok(())
+}
+
+fn run_coef(cmd: CoefCmd) -> Result<()> {
+    let m = LinearModel::load(&cmd.model)?;
+    let lambda = pick_lambda(&m, cmd.lambda, cmd.s.as_deref())?;
+    let (b0, b) = m.coefficients(lambda);
+    println!("lambda = {lambda:.6e}");
+    print!("{}", output::coef_table(&m.feature_names, b0, b.view()));
+    Ok(())
+}
+
+fn run_ridge_cv(cmd: RidgeCvCmd) -> Result<()> {
+    let d = load(&cmd.data, Some(Family::Gaussian), &[])?;
+    let criterion = match cmd.criterion.as_str() {
+        "loo" => RidgeCriterion::Loo,
+        "gcv" => RidgeCriterion::Gcv,
+        other => bail!("--criterion {other}: expected loo or gcv"),
+    };
+    let params = ElasticNetParams {
+        alpha: 0.0,
+        nlambda: cmd.nlambda,
+        lambda: cmd
+            .lambda
+            .as_deref()
+            .map(|s| input::parse_list("lambda", s))
+            .transpose()?,
+        standardize: !cmd.no_standardize,
+        fit_intercept: !cmd.no_intercept,
+        ..ElasticNetParams::default()
+    };
+    let t0 = Instant::now();
+    let res = ridge_cv(
+        d.x.view(),
+        d.y.view(),
+        d.weights.as_ref().map(|w| w.view()),
+        &params,
+        criterion,
+    )?;
+    let secs = t0.elapsed().as_secs_f64();
+    println!(
+        "{} over {} lambdas: best lambda {:.6e} (index {}), {} = {:.6}",
+        match criterion {
+            RidgeCriterion::Loo => "Leave-one-out",
+            RidgeCriterion::Gcv => "GCV",
+        },
+        res.lambdas.len(),
+        res.lambdas[res.best],
+        res.best + 1,
+        match criterion {
+            RidgeCriterion::Loo => "LOO mse",
+            RidgeCriterion::Gcv => "GCV mse",
+        },
+        res.score[res.best]
+    );
+    print!(
+        "{}",
+        output::coef_table(
+            &d.feature_names,
+            res.intercepts[res.best],
+            res.coefs.row(res.best)
+        )
+    );
+    if let Some(f) = &cmd.json {
+        let v = serde_json::json!({
+            "criterion": cmd.criterion,
+            "lambdas": res.lambdas,
+            "score": res.score,
+            "best_index": res.best,
+            "lambda_best": res.lambdas[res.best],
+            "intercepts": res.intercepts,
+            "coefficients": res.coefs.rows().into_iter().map(|r| r.to_vec()).collect::<Vec<_>>(),
+            "feature_names": d.feature_names,
+            "fit_seconds": secs,
+        });
+        output::write_json(f, &v)?;
+    }
+    Ok(())
+}
+
+fn run_datasets() {
+    println!(
+        "{:<14} {:<12} {:<9} description",
+        "name", "target", "family"
+    );
+    for d in regml::data::DATASETS {
+        println!(
+            "{:<14} {:<12} {:<9} {}",
+            d.name,
+            d.target,
+            d.family.to_string(),
+            d.description
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+    }
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Path(c) => run_path(c),
+        Command::Cv(c) => run_cv(c),
+        Command::Fit(c) => run_fit(c),
+        Command::Predict(c) => run_predict(c),
+        Command::Coef(c) => run_coef(c),
+        Command::RidgeCv(c) => run_ridge_cv(c),
+        Command::Datasets => {
+            run_datasets();
+            Ok(())
+        }
+    };
+    if let Err(e) = result {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}

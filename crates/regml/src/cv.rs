@@ -1,1 +1,469 @@
-//! todo
+//! K-fold cross-validation of a regularization path, following `cv.glmnet`.
+//!
+//! 1. The path is fitted on all data; its `lambda` sequence is reused for every fold.
+//! 2. Each fold's model is fitted on the other folds (in parallel) and predicts its rows.
+//! 3. Per fold, the weighted mean of the per-observation loss is taken ("grouped" CV; with
+//!    fewer than 3 observations per fold the per-observation values are used instead).
+//! 4. `cvm` is the weighted mean over folds (weights: each fold's total observation weight),
+//!    `cvsd = sqrt( weighted mean of (cv_k - cvm)^2 / (K - 1) )`.
+//! 5. `lambda_min` is the largest `lambda` attaining the minimum of `cvm` (the maximum for
+//!    AUC); `lambda_1se` the largest `lambda` with `cvm <= cvm[min] + cvsd[min]`.
+
+use crate::linear::{fit_prepared, prepare, validate, ElasticNetParams, Family, LinearPath};
+use crate::{Error, Result};
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use serde::{Deserialize, Serialize};
+
+/// Loss measured on held-out rows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Measure {
+    /// Mean squared error of the mean response (`y` vs. probability for binomial).
+    Mse,
+    /// Mean absolute error.
+    Mae,
+    /// Deviance: squared error for gaussian, `-2 log-likelihood` for binomial (probabilities
+    /// clamped to `[1e-5, 1 - 1e-5]` as cv.glmnet does).
+    Deviance,
+    /// Misclassification rate (class 1 when the probability exceeds 0.5); binomial only.
+    Class,
+    /// Area under the ROC curve (maximized); binomial only, computed per fold.
+    Auc,
+}
+
+impl Measure {
+    /// Name as printed and accepted on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Measure::Mse => "mse",
+            Measure::Mae => "mae",
+            Measure::Deviance => "deviance",
+            Measure::Class => "class",
+            Measure::Auc => "auc",
+        }
+    }
+
+    /// Long name as in glmnet's printouts.
+    pub fn description(self) -> &'static str {
+        match self {
+            Measure::Mse => "Mean-Squared Error",
+            Measure::Mae => "Mean Absolute Error",
+            Measure::Deviance => "Deviance",
+            Measure::Class => "Misclassification Error",
+            Measure::Auc => "AUC",
+        }
+    }
+
+    /// cv.glmnet's default: mse for gaussian, deviance for binomial.
+    pub fn default_for(family: Family) -> Self {
+        match family {
+            Family::Gaussian => Measure::Mse,
+            Family::Binomial => Measure::Deviance,
+        }
+    }
+}
+
+impl std::str::FromStr for Measure {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        Ok(match s {
+            "mse" => Measure::Mse,
+            "mae" => Measure::Mae,
+            "deviance" => Measure::Deviance,
+            "class" => Measure::Class,
+            "auc" => Measure::Auc,
+            _ => {
+                return Err(Error::param(
+                    "measure",
+                    s,
+                    "must be one of mse, mae, deviance, class, auc",
+                ))
+            }
+        })
+    }
+}
+
+/// Cross-validation settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CvParams {
+    /// Number of folds (default 10, at least 3).
+    pub nfolds: usize,
+    /// Seed of the fold assignment.
+    pub seed: u64,
+    /// User-given fold of each row (values `0..K`); overrides `nfolds` and `seed`.
+    pub foldid: Option<Vec<usize>>,
+    /// Loss; `None` picks [`Measure::default_for`].
+    pub measure: Option<Measure>,
+}
+
+impl Default for CvParams {
+    fn default() -> Self {
+        CvParams {
+            nfolds: 10,
+            seed: 0,
+            foldid: None,
+            measure: None,
+        }
+    }
+}
+
+/// Result of [`cv_path`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CvResult {
+    /// Path fitted on all rows.
+    pub path: LinearPath,
+    /// Measure used.
+    pub measure: Measure,
+    /// Mean cross-validated loss per `lambda`.
+    pub cvm: Vec<f64>,
+    /// Standard error of `cvm` per `lambda`.
+    pub cvsd: Vec<f64>,
+    /// `lambda` with the best `cvm` (largest such).
+    pub lambda_min: f64,
+    /// Largest `lambda` within one standard error of the best.
+    pub lambda_1se: f64,
+    /// Path index of `lambda_min`.
+    pub index_min: usize,
+    /// Path index of `lambda_1se`.
+    pub index_1se: usize,
+    /// Fold of each row (`0..K`).
+    pub foldid: Vec<usize>,
+    /// Number of folds.
+    pub nfolds: usize,
+    /// Whether losses were averaged per fold first (cv.glmnet `grouped`).
+    pub grouped: bool,
+    /// Warnings from the full fit and the folds.
+    pub warnings: Vec<String>,
+}
+
+/// Assigns `n` rows to `k` folds: `0, 1, .., k-1, 0, 1, ..` shuffled by a seeded ChaCha8.
+pub fn make_folds(n: usize, k: usize, seed: u64) -> Vec<usize> {
+    let mut f: Vec<usize> = (0..n).map(|i| i % k).collect();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    f.shuffle(&mut rng);
+    f
+}
+
+/// Weighted area under the ROC curve of scores `s` for labels `y` (ties count one half).
+pub fn auc(y: &[f64], s: &[f64], w: &[f64]) -> f64 {
+    let mut idx: Vec<usize> = (0..y.len()).collect();
+    idx.sort_by(|&a, &b| s[a].total_cmp(&s[b]));
+    let (mut pos_total, mut neg_total) = (0.0, 0.0);
+    for i in 0..y.len() {
+        if y[i] > 0.5 {
+            pos_total += w[i];
+        } else {
+            neg_total += w[i];
+        }
+    }
+    if pos_total <= 0.0 || neg_total <= 0.0 {
+        return f64::NAN;
+    }
+    // walk tie groups in increasing score: each positive beats the negatives below it
+    let (mut neg_below, mut acc) = (0.0, 0.0);
+    let mut i = 0;
+    while i < idx.len() {
+        let mut j = i;
+        let (mut pos_grp, mut neg_grp) = (0.0, 0.0);
+        while j < idx.len() && s[idx[j]] == s[idx[i]] {
+            let r = idx[j];
+            if y[r] > 0.5 {
+                pos_grp += w[r];
+            } else {
+                neg_grp += w[r];
+            }
+            j += 1;
+        }
+        acc += pos_grp * (neg_below + 0.5 * neg_grp);
+        neg_below += neg_grp;
+        i = j;
+    }
+    acc / (pos_total * neg_total)
+}
+
+fn loss(measure: Measure, family: Family, y: f64, mu: f64) -> f64 {
+    match (measure, family) {
+        (Measure::Mse, _) | (Measure::Deviance, Family::Gaussian) => (y - mu) * (y - mu),
+        (Measure::Mae, _) => (y - mu).abs(),
+        (Measure::Deviance, Family::Binomial) => {
+            let p = mu.clamp(1e-5, 1.0 - 1e-5);
+            -2.0 * (y * p.ln() + (1.0 - y) * (1.0 - p).ln())
+        }
+        (Measure::Class, _) => {
+            let predicted = if mu > 0.5 { 1.0 } else { 0.0 };
+            if predicted == y {
+                0.0
+            } else {
+                1.0
+            }
+        }
+        (Measure::Auc, _) => f64::NAN,
+    }
+}
+
+fn select_rows(x: &ArrayView2<f64>, rows: &[usize]) -> Array2<f64> {
+    x.select(Axis(0), rows)
+}
+
+/// Cross-validates the path described by `params`.
+pub fn cv_path(
+    x: ArrayView2<f64>,
+    y: ArrayView1<f64>,
+    weights: Option<ArrayView1<f64>>,
+    params: &ElasticNetParams,
+    cv: &CvParams,
+) -> Result<CvResult> {
+    let n = x.nrows();
+    let w_raw: Vec<f64> = weights
+        .as_ref()
+        .map(|w| w.to_vec())
+        .unwrap_or_else(|| vec![1.0; n]);
+    let measure = cv.measure.unwrap_or(Measure::default_for(params.family));
+    if params.family == Family::Gaussian && matches!(measure, Measure::Class | Measure::Auc) {
+        return Err(Error::param(
+            "measure",
+            measure.name(),
+            "class and auc need family binomial",
+        ));
+    }
+    let foldid = match &cv.foldid {
+        Some(f) => {
+            if f.len() != n {
+                return Err(Error::ShapeMismatch {
+                    op: "foldid",
+                    expected: format!("{n} fold ids"),
+                    got: format!("{}", f.len()),
+                });
+            }
+            f.clone()
+        }
+        None => {
+            if cv.nfolds < 3 {
+                return Err(Error::param("nfolds", cv.nfolds, "must be at least 3"));
+            }
+            if cv.nfolds > n {
+                return Err(Error::param(
+                    "nfolds",
+                    cv.nfolds,
+                    format!("must not exceed the number of rows ({n})"),
+                ));
+            }
+            make_folds(n, cv.nfolds, cv.seed)
+        }
+    };
+    let nfolds = foldid.iter().copied().max().unwrap_or(0) + 1;
+    if nfolds < 3 {
+        return Err(Error::param(
+            "foldid",
+            nfolds,
+            "needs at least 3 distinct folds",
+        ));
+    }
+    let mut counts = vec![0usize; nfolds];
+    foldid.iter().for_each(|&f| counts[f] += 1);
+    if let Some(k) = counts.iter().position(|&c| c == 0) {
+        return Err(Error::param(
+            "foldid",
+            k,
+            "fold ids must be 0..K-1 with every fold non-empty",
+        ));
+    }
+
+    // full fit
+    let w_full = validate(&x, &y, weights.as_ref(), params)?;
+    let prep = prepare(&x, &y, &w_full, params);
+    let path = fit_prepared(&x, &y, &w_full, &prep, params, None)?;
+    let lambdas = path.lambdas.clone();
+    let nl = lambdas.len();
+
+    // fold fits, in parallel when enabled
+    let fit_fold = |k: usize| -> Result<(Vec<usize>, Array2<f64>, Vec<String>)> {
+        let train: Vec<usize> = (0..n).filter(|&i| foldid[i] != k).collect();
+        let test: Vec<usize> = (0..n).filter(|&i| foldid[i] == k).collect();
+        let xt = select_rows(&x, &train);
+        let yt: Array1<f64> = train.iter().map(|&i| y[i]).collect();
+        let wt: Array1<f64> = train.iter().map(|&i| w_raw[i]).collect();
+        let fold_err = |e: Error| Error::InvalidData(format!("fold {}: {e}", k + 1));
+        let wn = validate(&xt.view(), &yt.view(), Some(&wt.view()), params).map_err(fold_err)?;
+        let prep = prepare(&xt.view(), &yt.view(), &wn, params);
+        let fp = fit_prepared(&xt.view(), &yt.view(), &wn, &prep, params, Some(&lambdas))
+            .map_err(fold_err)?;
+        let xv = select_rows(&x, &test);
+        let mut pred = Array2::zeros((test.len(), nl));
+        for l in 0..nl {
+            pred.column_mut(l).assign(&fp.predict(xv.view(), l)?);
+        }
+        let warnings = fp
+            .warnings
+            .iter()
+            .map(|w| format!("fold {}: {w}", k + 1))
+            .collect();
+        Ok((test, pred, warnings))
+    };
+    #[cfg(feature = "parallel")]
+    let folds: Vec<_> = {
+        use rayon::prelude::*;
+        (0..nfolds).into_par_iter().map(fit_fold).collect()
+    };
+    #[cfg(not(feature = "parallel"))]
+    let folds: Vec<_> = (0..nfolds).map(fit_fold).collect();
+    let mut warnings = path.warnings.clone();
+    let mut preds = Array2::zeros((n, nl));
+    for f in folds {
+        let (test, pred, warn) = f?;
+        warnings.extend(warn);
+        for (r, &i) in test.iter().enumerate() {
+            preds.row_mut(i).assign(&pred.row(r));
+        }
+    }
+
+    // per-fold (grouped) or per-observation losses
+    let grouped = measure == Measure::Auc || n / nfolds >= 3;
+    if !grouped {
+        warnings.push(
+            "fewer than 3 observations per fold: losses are averaged per observation \
+             (cv.glmnet grouped = FALSE)"
+                .into(),
+        );
+    }
+    let (rows, row_w): (Vec<Vec<f64>>, Vec<f64>) = if grouped {
+        (0..nfolds)
+            .map(|k| {
+                let idx: Vec<usize> = (0..n).filter(|&i| foldid[i] == k).collect();
+                let wk: Vec<f64> = idx.iter().map(|&i| w_raw[i]).collect();
+                let sw: f64 = wk.iter().sum();
+                let vals = (0..nl)
+                    .map(|l| {
+                        if measure == Measure::Auc {
+                            let yy: Vec<f64> = idx.iter().map(|&i| y[i]).collect();
+                            let ss: Vec<f64> = idx.iter().map(|&i| preds[[i, l]]).collect();
+                            auc(&yy, &ss, &wk)
+                        } else {
+                            idx.iter()
+                                .map(|&i| {
+                                    w_raw[i] * loss(measure, params.family, y[i], preds[[i, l]])
+                                })
+                                .sum::<f64>()
+                                / sw
+                        }
+                    })
+                    .collect();
+                (vals, sw)
+            })
+            .unzip()
+    } else {
+        (0..n)
+            .map(|i| {
+                let vals = (0..nl)
+                    .map(|l| loss(measure, params.family, y[i], preds[[i, l]]))
+                    .collect();
+                (vals, w_raw[i])
+            })
+            .unzip()
+    };
+    let mut cvm = vec![0.0; nl];
+    let mut cvsd = vec![0.0; nl];
+    for l in 0..nl {
+        let (mut sw, mut s, mut cnt) = (0.0, 0.0, 0usize);
+        for (r, wr) in rows.iter().zip(&row_w) {
+            if r[l].is_finite() {
+                sw += wr;
+                s += wr * r[l];
+                cnt += 1;
+            }
+        }
+        let m = s / sw;
+        let mut v = 0.0;
+        for (r, wr) in rows.iter().zip(&row_w) {
+            if r[l].is_finite() {
+                v += wr * (r[l] - m) * (r[l] - m);
+            }
+        }
+        cvm[l] = m;
+        cvsd[l] = if cnt > 1 {
+            (v / sw / (cnt as f64 - 1.0)).sqrt()
+        } else {
+            f64::NAN
+        };
+    }
+    let (index_min, index_1se) = select_lambdas(&cvm, &cvsd, measure == Measure::Auc)?;
+    Ok(CvResult {
+        lambda_min: lambdas[index_min],
+        lambda_1se: lambdas[index_1se],
+        index_min,
+        index_1se,
+        path,
+        measure,
+        cvm,
+        cvsd,
+        foldid,
+        nfolds,
+        grouped,
+        warnings,
+    })
+}
+
+/// cv.glmnet's choice on a decreasing `lambda` sequence: indices of `lambda_min` and
+/// `lambda_1se`. With `maximize`, the curve is negated first (AUC).
+pub fn select_lambdas(cvm: &[f64], cvsd: &[f64], maximize: bool) -> Result<(usize, usize)> {
+    let sign = if maximize { -1.0 } else { 1.0 };
+    let m: Vec<f64> = cvm.iter().map(|v| sign * v).collect();
+    let best = m
+        .iter()
+        .copied()
+        .filter(|v| v.is_finite())
+        .fold(f64::INFINITY, f64::min);
+    if !best.is_finite() {
+        return Err(Error::InvalidData(
+            "cross-validation produced no finite loss (every fold degenerate)".into(),
+        ));
+    }
+    // lambdas decrease with the index: the largest lambda is the smallest index
+    let index_min = m.iter().position(|&v| v <= best).unwrap_or(0);
+    let se = if cvsd[index_min].is_finite() {
+        cvsd[index_min]
+    } else {
+        0.0
+    };
+    let bound = m[index_min] + se;
+    let index_1se = m.iter().position(|&v| v <= bound).unwrap_or(index_min);
+    Ok((index_min, index_1se))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auc_counts_pairs() {
+        let y = [0.0, 0.0, 1.0, 1.0];
+        assert_eq!(auc(&y, &[0.1, 0.2, 0.3, 0.4], &[1.0; 4]), 1.0);
+        assert_eq!(auc(&y, &[0.4, 0.3, 0.2, 0.1], &[1.0; 4]), 0.0);
+        assert_eq!(auc(&y, &[0.5; 4], &[1.0; 4]), 0.5);
+        // one inversion out of four pairs
+        assert_eq!(auc(&y, &[0.1, 0.35, 0.3, 0.4], &[1.0; 4]), 0.75);
+    }
+
+    #[test]
+    fn lambda_choice_follows_cv_glmnet() {
+        // decreasing lambdas; minimum at index 3, one SE reaches back to index 1
+        let cvm = [5.0, 3.0, 2.5, 2.0, 2.2];
+        let cvsd = [0.5, 0.5, 0.5, 1.0, 0.5];
+        assert_eq!(select_lambdas(&cvm, &cvsd, false).unwrap(), (3, 1));
+        let auc = [0.5, 0.7, 0.9, 0.9, 0.8];
+        assert_eq!(select_lambdas(&auc, &[0.25; 5], true).unwrap(), (2, 1));
+        assert_eq!(select_lambdas(&auc, &[0.05; 5], true).unwrap(), (2, 2));
+    }
+
+    #[test]
+    fn folds_are_balanced_and_seeded() {
+        let f = make_folds(23, 5, 7);
+        let mut c = [0; 5];
+        f.iter().for_each(|&k| c[k] += 1);
+        assert!(c.iter().all(|&v| v == 4 || v == 5));
+        assert_eq!(f, make_folds(23, 5, 7));
+        assert_ne!(f, make_folds(23, 5, 8));
+    }
+}

@@ -101,7 +101,11 @@ pub fn neg_entropy(q: f64) -> f64 {
         return f64::INFINITY;
     }
     let a = if q > 0.0 { q * q.ln() } else { 0.0 };
-    let b = if q < 1.0 { (1.0 - q) * (1.0 - q).ln() } else { 0.0 };
+    let b = if q < 1.0 {
+        (1.0 - q) * (1.0 - q).ln()
+    } else {
+        0.0
+    };
     a + b
 }
 

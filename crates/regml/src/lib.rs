@@ -22,5 +22,5 @@ pub mod ridge;
 pub mod solver;
 
 pub use error::{Error, Result};
-pub use linear::{fit_path, ElasticNetParams, Family, LinearPath};
+pub use linear::{fit_path, lambda_max, ElasticNetParams, Family, LinearPath};
 pub use solver::{Certificate, FitInfo, SolverOptions};

@@ -149,7 +149,11 @@ impl ElasticNetParams {
             return Err(Error::param("alpha", self.alpha, "must lie in [0, 1]"));
         }
         if self.lambda.is_none() && !(1..=100_000).contains(&self.nlambda) {
-            return Err(Error::param("nlambda", self.nlambda, "must lie in [1, 100000]"));
+            return Err(Error::param(
+                "nlambda",
+                self.nlambda,
+                "must lie in [1, 100000]",
+            ));
         }
         if let Some(r) = self.lambda_min_ratio {
             if !(r > 0.0 && r < 1.0) {
@@ -422,8 +426,9 @@ pub(crate) fn solver_penalty(params: &ElasticNetParams, prep: &Prepared) -> Resu
     Ok(pen)
 }
 
-/// The decreasing `lambda` sequence: the user's, or glmnet's geometric grid.
-pub(crate) fn lambda_grid(params: &ElasticNetParams, lambda_max: f64, n: usize, p: usize) -> Vec<f64> {
+/// The decreasing `lambda` sequence: the user's (sorted), or glmnet's geometric grid
+/// `lambda_k = lambda_max * ratio^(k/(nlambda-1))`, `k = 0..nlambda-1`.
+pub fn lambda_grid(params: &ElasticNetParams, lambda_max: f64, n: usize, p: usize) -> Vec<f64> {
     if let Some(l) = &params.lambda {
         let mut l = l.clone();
         l.sort_by(|a, b| b.total_cmp(a));
@@ -517,9 +522,7 @@ pub(crate) fn fit_prepared(
             0.0
         }
     };
-    let binomial_stop = |k: usize, dr: &[f64]| -> bool {
-        k >= 4 && (dr[k] - dr[k - 1]) < 1e-5
-    };
+    let binomial_stop = |k: usize, dr: &[f64]| -> bool { k >= 4 && (dr[k] - dr[k - 1]) < 1e-5 };
     match params.family {
         Family::Gaussian => {
             let sw: Vec<f64> = w.iter().map(|v| v.sqrt()).collect();
@@ -529,8 +532,13 @@ pub(crate) fn fit_prepared(
                 .zip(&sw)
                 .map(|(v, s)| (v - prep.y_mean) * s)
                 .collect();
-            let mut solver =
-                GaussianSolver::new(&design, &yt, &pen, prep.usable.clone(), params.solver.clone());
+            let mut solver = GaussianSolver::new(
+                &design,
+                &yt,
+                &pen,
+                prep.usable.clone(),
+                params.solver.clone(),
+            );
             lambda_max = pen.lambda_max(solver.neg_gradient());
             null_deviance = solver.yty();
             lambdas = resolve_grid(params, lambdas_override, lambda_max, n, p)?;
@@ -756,4 +764,19 @@ pub fn objective(
     };
     let b_std: Vec<f64> = (0..b.len()).map(|j| b[j] * prep.x_scale[j]).collect();
     Ok(loss + pen.value(lambda, &b_std))
+}
+
+/// The exact `lambda_max` of the data: the smallest `lambda` at which every penalized
+/// coefficient is zero (for `alpha = 0`, the value at `alpha = 0.001`, as glmnet).
+pub fn lambda_max(
+    x: ArrayView2<f64>,
+    y: ArrayView1<f64>,
+    weights: Option<ArrayView1<f64>>,
+    params: &ElasticNetParams,
+) -> Result<f64> {
+    let mut probe = params.clone();
+    probe.lambda = Some(vec![f64::MAX]);
+    let w = validate(&x, &y, weights.as_ref(), &probe)?;
+    let prep = prepare(&x, &y, &w, &probe);
+    Ok(fit_prepared(&x, &y, &w, &prep, &probe, None)?.lambda_max)
 }

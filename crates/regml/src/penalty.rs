@@ -85,7 +85,11 @@ impl ElasticNet {
     /// Keras-style `l1_l2(l1, l2)`: `l1*sum|w| + l2*sum w^2`, returned with its `lambda`.
     pub fn from_keras(l1: f64, l2: f64, n_features: usize) -> Result<(Self, f64)> {
         if !(l1 >= 0.0 && l2 >= 0.0 && l1.is_finite() && l2.is_finite()) {
-            return Err(Error::param("l1/l2", format!("{l1}/{l2}"), "must be finite and >= 0"));
+            return Err(Error::param(
+                "l1/l2",
+                format!("{l1}/{l2}"),
+                "must be finite and >= 0",
+            ));
         }
         let lambda = l1 + 2.0 * l2;
         let alpha = if lambda > 0.0 { l1 / lambda } else { 1.0 };

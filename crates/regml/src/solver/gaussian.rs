@@ -301,7 +301,12 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
                         }
                     }
                     rr2 = rr - 2.0 * dot(&a, &sf) + quad;
-                    ry2 = ry - free.iter().zip(&a).map(|(&j, ai)| ai * self.c[j]).sum::<f64>();
+                    ry2 = ry
+                        - free
+                            .iter()
+                            .zip(&a)
+                            .map(|(&j, ai)| ai * self.c[j])
+                            .sum::<f64>();
                     for (ai, &j) in a.iter().zip(&free) {
                         axpy(-ai, self.gram.col(j), &mut s);
                     }

@@ -106,12 +106,11 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
             }
         }
         s.refresh();
-        s.grad_scale = s
-            .g
-            .iter()
-            .zip(&s.usable)
-            .filter(|(_, u)| **u)
-            .fold(0.0f64, |m, (v, _)| m.max(v.abs()));
+        s.grad_scale =
+            s.g.iter()
+                .zip(&s.usable)
+                .filter(|(_, u)| **u)
+                .fold(0.0f64, |m, (v, _)| m.max(v.abs()));
         s
     }
 
@@ -245,7 +244,10 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
             let pen_new: f64 = self
                 .ws
                 .iter()
-                .map(|&j| self.pen.value_1d(lambda, j, self.b[j] + step * self.delta[j]))
+                .map(|&j| {
+                    self.pen
+                        .value_1d(lambda, j, self.b[j] + step * self.delta[j])
+                })
                 .sum();
             if f + pen_new <= f_old + pen_old {
                 accepted = true;

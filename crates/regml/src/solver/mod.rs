@@ -123,7 +123,8 @@ impl GramCache {
             return;
         }
         let start = self.data.len() / self.p.max(1);
-        self.data.resize(self.data.len() + missing.len() * self.p, 0.0);
+        self.data
+            .resize(self.data.len() + missing.len() * self.p, 0.0);
         x.gram_columns(&missing, &mut self.data[start * self.p..]);
         for (k, &j) in missing.iter().enumerate() {
             self.slot[j] = start + k;

@@ -13,7 +13,14 @@ pub fn normal(rng: &mut ChaCha8Rng) -> f64 {
 }
 
 /// AR(1)-correlated features (corr rho^|i-j|), `k` true nonzeros, noise for the given SNR.
-pub fn simulate(n: usize, p: usize, rho: f64, k: usize, snr: f64, seed: u64) -> (Array2<f64>, Array1<f64>) {
+pub fn simulate(
+    n: usize,
+    p: usize,
+    rho: f64,
+    k: usize,
+    snr: f64,
+    seed: u64,
+) -> (Array2<f64>, Array1<f64>) {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut x = Array2::zeros((n, p));
     let s = (1.0 - rho * rho).sqrt();
@@ -38,12 +45,22 @@ pub fn simulate(n: usize, p: usize, rho: f64, k: usize, snr: f64, seed: u64) -> 
 }
 
 /// Binary labels from a logistic model on simulated features.
-pub fn simulate_binary(n: usize, p: usize, rho: f64, k: usize, seed: u64) -> (Array2<f64>, Array1<f64>) {
+pub fn simulate_binary(
+    n: usize,
+    p: usize,
+    rho: f64,
+    k: usize,
+    seed: u64,
+) -> (Array2<f64>, Array1<f64>) {
     let (x, y) = simulate(n, p, rho, k, 1.0, seed);
     let mut rng = ChaCha8Rng::seed_from_u64(seed + 1000);
     let y = y.mapv(|e| {
         let p = 1.0 / (1.0 + (-e).exp());
-        if rng.random::<f64>() < p { 1.0 } else { 0.0 }
+        if rng.random::<f64>() < p {
+            1.0
+        } else {
+            0.0
+        }
     });
     (x, y)
 }

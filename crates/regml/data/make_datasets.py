@@ -2,7 +2,7 @@
 """Regenerate the embedded datasets in this folder from scikit-learn's bundled copies.
 
 Each output is a gzipped CSV with a header row: feature columns first, the target last.
-Usage: python3 data/make_datasets.py   (needs scikit-learn; run from the repository root)
+Usage: python3 crates/regml/data/make_datasets.py   (needs scikit-learn)
 """
 import gzip
 import io

@@ -1,0 +1,234 @@
+//! Loading the data a command works on: CSV files or embedded datasets, target encoding.
+
+use anyhow::{bail, Context, Result};
+use ndarray::{Array1, Array2};
+use regml::data::{self, Column, CsvLimits, Table};
+use regml::Family;
+use std::path::PathBuf;
+
+/// Where the rows come from and which column is what.
+#[derive(clap::Args, Debug, Clone)]
+pub struct DataArgs {
+    /// CSV file with a header row
+    #[arg(long, value_name = "FILE", conflicts_with = "dataset")]
+    pub data: Option<PathBuf>,
+    /// Embedded dataset: diabetes, breast_cancer, digits (see `regml datasets`)
+    #[arg(long, value_name = "NAME")]
+    pub dataset: Option<String>,
+    /// Name of the response column (default for --dataset: its target)
+    #[arg(long, value_name = "COLUMN")]
+    pub target: Option<String>,
+    /// Name of a column of non-negative observation weights
+    #[arg(long, value_name = "COLUMN")]
+    pub weights: Option<String>,
+    /// Binomial only: the label counted as class 1 (all others are class 0)
+    #[arg(long, value_name = "LABEL")]
+    pub positive: Option<String>,
+}
+
+/// The loaded problem.
+pub struct Loaded {
+    pub x: Array2<f64>,
+    pub y: Array1<f64>,
+    pub weights: Option<Array1<f64>>,
+    pub feature_names: Vec<String>,
+    pub target: String,
+    pub family: Family,
+    pub classes: Option<Vec<String>>,
+    pub table: Table,
+    pub source: String,
+    pub extra_columns: Vec<usize>,
+}
+
+pub fn load_table(
+    args: &DataArgs,
+    text_columns: &[&str],
+) -> Result<(Table, Option<Family>, String)> {
+    match (&args.data, &args.dataset) {
+        (Some(path), None) => {
+            let t = data::read_csv(path, &CsvLimits::default(), text_columns)?;
+            Ok((t, None, path.display().to_string()))
+        }
+        (None, Some(name)) => {
+            let info = data::dataset_info(name)?;
+            Ok((data::dataset(name)?, Some(info.family), name.clone()))
+        }
+        (None, None) => bail!("no data: pass --data FILE.csv or --dataset NAME"),
+        (Some(_), Some(_)) => bail!("pass either --data or --dataset, not both"),
+    }
+}
+
+fn format_label(v: f64) -> String {
+    if v == v.trunc() && v.abs() < 1e15 {
+        format!("{}", v as i64)
+    } else {
+        format!("{v}")
+    }
+}
+
+/// Loads features, target and weights. `family` overrides the dataset's default.
+/// `extra` names further columns that are not features (e.g. a fold-id column).
+pub fn load(args: &DataArgs, family: Option<Family>, extra: &[&str]) -> Result<Loaded> {
+    let target = match (&args.target, &args.dataset) {
+        (Some(t), _) => t.clone(),
+        (None, Some(name)) => data::dataset_info(name)?.target.to_string(),
+        (None, None) => bail!("--target COLUMN is required with --data"),
+    };
+    let (table, ds_family, source) = load_table(args, &[target.as_str()])?;
+    let family = family.or(ds_family).unwrap_or(Family::Gaussian);
+    let ti = table.column_index(&target)?;
+    let mut exclude = vec![ti];
+    let weights = match &args.weights {
+        Some(wname) => {
+            let wi = table.column_index(wname)?;
+            if wi == ti {
+                bail!("the weights column cannot be the target");
+            }
+            exclude.push(wi);
+            let w = table.numeric(wi)?;
+            if let Some(r) = w.iter().position(|v| *v < 0.0) {
+                return Err(regml::Error::Csv {
+                    file: table.source.clone(),
+                    line: table.row_lines[r],
+                    column: wi + 1,
+                    reason: format!("negative weight {} (column '{wname}')", w[r]),
+                }
+                .into());
+            }
+            Some(Array1::from(w.to_vec()))
+        }
+        None => None,
+    };
+    let mut extra_columns = Vec::new();
+    for name in extra {
+        let i = table.column_index(name)?;
+        exclude.push(i);
+        extra_columns.push(i);
+    }
+    let labels: Vec<String> = match &table.columns[ti] {
+        Column::Text(v) => v.clone(),
+        Column::Numeric(v) => v.iter().map(|x| format_label(*x)).collect(),
+    };
+    let (y, classes) = match family {
+        Family::Gaussian => (Array1::from(table.numeric(ti)?.to_vec()), None),
+        Family::Binomial => {
+            let mut distinct: Vec<String> = labels.clone();
+            // numeric labels sort numerically, text labels alphabetically (R factor levels)
+            let numeric = matches!(table.columns[ti], Column::Numeric(_));
+            distinct.sort_by(|a, b| {
+                if numeric {
+                    a.parse::<f64>()
+                        .unwrap_or(0.0)
+                        .total_cmp(&b.parse::<f64>().unwrap_or(0.0))
+                } else {
+                    a.cmp(b)
+                }
+            });
+            distinct.dedup();
+            let positive = match &args.positive {
+                Some(p) => {
+                    if !distinct.contains(p) {
+                        bail!(
+                            "--positive {p}: no such label in column '{target}' (labels: {})",
+                            shorten(&distinct)
+                        );
+                    }
+                    p.clone()
+                }
+                None => {
+                    if distinct.len() == 1 {
+                        bail!(
+                            "{}: the target column '{target}' has a single class ({}): \
+                             logistic regression needs two",
+                            source,
+                            distinct[0]
+                        );
+                    }
+                    if distinct.len() > 2 {
+                        bail!(
+                            "family binomial needs two classes, column '{target}' has {} ({}); \
+                             pick one with --positive LABEL for one-vs-rest",
+                            distinct.len(),
+                            shorten(&distinct)
+                        );
+                    }
+                    distinct[1].clone()
+                }
+            };
+            let negative = if distinct.len() == 2 {
+                distinct
+                    .iter()
+                    .find(|d| **d != positive)
+                    .cloned()
+                    .unwrap_or_default()
+            } else {
+                format!("not {positive}")
+            };
+            let y: Array1<f64> = labels
+                .iter()
+                .map(|l| if *l == positive { 1.0 } else { 0.0 })
+                .collect();
+            (y, Some(vec![negative, positive]))
+        }
+    };
+    let (x, feature_names) = table.matrix_without(&exclude)?;
+    if feature_names.is_empty() {
+        bail!("{source}: no feature columns besides the target");
+    }
+    Ok(Loaded {
+        x,
+        y,
+        weights,
+        feature_names,
+        target,
+        family,
+        classes,
+        table,
+        source,
+        extra_columns,
+    })
+}
+
+fn shorten(v: &[String]) -> String {
+    let mut s: Vec<&str> = v.iter().take(10).map(|s| s.as_str()).collect();
+    if v.len() > 10 {
+        s.push("...");
+    }
+    s.join(", ")
+}
+
+/// Parses a comma-separated list of finite numbers.
+pub fn parse_list(name: &str, s: &str) -> Result<Vec<f64>> {
+    s.split(',')
+        .map(|t| regml::data::parse_number(t).map_err(|e| anyhow::anyhow!("--{name}: {e}")))
+        .collect()
+}
+
+/// Per-feature values given as one number for all, a list in feature order, or
+/// `name=value` pairs (unnamed features get `default`).
+pub fn per_feature(name: &str, s: &str, features: &[String], default: f64) -> Result<Vec<f64>> {
+    if s.contains('=') {
+        let mut out = vec![default; features.len()];
+        for part in s.split(',') {
+            let (k, v) = part
+                .split_once('=')
+                .with_context(|| format!("--{name}: '{part}' is not NAME=VALUE"))?;
+            let j = features
+                .iter()
+                .position(|f| f == k.trim())
+                .with_context(|| format!("--{name}: no feature named '{}'", k.trim()))?;
+            out[j] = regml::data::parse_number(v).map_err(|e| anyhow::anyhow!("--{name}: {e}"))?;
+        }
+        return Ok(out);
+    }
+    let v = parse_list(name, s)?;
+    match v.len() {
+        1 => Ok(vec![v[0]; features.len()]),
+        k if k == features.len() => Ok(v),
+        k => bail!(
+            "--{name}: {k} values given, the data has {} features (give 1, {}, or NAME=VALUE pairs)",
+            features.len(),
+            features.len()
+        ),
+    }
+}

@@ -1,0 +1,154 @@
+//! Tables for people and JSON for programs.
+
+use crate::input::Loaded;
+use anyhow::Result;
+use ndarray::ArrayView1;
+use regml::cv::CvResult;
+use regml::LinearPath;
+use std::fmt::Write;
+use std::path::Path;
+
+/// glmnet's `print.glmnet` table plus the certificate: Df, %Dev, Lambda, relative gap.
+pub fn path_table(p: &LinearPath) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{:>5} {:>5} {:>7} {:>12} {:>9} {:>7}",
+        "", "Df", "%Dev", "Lambda", "RelGap", "Passes"
+    );
+    for k in 0..p.lambdas.len() {
+        let _ = writeln!(
+            s,
+            "{:>5} {:>5} {:>7.2} {:>12.5} {:>9.1e} {:>7}{}",
+            k + 1,
+            p.df[k],
+            100.0 * p.dev_ratio[k],
+            p.lambdas[k],
+            p.info[k].relative_gap,
+            p.info[k].n_iter,
+            if p.info[k].converged {
+                ""
+            } else {
+                "  NOT CONVERGED"
+            }
+        );
+    }
+    let worst = p.info.iter().map(|i| i.relative_gap).fold(0.0, f64::max);
+    let _ = writeln!(
+        s,
+        "{} lambdas, lambda_max {:.5}, worst relative duality gap {:.1e}",
+        p.lambdas.len(),
+        p.lambda_max,
+        worst
+    );
+    s
+}
+
+/// glmnet's `print.cv.glmnet` table.
+pub fn cv_table(r: &CvResult) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "Measure: {}\n", r.measure.description());
+    let _ = writeln!(
+        s,
+        "{:>4} {:>12} {:>6} {:>12} {:>12} {:>8}",
+        "", "Lambda", "Index", "Measure", "SE", "Nonzero"
+    );
+    for (name, k) in [("min", r.index_min), ("1se", r.index_1se)] {
+        let _ = writeln!(
+            s,
+            "{:>4} {:>12.5} {:>6} {:>12.5} {:>12.5} {:>8}",
+            name,
+            r.path.lambdas[k],
+            k + 1,
+            r.cvm[k],
+            r.cvsd[k],
+            r.path.df[k]
+        );
+    }
+    let worst = r
+        .path
+        .info
+        .iter()
+        .map(|i| i.relative_gap)
+        .fold(0.0, f64::max);
+    let _ = writeln!(
+        s,
+        "\n{}-fold CV over {} lambdas; worst relative duality gap of the full-data path {:.1e}",
+        r.nfolds,
+        r.path.lambdas.len(),
+        worst
+    );
+    s
+}
+
+/// Coefficients like glmnet's `coef()`: intercept first, "." for exact zeros.
+pub fn coef_table(names: &[String], b0: f64, b: ArrayView1<f64>) -> String {
+    let width = names.iter().map(|n| n.len()).max().unwrap_or(0).max(11);
+    let mut s = String::new();
+    let _ = writeln!(s, "{:<width$} {:>14.6}", "(Intercept)", b0);
+    for (n, v) in names.iter().zip(b.iter()) {
+        if *v == 0.0 {
+            let _ = writeln!(s, "{:<width$} {:>14}", n, ".");
+        } else {
+            let _ = writeln!(s, "{:<width$} {:>14.6}", n, v);
+        }
+    }
+    s
+}
+
+/// Everything about a path (and its cross-validation) as JSON.
+pub fn path_json(
+    p: &LinearPath,
+    d: &Loaded,
+    secs: f64,
+    cv: Option<&CvResult>,
+) -> serde_json::Value {
+    let mut v = serde_json::json!({
+        "source": d.source,
+        "family": p.family.to_string(),
+        "alpha": p.alpha,
+        "n_samples": d.x.nrows(),
+        "n_features": d.x.ncols(),
+        "feature_names": d.feature_names,
+        "target": d.target,
+        "classes": d.classes,
+        "lambda_max": p.lambda_max,
+        "lambdas": p.lambdas,
+        "intercepts": p.intercepts,
+        "coefficients": p.coefs.rows().into_iter().map(|r| r.to_vec()).collect::<Vec<_>>(),
+        "df": p.df,
+        "dev_ratio": p.dev_ratio,
+        "null_deviance": p.null_deviance,
+        "relative_gap": p.info.iter().map(|i| i.relative_gap).collect::<Vec<_>>(),
+        "duality_gap": p.info.iter().map(|i| i.duality_gap).collect::<Vec<_>>(),
+        "certificate": p.info.iter().map(|i| i.certificate).collect::<Vec<_>>(),
+        "n_iter": p.info.iter().map(|i| i.n_iter).collect::<Vec<_>>(),
+        "converged": p.info.iter().map(|i| i.converged).collect::<Vec<_>>(),
+        "warnings": p.warnings,
+        "fit_seconds": secs,
+    });
+    if let Some(r) = cv {
+        let o = v.as_object_mut().expect("json object");
+        o.insert("measure".into(), r.measure.name().into());
+        o.insert("nfolds".into(), r.nfolds.into());
+        o.insert("cvm".into(), serde_json::json!(r.cvm));
+        o.insert("cvsd".into(), serde_json::json!(r.cvsd));
+        o.insert("lambda_min".into(), r.lambda_min.into());
+        o.insert("lambda_1se".into(), r.lambda_1se.into());
+        o.insert("index_min".into(), (r.index_min + 1).into());
+        o.insert("index_1se".into(), (r.index_1se + 1).into());
+        o.insert(
+            "foldid".into(),
+            serde_json::json!(r.foldid.iter().map(|f| f + 1).collect::<Vec<_>>()),
+        );
+        o.insert("grouped".into(), r.grouped.into());
+    }
+    v
+}
+
+/// Writes pretty JSON atomically. Non-finite numbers become `null`.
+pub fn write_json(path: &Path, v: &serde_json::Value) -> Result<()> {
+    let bytes = serde_json::to_vec_pretty(v)?;
+    regml::model::write_atomic(path, &bytes)?;
+    Ok(())
+}
