@@ -1,7 +1,10 @@
 //! K-fold cross-validation of a regularization path, following `cv.glmnet`.
 //!
-//! 1. The path is fitted on all data; its `lambda` sequence is reused for every fold.
-//! 2. Each fold's model is fitted on the other folds (in parallel) and predicts its rows.
+//! 1. The path is fitted on all data; its `lambda` sequence is the one reported.
+//! 2. Each fold's model is fitted on the other folds (in parallel) and predicts its rows at
+//!    every full-data `lambda`. As in cv.glmnet, a fold fits its own default grid when the
+//!    user gave no `lambda` values, and its coefficients are linearly interpolated in
+//!    `lambda` (clamped at the ends of its path); user-given values are used in every fold.
 //! 3. Per fold, the weighted mean of the per-observation loss is taken ("grouped" CV; with
 //!    fewer than 3 observations per fold the per-observation values are used instead).
 //! 4. `cvm` is the weighted mean over folds (weights: each fold's total observation weight),
@@ -20,9 +23,10 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Measure {
-    /// Mean squared error of the mean response (`y` vs. probability for binomial).
+    /// Mean squared error of the mean response. For binomial, cv.glmnet scores the
+    /// two-column indicator response, so the loss is `2 (y - p)^2`; regml does the same.
     Mse,
-    /// Mean absolute error.
+    /// Mean absolute error (`2 |y - p|` for binomial, as cv.glmnet).
     Mae,
     /// Deviance: squared error for gaussian, `-2 log-likelihood` for binomial (probabilities
     /// clamped to `[1e-5, 1 - 1e-5]` as cv.glmnet does).
@@ -185,8 +189,12 @@ pub fn auc(y: &[f64], s: &[f64], w: &[f64]) -> f64 {
 
 fn loss(measure: Measure, family: Family, y: f64, mu: f64) -> f64 {
     match (measure, family) {
-        (Measure::Mse, _) | (Measure::Deviance, Family::Gaussian) => (y - mu) * (y - mu),
-        (Measure::Mae, _) => (y - mu).abs(),
+        (Measure::Mse, Family::Gaussian) | (Measure::Deviance, Family::Gaussian) => {
+            (y - mu) * (y - mu)
+        }
+        (Measure::Mse, Family::Binomial) => 2.0 * (y - mu) * (y - mu),
+        (Measure::Mae, Family::Gaussian) => (y - mu).abs(),
+        (Measure::Mae, Family::Binomial) => 2.0 * (y - mu).abs(),
         (Measure::Deviance, Family::Binomial) => {
             let p = mu.clamp(1e-5, 1.0 - 1e-5);
             -2.0 * (y * p.ln() + (1.0 - y) * (1.0 - p).ln())
@@ -288,12 +296,25 @@ pub fn cv_path(
         let fold_err = |e: Error| Error::InvalidData(format!("fold {}: {e}", k + 1));
         let wn = validate(&xt.view(), &yt.view(), Some(&wt.view()), params).map_err(fold_err)?;
         let prep = prepare(&xt.view(), &yt.view(), &wn, params);
-        let fp = fit_prepared(&xt.view(), &yt.view(), &wn, &prep, params, Some(&lambdas))
+        // cv.glmnet: with a default grid each fold fits its own grid and is evaluated at the
+        // full-data lambdas by linear interpolation; user lambdas are used in every fold
+        let own_grid = params.lambda.is_none();
+        let fold_lambdas = if own_grid {
+            None
+        } else {
+            Some(lambdas.as_slice())
+        };
+        let fp = fit_prepared(&xt.view(), &yt.view(), &wn, &prep, params, fold_lambdas)
             .map_err(fold_err)?;
         let xv = select_rows(&x, &test);
         let mut pred = Array2::zeros((test.len(), nl));
-        for l in 0..nl {
-            pred.column_mut(l).assign(&fp.predict(xv.view(), l)?);
+        for (l, &lam) in lambdas.iter().enumerate() {
+            let (b0, b) = fp.coef_at(lam);
+            let eta = xv.dot(&b) + b0;
+            pred.column_mut(l).assign(&match params.family {
+                Family::Gaussian => eta,
+                Family::Binomial => eta.mapv(crate::datafit::sigmoid),
+            });
         }
         let warnings = fp
             .warnings

@@ -238,7 +238,7 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
                 continue;
             }
             let info = self.certificate(lambda);
-            if info.relative_gap <= self.opts.tol || passes >= max_iter || thr < 1e-40 {
+            if info.relative_gap <= self.opts.tol || passes >= max_iter || thr < 1e-24 * null {
                 return FitInfo {
                     n_iter: passes,
                     converged: info.relative_gap <= self.opts.tol,
