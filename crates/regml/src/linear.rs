@@ -21,7 +21,7 @@
 //! documents unless `sd(y) = 1`. regml minimizes the documented objective for every `y`.
 
 use crate::design::DenseDesign;
-use crate::penalty::{AlphaMax, ElasticNet, Penalty};
+use crate::penalty::{ElasticNet, Penalty};
 use crate::solver::gaussian::GaussianSolver;
 use crate::solver::logistic::LogisticSolver;
 use crate::solver::{FitInfo, SolverOptions};
@@ -297,27 +297,19 @@ pub(crate) fn validate(
     w.iter_mut().for_each(|v| *v /= total);
     match params.family {
         Family::Gaussian => {
-            let ym: f64 = y.iter().zip(&w).map(|(a, b)| a * b).sum();
-            let constant = y
+            let (lo, hi) = y
                 .iter()
                 .zip(&w)
                 .filter(|(_, w)| **w > 0.0)
-                .all(|(v, _)| *v == y[0] || (params.fit_intercept && (*v - ym).abs() == 0.0));
-            let all_same = y
-                .iter()
-                .zip(&w)
-                .filter(|(_, w)| **w > 0.0)
-                .map(|(v, _)| *v)
-                .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
-                    (lo.min(v), hi.max(v))
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), (v, _)| {
+                    (lo.min(*v), hi.max(*v))
                 });
-            if params.fit_intercept && all_same.0 == all_same.1 {
+            if params.fit_intercept && lo == hi {
                 return Err(Error::InvalidData(format!(
-                    "the target is constant ({}): nothing to fit",
-                    all_same.0
+                    "the target is constant ({lo}): nothing to fit"
                 )));
             }
-            if !params.fit_intercept && constant && y[0] == 0.0 {
+            if !params.fit_intercept && lo == 0.0 && hi == 0.0 {
                 return Err(Error::InvalidData("the target is all zero".into()));
             }
         }
@@ -327,10 +319,11 @@ pub(crate) fn validate(
                     "binomial labels must be 0 or 1; row {row} has {v}"
                 )));
             }
-            let pos: f64 = y.iter().zip(&w).map(|(a, b)| a * b).sum();
-            if pos <= 0.0 || pos >= 1.0 {
+            let has = |c: f64| y.iter().zip(&w).any(|(v, w)| *v == c && *w > 0.0);
+            if !(has(0.0) && has(1.0)) {
                 return Err(Error::InvalidData(
-                    "the target has a single class (with positive weight): logistic regression needs two"
+                    "the target has a single class (with positive weight): logistic regression \
+                     needs two"
                         .into(),
                 ));
             }
@@ -539,7 +532,7 @@ pub(crate) fn fit_prepared(
                 prep.usable.clone(),
                 params.solver.clone(),
             );
-            lambda_max = pen.lambda_max(solver.neg_gradient());
+            lambda_max = solver.lambda_max();
             null_deviance = solver.yty();
             lambdas = resolve_grid(params, lambdas_override, lambda_max, n, p)?;
             let mut prev = lambda_max.max(lambdas[0]);
@@ -580,7 +573,7 @@ pub(crate) fn fit_prepared(
                 params.solver.clone(),
                 params.fit_intercept,
             );
-            lambda_max = pen.lambda_max(solver.neg_gradient());
+            lambda_max = solver.lambda_max();
             null_deviance = solver.null_deviance();
             lambdas = resolve_grid(params, lambdas_override, lambda_max, n, p)?;
             let mut prev = lambda_max.max(lambdas[0]);

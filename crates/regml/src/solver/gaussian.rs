@@ -18,7 +18,7 @@
 use super::{solve_spd, Certificate, FitInfo, GaussianMode, GramCache, SolverOptions};
 use crate::design::Design;
 use crate::kernels::{axpy, dot};
-use crate::penalty::{Conjugate, ElasticNet, Penalty, Prox1d, SubdiffDistance};
+use crate::penalty::{AlphaMax, Conjugate, ElasticNet, Penalty, Prox1d, SubdiffDistance};
 
 /// Path state of the least-squares solver: coefficients, residual and gradients carried from
 /// one `lambda` to the next (warm starts).
@@ -39,6 +39,7 @@ pub(crate) struct GaussianSolver<'a, D: Design> {
     g: Vec<f64>,
     in_ws: Vec<bool>,
     ws: Vec<usize>,
+    lambda_max: f64,
     gram: GramCache,
 }
 
@@ -83,6 +84,7 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
             r: y.to_vec(),
             in_ws: vec![false; p],
             ws: Vec::new(),
+            lambda_max: 0.0,
             gram: GramCache::new(p),
         };
         let unpenalized: Vec<usize> = (0..p)
@@ -101,12 +103,14 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
             }
             s.refresh();
         }
+        s.lambda_max = pen.lambda_max(&s.g);
         s
     }
 
-    /// `s = X'r` at the current coefficients (the negative gradient).
-    pub(crate) fn neg_gradient(&self) -> &[f64] {
-        &self.g
+    /// `lambda_max`: for `alpha >= 0.001` every penalized coefficient is zero at and above it;
+    /// for smaller `alpha` it is glmnet's grid anchor computed at `alpha = 0.001`.
+    pub(crate) fn lambda_max(&self) -> f64 {
+        self.lambda_max
     }
 
     /// Residual sum of squares `||y - Xb||^2` at the current coefficients.
@@ -197,9 +201,14 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
         let p = self.b.len();
         let alpha = self.pen.alpha();
         let cut = alpha * (2.0 * lambda - lambda_prev);
+        // At or above lambda_max every penalized coefficient is zero by definition; only the
+        // unpenalized ones (already in the working set) are fitted.
+        // (for alpha < 0.001 lambda_max is glmnet's grid anchor, not a zero threshold)
+        let frozen = self.pen.alpha() >= 1e-3 && lambda >= self.lambda_max;
         let strong: Vec<usize> = (0..p)
             .filter(|&j| {
-                self.usable[j]
+                !frozen
+                    && self.usable[j]
                     && !self.in_ws[j]
                     && self.g[j].abs() >= cut * self.pen.penalty_factor()[j]
             })
@@ -228,7 +237,8 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
             // KKT check outside the working set
             let violators: Vec<usize> = (0..p)
                 .filter(|&j| {
-                    self.usable[j]
+                    !frozen
+                        && self.usable[j]
                         && !self.in_ws[j]
                         && self.pen.subdiff_distance(lambda, j, 0.0, self.g[j]) > 0.0
                 })

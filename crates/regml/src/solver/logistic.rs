@@ -16,7 +16,7 @@ use super::{solve_spd, Certificate, FitInfo, SolverOptions};
 use crate::datafit::{log1pexp, neg_entropy, sigmoid};
 use crate::design::Design;
 use crate::kernels::{dot, sum};
-use crate::penalty::{Conjugate, ElasticNet, Penalty, Prox1d, SubdiffDistance};
+use crate::penalty::{AlphaMax, Conjugate, ElasticNet, Penalty, Prox1d, SubdiffDistance};
 
 /// Curvatures are floored at this fraction of the weight so that a nearly separable
 /// problem keeps a well-defined Newton model.
@@ -39,6 +39,7 @@ pub(crate) struct LogisticSolver<'a, D: Design> {
     g: Vec<f64>,
     in_ws: Vec<bool>,
     ws: Vec<usize>,
+    lambda_max: f64,
     null_dev: f64,
     grad_scale: f64,
     // scratch, allocated once per path
@@ -81,6 +82,7 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
             g: vec![0.0; p],
             in_ws: vec![false; p],
             ws: Vec::new(),
+            lambda_max: 0.0,
             null_dev: 0.0,
             grad_scale: 0.0,
             v: vec![0.0; n],
@@ -106,6 +108,7 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
             }
         }
         s.refresh();
+        s.lambda_max = pen.lambda_max(&s.g);
         s.grad_scale =
             s.g.iter()
                 .zip(&s.usable)
@@ -119,9 +122,10 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
         self.null_dev
     }
 
-    /// Negative gradient `X' W (y - p)` at the current coefficients.
-    pub(crate) fn neg_gradient(&self) -> &[f64] {
-        &self.g
+    /// `lambda_max`: for `alpha >= 0.001` every penalized coefficient is zero at and above it;
+    /// for smaller `alpha` it is glmnet's grid anchor computed at `alpha = 0.001`.
+    pub(crate) fn lambda_max(&self) -> f64 {
+        self.lambda_max
     }
 
     /// Deviance `2 F(eta)` at the current coefficients.
@@ -278,9 +282,14 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
     pub(crate) fn solve(&mut self, lambda: f64, lambda_prev: f64) -> FitInfo {
         let p = self.b.len();
         let cut = self.pen.alpha() * (2.0 * lambda - lambda_prev);
+        // At or above lambda_max every penalized coefficient is zero by definition; only the
+        // unpenalized ones (already in the working set) are fitted.
+        // (for alpha < 0.001 lambda_max is glmnet's grid anchor, not a zero threshold)
+        let frozen = self.pen.alpha() >= 1e-3 && lambda >= self.lambda_max;
         let strong: Vec<usize> = (0..p)
             .filter(|&j| {
-                self.usable[j]
+                !frozen
+                    && self.usable[j]
                     && !self.in_ws[j]
                     && self.g[j].abs() >= cut * self.pen.penalty_factor()[j]
             })
@@ -301,7 +310,8 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
             self.refresh();
             let violators: Vec<usize> = (0..p)
                 .filter(|&j| {
-                    self.usable[j]
+                    !frozen
+                        && self.usable[j]
                         && !self.in_ws[j]
                         && self.pen.subdiff_distance(lambda, j, 0.0, self.g[j]) > 0.0
                 })

@@ -142,3 +142,83 @@ pub(crate) fn solve_spd(a: &[f64], b: &[f64]) -> Option<Vec<f64>> {
     let v: Vec<f64> = x.iter().copied().collect();
     v.iter().all(|t| t.is_finite()).then_some(v)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::gaussian::GaussianSolver;
+    use super::logistic::LogisticSolver;
+    use super::*;
+    use crate::design::{CscDesign, DenseDesign};
+    use crate::penalty::ElasticNet;
+
+    fn problem() -> (DenseDesign, Vec<f64>, Vec<f64>) {
+        // a sparse-ish design: about 40% zeros
+        let (n, p) = (40, 12);
+        let mut data = vec![0.0; n * p];
+        for (k, v) in data.iter_mut().enumerate() {
+            let t = ((k * 7919) % 97) as f64 / 97.0 - 0.5;
+            *v = if t.abs() < 0.2 { 0.0 } else { t };
+        }
+        let x = DenseDesign::from_col_major(data, n, p).unwrap();
+        let y: Vec<f64> = (0..n)
+            .map(|i| (i as f64 * 0.37).sin() + x.col(0)[i])
+            .collect();
+        let labels: Vec<f64> = y.iter().map(|v| if *v > 0.0 { 1.0 } else { 0.0 }).collect();
+        (x, y, labels)
+    }
+
+    #[test]
+    fn dense_and_sparse_designs_give_the_same_solution() {
+        let (dense, y, labels) = problem();
+        let sparse = CscDesign::from_dense(&dense);
+        let pen = ElasticNet::new(0.7, 12).unwrap();
+        let usable = vec![true; 12];
+        let lambdas = [0.05, 0.02, 0.005];
+        for mode in [GaussianMode::Naive, GaussianMode::Covariance] {
+            let opts = SolverOptions {
+                tol: 1e-12,
+                gaussian_mode: mode,
+                ..SolverOptions::default()
+            };
+            let mut a = GaussianSolver::new(&dense, &y, &pen, usable.clone(), opts.clone());
+            let mut b = GaussianSolver::new(&sparse, &y, &pen, usable.clone(), opts);
+            let mut prev = a.lambda_max();
+            for &l in &lambdas {
+                assert!(a.solve(l, prev).converged && b.solve(l, prev).converged);
+                prev = l;
+                for (u, v) in a.b.iter().zip(&b.b) {
+                    assert!(
+                        (u - v).abs() < 1e-6 * (u.abs() + 1e-3),
+                        "{mode:?}: {u} vs {v}"
+                    );
+                }
+            }
+        }
+        let w = vec![1.0 / 40.0; 40];
+        let opts = SolverOptions {
+            tol: 1e-12,
+            ..SolverOptions::default()
+        };
+        let mut a = LogisticSolver::new(
+            &dense,
+            &labels,
+            &w,
+            &pen,
+            usable.clone(),
+            opts.clone(),
+            false,
+        );
+        let mut b = LogisticSolver::new(&sparse, &labels, &w, &pen, usable, opts, false);
+        let mut prev = a.lambda_max();
+        for &l in &lambdas {
+            assert!(a.solve(l, prev).converged && b.solve(l, prev).converged);
+            prev = l;
+            for (u, v) in a.b.iter().zip(&b.b) {
+                assert!(
+                    (u - v).abs() < 1e-6 * (u.abs() + 1e-3),
+                    "logistic: {u} vs {v}"
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,356 @@
+//! Limit and edge cases: degenerate columns, p >> n, separable classes, weights vs.
+//! repetition, the ridge limit, exact leave-one-out, permutation invariance, model files.
+
+mod common;
+use ndarray::{concatenate, s, Array1, Array2, Axis};
+use regml::cv::{cv_path, CvParams};
+use regml::linear::{fit_path, objective, ElasticNetParams, Family};
+use regml::model::LinearModel;
+use regml::ridge::{ridge_cv, RidgeCriterion};
+use regml::{Certificate, Error};
+
+fn tight(mut p: ElasticNetParams) -> ElasticNetParams {
+    p.solver.tol = 1e-12;
+    p
+}
+
+#[test]
+fn constant_and_all_zero_columns_stay_zero() {
+    for family in [Family::Gaussian, Family::Binomial] {
+        let (mut x, y) = match family {
+            Family::Gaussian => common::simulate(60, 8, 0.3, 3, 3.0, 1),
+            Family::Binomial => common::simulate_binary(60, 8, 0.3, 3, 1),
+        };
+        x.column_mut(2).fill(3.7);
+        x.column_mut(5).fill(0.0);
+        for standardize in [true, false] {
+            let params = ElasticNetParams {
+                family,
+                standardize,
+                ..ElasticNetParams::default()
+            };
+            let path = fit_path(x.view(), y.view(), None, &params).unwrap();
+            assert!(path.coefs.column(2).iter().all(|&b| b == 0.0));
+            assert!(path.coefs.column(5).iter().all(|&b| b == 0.0));
+            assert!(path.info.iter().all(|i| i.converged));
+            assert!(path.df.last().unwrap() > &0);
+        }
+    }
+}
+
+#[test]
+fn duplicated_columns_share_the_weight_under_l2() {
+    let (x, y) = common::simulate(80, 6, 0.3, 3, 3.0, 2);
+    let x = concatenate(Axis(1), &[x.view(), x.slice(s![.., 0..1])]).unwrap();
+    for alpha in [1.0, 0.5, 0.0] {
+        let params = tight(ElasticNetParams::elastic_net(alpha));
+        let path = fit_path(x.view(), y.view(), None, &params).unwrap();
+        for (k, i) in path.info.iter().enumerate() {
+            assert!(i.converged, "alpha {alpha} #{k}: {i:?}");
+        }
+        if alpha < 1.0 {
+            // strictly convex in the pair: the two copies get equal coefficients, up to what
+            // the certificate allows: P(b) - P* >= mu/2 |b - b*|^2 with mu = lambda (1-alpha)
+            // in standardized units
+            let sd = path.x_scale[0];
+            for k in 0..path.lambdas.len() {
+                let (a, b) = (path.coefs[[k, 0]], path.coefs[[k, 6]]);
+                let mu = path.lambdas[k] * (1.0 - alpha);
+                // the gap itself is known only to the rounding level of the primal
+                let gap = path.info[k].duality_gap + 16.0 * f64::EPSILON * path.info[k].primal;
+                let bound = 2.0 * (2.0 * gap / mu).sqrt() / sd;
+                assert!(
+                    (a - b).abs() <= bound,
+                    "alpha {alpha} #{k}: {a} vs {b} (bound {bound:.2e})"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn p_much_larger_than_n() {
+    let (x, y) = common::simulate(30, 3000, 0.5, 5, 3.0, 3);
+    let path = fit_path(x.view(), y.view(), None, &ElasticNetParams::lasso()).unwrap();
+    assert!(path
+        .info
+        .iter()
+        .all(|i| i.converged && i.relative_gap <= 1e-6));
+    assert!(*path.df.iter().max().unwrap() <= 30);
+    let (x, y) = common::simulate_binary(30, 3000, 0.5, 5, 3);
+    let path = fit_path(x.view(), y.view(), None, &ElasticNetParams::logistic(1.0)).unwrap();
+    assert!(path
+        .info
+        .iter()
+        .all(|i| i.converged && i.relative_gap <= 1e-6));
+}
+
+#[test]
+fn separable_classes_give_finite_coefficients_and_a_warning() {
+    let (x, _) = common::simulate(60, 4, 0.2, 2, 3.0, 4);
+    let y: Array1<f64> = x.column(0).mapv(|v| if v > 0.0 { 1.0 } else { 0.0 });
+    let path = fit_path(x.view(), y.view(), None, &ElasticNetParams::logistic(1.0)).unwrap();
+    assert!(path.coefs.iter().all(|b| b.is_finite()));
+    assert!(path.info.iter().all(|i| i.converged));
+    assert!(
+        path.warnings.iter().any(|w| w.contains("separable")),
+        "{:?}",
+        path.warnings
+    );
+    // with explicit small lambdas the fit still converges with finite coefficients
+    let params = ElasticNetParams {
+        lambda: Some(vec![1e-2, 1e-3, 1e-4]),
+        ..ElasticNetParams::logistic(1.0)
+    };
+    let path = fit_path(x.view(), y.view(), None, &params).unwrap();
+    assert!(path.coefs.iter().all(|b| b.is_finite()));
+    assert!(path.info.iter().all(|i| i.converged), "{:?}", path.info);
+}
+
+#[test]
+fn integer_weights_equal_row_repetition() {
+    for family in [Family::Gaussian, Family::Binomial] {
+        let (x, y) = match family {
+            Family::Gaussian => common::simulate(40, 6, 0.4, 3, 3.0, 5),
+            Family::Binomial => common::simulate_binary(40, 6, 0.4, 3, 5),
+        };
+        let w: Array1<f64> = (0..40).map(|i| (1 + i % 3) as f64).collect();
+        let mut rows = Vec::new();
+        for i in 0..40 {
+            for _ in 0..(w[i] as usize) {
+                rows.push(i);
+            }
+        }
+        let xr = x.select(Axis(0), &rows);
+        let yr: Array1<f64> = rows.iter().map(|&i| y[i]).collect();
+        let params = tight(ElasticNetParams {
+            family,
+            alpha: 0.7,
+            ..ElasticNetParams::default()
+        });
+        let a = fit_path(x.view(), y.view(), Some(w.view()), &params).unwrap();
+        let b = fit_path(xr.view(), yr.view(), None, &params).unwrap();
+        assert_eq!(a.lambdas.len(), b.lambdas.len());
+        for k in 0..a.lambdas.len() {
+            assert!((a.lambdas[k] - b.lambdas[k]).abs() <= 1e-12 * a.lambdas[k]);
+            for j in 0..6 {
+                let (u, v) = (a.coefs[[k, j]], b.coefs[[k, j]]);
+                assert!(
+                    (u - v).abs() <= 1e-5 * (u.abs() + 1e-2),
+                    "{family:?} #{k} j{j}: {u} vs {v}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn alpha_zero_path_matches_ridge_closed_form() {
+    let (x, y) = common::simulate(50, 8, 0.5, 4, 2.0, 6);
+    let lambdas = vec![10.0, 1.0, 0.1, 0.01];
+    let params = tight(ElasticNetParams {
+        lambda: Some(lambdas.clone()),
+        ..ElasticNetParams::ridge()
+    });
+    let path = fit_path(x.view(), y.view(), None, &params).unwrap();
+    let closed = ridge_cv(x.view(), y.view(), None, &params, RidgeCriterion::Loo).unwrap();
+    for (k, &lam) in lambdas.iter().enumerate() {
+        // same problem: the closed form's objective equals the certified path's to the gap
+        let obj = |b0: f64, b: ndarray::ArrayView1<f64>| {
+            objective(x.view(), y.view(), None, &params, lam, b0, b).unwrap()
+        };
+        let ours = obj(path.intercepts[k], path.coefs.row(k));
+        let exact = obj(closed.intercepts[k], closed.coefs.row(k));
+        assert!(
+            ours >= exact * (1.0 - 1e-13),
+            "lambda {lam}: CD below the exact minimum"
+        );
+        assert!(
+            ours - exact <= 1e-12 * exact,
+            "lambda {lam}: {ours} vs {exact}"
+        );
+        for j in 0..8 {
+            let (a, b) = (path.coefs[[k, j]], closed.coefs[[k, j]]);
+            assert!(
+                (a - b).abs() <= 1e-4 * (b.abs() + 1e-2),
+                "lambda {lam} j{j}: {a} vs {b}"
+            );
+        }
+    }
+}
+
+#[test]
+fn ridge_leave_one_out_is_exact() {
+    let (x, y) = common::simulate(30, 5, 0.5, 3, 2.0, 7);
+    let n = 30;
+    let lambdas = vec![1.0, 0.1, 0.01];
+    let params = ElasticNetParams {
+        lambda: Some(lambdas.clone()),
+        standardize: false,
+        ..ElasticNetParams::ridge()
+    };
+    let res = ridge_cv(x.view(), y.view(), None, &params, RidgeCriterion::Loo).unwrap();
+    for (k, &lam) in lambdas.iter().enumerate() {
+        let mut sq = 0.0;
+        for i in 0..n {
+            let keep: Vec<usize> = (0..n).filter(|&r| r != i).collect();
+            let xs = x.select(Axis(0), &keep);
+            let ys: Array1<f64> = keep.iter().map(|&r| y[r]).collect();
+            // the left-out problem keeps the unnormalized objective: lambda * n/(n-1)
+            let p = ElasticNetParams {
+                lambda: Some(vec![lam * n as f64 / (n - 1) as f64]),
+                ..tight(params.clone())
+            };
+            let f = fit_path(xs.view(), ys.view(), None, &p).unwrap();
+            let pred = f.intercepts[0] + x.row(i).dot(&f.coefs.row(0));
+            sq += (y[i] - pred).powi(2) / n as f64;
+        }
+        assert!(
+            (sq - res.score[k]).abs() <= 1e-7 * sq,
+            "lambda {lam}: brute {sq} vs {}",
+            res.score[k]
+        );
+    }
+}
+
+#[test]
+fn row_order_does_not_matter() {
+    let (x, y) = common::simulate(50, 7, 0.5, 3, 3.0, 8);
+    let perm: Vec<usize> = (0..50).map(|i| (i * 17) % 50).collect();
+    let xp = x.select(Axis(0), &perm);
+    let yp: Array1<f64> = perm.iter().map(|&i| y[i]).collect();
+    let params = tight(ElasticNetParams::elastic_net(0.8));
+    let a = fit_path(x.view(), y.view(), None, &params).unwrap();
+    let b = fit_path(xp.view(), yp.view(), None, &params).unwrap();
+    for (u, v) in a.coefs.iter().zip(b.coefs.iter()) {
+        assert!((u - v).abs() <= 1e-6 * (u.abs() + 1e-3));
+    }
+}
+
+#[test]
+fn unpenalized_features_keep_a_duality_gap_certificate() {
+    for family in [Family::Gaussian, Family::Binomial] {
+        let (x, y) = match family {
+            Family::Gaussian => common::simulate(70, 9, 0.5, 3, 3.0, 9),
+            Family::Binomial => common::simulate_binary(70, 9, 0.5, 3, 9),
+        };
+        let mut pf = vec![1.0; 9];
+        pf[0] = 0.0;
+        pf[4] = 0.0;
+        let params = ElasticNetParams {
+            family,
+            penalty_factor: Some(pf),
+            ..ElasticNetParams::default()
+        };
+        let path = fit_path(x.view(), y.view(), None, &params).unwrap();
+        for (k, i) in path.info.iter().enumerate() {
+            assert_eq!(i.certificate, Certificate::DualityGap, "{family:?} #{k}");
+            assert!(i.converged);
+        }
+        assert!(
+            path.coefs[[0, 0]] != 0.0 && path.coefs[[0, 4]] != 0.0,
+            "unpenalized fitted at lambda_max"
+        );
+        assert!(path
+            .coefs
+            .row(0)
+            .iter()
+            .enumerate()
+            .all(|(j, &b)| j == 0 || j == 4 || b == 0.0));
+    }
+}
+
+#[test]
+fn bad_inputs_are_typed_errors() {
+    let (x, y) = common::simulate(10, 3, 0.0, 2, 3.0, 10);
+    let p = ElasticNetParams::lasso();
+    let one = x.slice(s![0..1, ..]).to_owned();
+    assert!(matches!(
+        fit_path(one.view(), y.slice(s![0..1]), None, &p),
+        Err(Error::InvalidData(_))
+    ));
+    let mut xn = x.clone();
+    xn[[3, 1]] = f64::NAN;
+    assert!(matches!(
+        fit_path(xn.view(), y.view(), None, &p),
+        Err(Error::NonFinite {
+            row: 3,
+            column: 1,
+            ..
+        })
+    ));
+    let yc = Array1::from_elem(10, 2.5);
+    let e = fit_path(x.view(), yc.view(), None, &p).unwrap_err();
+    assert!(e.to_string().contains("constant"), "{e}");
+    let y1 = Array1::from_elem(10, 1.0);
+    let e = fit_path(x.view(), y1.view(), None, &ElasticNetParams::logistic(1.0)).unwrap_err();
+    assert!(e.to_string().contains("single class"), "{e}");
+    let mut w = Array1::ones(10);
+    w[4] = -1.0;
+    let e = fit_path(x.view(), y.view(), Some(w.view()), &p).unwrap_err();
+    assert!(e.to_string().contains("negative"), "{e}");
+    let bad = ElasticNetParams {
+        alpha: 1.5,
+        ..p.clone()
+    };
+    assert!(matches!(
+        fit_path(x.view(), y.view(), None, &bad),
+        Err(Error::InvalidParam { name: "alpha", .. })
+    ));
+    let short = Array2::<f64>::zeros((10, 3));
+    let e = fit_path(short.view(), y.slice(s![0..9]), None, &p).unwrap_err();
+    assert!(matches!(e, Error::ShapeMismatch { .. }));
+}
+
+#[test]
+fn model_files_round_trip_and_reject_damage() {
+    let (x, y) = common::simulate(40, 5, 0.3, 2, 3.0, 11);
+    let cv = cv_path(
+        x.view(),
+        y.view(),
+        None,
+        &ElasticNetParams::lasso(),
+        &CvParams::default(),
+    )
+    .unwrap();
+    let names: Vec<String> = (0..5).map(|j| format!("f{j}")).collect();
+    let mut m =
+        LinearModel::from_path(&cv.path, names, "y".into(), true, true, cv.lambda_1se, None);
+    m.lambda_min = Some(cv.lambda_min);
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("m.json");
+    m.save(&f).unwrap();
+    let back = LinearModel::load(&f).unwrap();
+    assert_eq!(back, m);
+    for (a, b) in back.coefs.iter().flatten().zip(m.coefs.iter().flatten()) {
+        assert_eq!(a.to_bits(), b.to_bits());
+    }
+    // predictions at lambda_1se equal the path's interpolated coefficients
+    let pred = back.predict(x.view(), cv.lambda_1se).unwrap();
+    let direct = cv.path.predict(x.view(), cv.index_1se).unwrap();
+    for (a, b) in pred.iter().zip(direct.iter()) {
+        assert!((a - b).abs() < 1e-12);
+    }
+    // truncated
+    let text = std::fs::read_to_string(&f).unwrap();
+    std::fs::write(&f, &text[..text.len() / 2]).unwrap();
+    let e = LinearModel::load(&f).unwrap_err().to_string();
+    assert!(e.contains("truncated"), "{e}");
+    // wrong version
+    std::fs::write(
+        &f,
+        text.replace("\"format_version\": 1", "\"format_version\": 99"),
+    )
+    .unwrap();
+    let e = LinearModel::load(&f).unwrap_err().to_string();
+    assert!(e.contains("version 99"), "{e}");
+    // inconsistent shapes
+    let mut broken = m.clone();
+    broken.coefs[0].pop();
+    std::fs::write(&f, serde_json::to_string(&broken).unwrap()).unwrap();
+    assert!(LinearModel::load(&f).is_err());
+    // no temporary files left behind
+    m.save(&f).unwrap();
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(left.len(), 1);
+}
