@@ -46,6 +46,10 @@ pub enum Column {
 }
 
 /// A parsed CSV file: header names and columns.
+///
+/// A numeric column with a malformed cell keeps the first such error; it is reported (with
+/// file, line and column) when the column is used, so unused columns such as identifiers do
+/// not prevent loading.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Table {
     /// File name (for messages).
@@ -56,6 +60,8 @@ pub struct Table {
     pub columns: Vec<Column>,
     /// Line number (1-based) of each data row.
     pub row_lines: Vec<usize>,
+    /// First malformed cell of each column: `(line, reason)`.
+    pub cell_errors: Vec<Option<(usize, String)>>,
 }
 
 impl Table {
@@ -80,19 +86,31 @@ impl Table {
         })
     }
 
-    /// The numeric values of column `idx`, or an error naming the first text cell.
-    pub fn numeric(&self, idx: usize) -> Result<&[f64]> {
+    /// The numeric values of column `idx`, or an error naming the first malformed cell.
+    pub fn numeric(&self, idx: usize) -> Result<Vec<f64>> {
+        let err = |line: usize, reason: String| Error::Csv {
+            file: self.source.clone(),
+            line,
+            column: idx + 1,
+            reason,
+        };
+        if let Some((line, reason)) = &self.cell_errors[idx] {
+            return Err(err(*line, reason.clone()));
+        }
         match &self.columns[idx] {
-            Column::Numeric(v) => Ok(v),
-            Column::Text(v) => {
-                let row = v.iter().position(|s| parse_number(s).is_err()).unwrap_or(0);
-                Err(Error::Csv {
-                    file: self.source.clone(),
-                    line: self.row_lines.get(row).copied().unwrap_or(0),
-                    column: idx + 1,
-                    reason: format!("'{}' is not a number", v.get(row).map_or("", |s| s)),
+            Column::Numeric(v) => Ok(v.clone()),
+            Column::Text(v) => v
+                .iter()
+                .enumerate()
+                .map(|(r, s)| {
+                    parse_number(s).map_err(|e| {
+                        err(
+                            self.row_lines[r],
+                            format!("{e} (column '{}')", self.names[idx]),
+                        )
+                    })
                 })
-            }
+                .collect(),
         }
     }
 
@@ -107,7 +125,7 @@ impl Table {
             let col = self.numeric(j)?;
             x.column_mut(c)
                 .iter_mut()
-                .zip(col)
+                .zip(&col)
                 .for_each(|(d, s)| *d = *s);
         }
         Ok((x, keep.iter().map(|&j| self.names[j].clone()).collect()))
@@ -124,7 +142,7 @@ impl Table {
             let col = self.numeric(j)?;
             x.column_mut(c)
                 .iter_mut()
-                .zip(col)
+                .zip(&col)
                 .for_each(|(d, s)| *d = *s);
         }
         Ok(x)
@@ -190,6 +208,7 @@ struct Parser<'a> {
     text_columns: &'a [&'a str],
     names: Vec<String>,
     text: Vec<bool>,
+    cell_errors: Vec<Option<(usize, String)>>,
     numeric: Vec<Vec<f64>>,
     texts: Vec<Vec<String>>,
     row_lines: Vec<usize>,
@@ -257,10 +276,16 @@ impl Parser<'_> {
                 }
                 self.texts[j].push(t.to_string());
             } else {
-                let v = parse_number(s).map_err(|r| {
-                    self.err(line, col, format!("{r} (column '{}')", self.names[j]))
-                })?;
-                self.numeric[j].push(v);
+                match parse_number(s) {
+                    Ok(v) => self.numeric[j].push(v),
+                    Err(r) => {
+                        if self.cell_errors[j].is_none() {
+                            let reason = format!("{r} (column '{}')", self.names[j]);
+                            self.cell_errors[j] = Some((line, reason));
+                        }
+                        self.numeric[j].push(f64::NAN);
+                    }
+                }
             }
         }
         self.fields_in_record += 1;
@@ -273,6 +298,7 @@ impl Parser<'_> {
             let m = self.names.len();
             self.numeric = vec![Vec::new(); m];
             self.texts = vec![Vec::new(); m];
+            self.cell_errors = vec![None; m];
         } else {
             if self.fields_in_record != self.names.len() {
                 return Err(self.err(
@@ -313,6 +339,7 @@ pub fn parse_csv<R: Read>(
         text_columns,
         names: Vec::new(),
         text: Vec::new(),
+        cell_errors: Vec::new(),
         numeric: Vec::new(),
         texts: Vec::new(),
         row_lines: Vec::new(),
@@ -452,6 +479,7 @@ pub fn parse_csv<R: Read>(
         names: p.names,
         columns,
         row_lines: p.row_lines,
+        cell_errors: p.cell_errors,
     })
 }
 
@@ -521,8 +549,15 @@ pub fn dataset(name: &str) -> Result<Table> {
 mod tests {
     use super::*;
 
+    /// Parses and then reads every column, as a caller using all of them would.
     fn parse(s: &[u8]) -> Result<Table> {
-        parse_csv(s, "t.csv", &CsvLimits::default(), &["label"])
+        let t = parse_csv(s, "t.csv", &CsvLimits::default(), &["label"])?;
+        for j in 0..t.names.len() {
+            if matches!(t.columns[j], Column::Numeric(_)) {
+                t.numeric(j)?;
+            }
+        }
+        Ok(t)
     }
 
     fn pos(e: Error) -> (usize, usize, String) {
@@ -541,7 +576,7 @@ mod tests {
     fn parses_quotes_crlf_and_bom() {
         let t = parse(b"\xef\xbb\xbfa,\"b\"\"x\",label\r\n1,2,yes\r\n\"3\",4e1,no\r\n").unwrap();
         assert_eq!(t.names, vec!["a", "b\"x", "label"]);
-        assert_eq!(t.numeric(1).unwrap(), &[2.0, 40.0]);
+        assert_eq!(t.numeric(1).unwrap(), vec![2.0, 40.0]);
         assert_eq!(t.columns[2], Column::Text(vec!["yes".into(), "no".into()]));
         assert_eq!(t.row_lines, vec![2, 3]);
     }
@@ -567,6 +602,15 @@ mod tests {
             assert_eq!((l, c), (*line, *col), "{r}");
             assert!(r.contains(what), "'{r}' should mention '{what}'");
         }
+    }
+
+    #[test]
+    fn bad_cells_in_unused_columns_do_not_block_loading() {
+        let t = parse_csv(&b"id,a\nx1,1\nx2,2\n"[..], "t", &CsvLimits::default(), &[]).unwrap();
+        assert_eq!(t.numeric(1).unwrap(), vec![1.0, 2.0]);
+        let (l, c, r) = pos(t.numeric(0).unwrap_err());
+        assert_eq!((l, c), (2, 1));
+        assert!(r.contains("'x1' is not a number"));
     }
 
     #[test]

@@ -1,3 +1,4 @@
+#![allow(clippy::print_stderr)]
 //! Golden comparisons with R glmnet 4.1 (fixtures generated at thresh = 1e-14 by
 //! `tests/golden/make_glmnet_golden.R`): at every lambda of glmnet's path, regml's objective
 //! must be within 1e-7 (relative) of glmnet's; the fraction of deviance explained (a derived quantity,

@@ -1,0 +1,383 @@
+//! Command-line behaviour: exit codes, messages naming file/line/column for every bad input,
+//! JSON and model outputs, atomic writes.
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use std::path::{Path, PathBuf};
+
+fn regml() -> Command {
+    Command::cargo_bin("regml").unwrap()
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+/// A small valid regression CSV: y depends on a and b.
+fn good_csv() -> String {
+    let mut s = String::from("a,b,c,w,y,cls\n");
+    for i in 0..30 {
+        let (a, b, c) = (i as f64 * 0.1, ((i * 7) % 11) as f64, ((i * 3) % 5) as f64);
+        let y = 2.0 * a - 0.5 * b + ((i * 13) % 7) as f64 * 0.1;
+        let cls = if y > 0.0 { "yes" } else { "no" };
+        s.push_str(&format!("{a},{b},{c},{},{y},{cls}\n", 1 + i % 3));
+    }
+    s
+}
+
+fn fails_with(args: &[&str], needle: &str) {
+    let out = regml().args(args).assert().failure();
+    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    assert!(
+        stderr.contains(needle),
+        "args {args:?}: stderr should contain {needle:?}, got:\n{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "panic: {stderr}");
+    assert_eq!(out.get_output().status.code(), Some(1), "{stderr}");
+}
+
+#[test]
+fn bad_csv_cells_name_file_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: &[(&str, &[u8], &str)] = &[
+        ("nan.csv", b"a,b,y\n1,2,3\n4,NaN,6\n", "nan.csv:3:2"),
+        ("inf.csv", b"a,b,y\n1,2,3\n4,5,inf\n", "inf.csv:3:3"),
+        ("big.csv", b"a,b,y\n1,2,3\n4,1e400,6\n", "big.csv:3:2"),
+        (
+            "empty_cell.csv",
+            b"a,b,y\n1,,3\n4,5,6\n",
+            "empty_cell.csv:2:2",
+        ),
+        ("ragged.csv", b"a,b,y\n1,2,3\n4,5\n", "ragged.csv:3:2"),
+        ("text.csv", b"a,b,y\n1,2,3\n4,five,6\n", "text.csv:3:2"),
+        ("utf8.csv", b"a,b,y\n1,2,3\n4,\xff\xfe,6\n", "utf8.csv:3:2"),
+        ("dup.csv", b"a,a,y\n1,2,3\n4,5,6\n", "dup.csv:1:2"),
+        ("empty.csv", b"", "empty.csv:1:0"),
+    ];
+    for (name, bytes, loc) in cases {
+        let f = write(dir.path(), name, bytes);
+        fails_with(
+            &["path", "--data", f.to_str().unwrap(), "--target", "y"],
+            loc,
+        );
+    }
+    let f = write(dir.path(), "nan.csv", b"a,b,y\n1,2,3\n4,NaN,6\n");
+    fails_with(
+        &["cv", "--data", f.to_str().unwrap(), "--target", "y"],
+        "NaN",
+    );
+}
+
+#[test]
+fn bad_data_semantics_are_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = write(dir.path(), "good.csv", good_csv().as_bytes());
+    let g = good.to_str().unwrap();
+    fails_with(
+        &["path", "--data", g, "--target", "nope"],
+        "no column named 'nope'",
+    );
+    let c = write(dir.path(), "const.csv", b"a,b,y\n1,2,3\n4,5,3\n6,1,3\n");
+    fails_with(
+        &["path", "--data", c.to_str().unwrap(), "--target", "y"],
+        "constant",
+    );
+    let one = write(dir.path(), "one.csv", b"a,b,y\n1,2,1\n4,5,1\n6,1,1\n");
+    fails_with(
+        &[
+            "path",
+            "--data",
+            one.to_str().unwrap(),
+            "--target",
+            "y",
+            "--family",
+            "binomial",
+        ],
+        "single class",
+    );
+    let row = write(dir.path(), "row.csv", b"a,b,y\n1,2,3\n");
+    fails_with(
+        &["path", "--data", row.to_str().unwrap(), "--target", "y"],
+        "at least 2 rows",
+    );
+    let neg = write(dir.path(), "neg.csv", b"a,w,y\n1,1,3\n4,-2,5\n6,1,1\n");
+    fails_with(
+        &[
+            "path",
+            "--data",
+            neg.to_str().unwrap(),
+            "--target",
+            "y",
+            "--weights",
+            "w",
+        ],
+        "neg.csv:3:2: negative weight",
+    );
+    let small = write(dir.path(), "small.csv", b"a,b,y\n1,2,3\n4,5,1\n6,1,2\n");
+    let sm = small.to_str().unwrap();
+    fails_with(
+        &["path", "--data", sm, "--target", "y", "--alpha", "2"],
+        "alpha",
+    );
+    fails_with(
+        &["path", "--data", sm, "--target", "y", "--lambda", "1,x"],
+        "--lambda",
+    );
+    fails_with(
+        &["cv", "--data", sm, "--target", "y", "--folds", "5"],
+        "nfolds",
+    );
+    fails_with(
+        &["path", "--data", "/nonexistent/x.csv", "--target", "y"],
+        "cannot open",
+    );
+    fails_with(
+        &[
+            "path",
+            "--data",
+            g,
+            "--target",
+            "cls",
+            "--family",
+            "binomial",
+            "--positive",
+            "maybe",
+        ],
+        "no such label",
+    );
+    // usage errors exit with 2
+    regml().args(["path", "--alpha"]).assert().code(2);
+    regml().assert().code(2);
+}
+
+#[test]
+fn path_cv_fit_predict_coef_work_together() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = write(dir.path(), "good.csv", good_csv().as_bytes());
+    let g = good.to_str().unwrap();
+    // the numeric columns only (cls is text and cannot be a feature)
+    let num = write(
+        dir.path(),
+        "num.csv",
+        good_csv()
+            .lines()
+            .map(|l| l.rsplit_once(',').unwrap().0.to_string() + "\n")
+            .collect::<String>()
+            .as_bytes(),
+    );
+    let n = num.to_str().unwrap();
+    let json = dir.path().join("path.json");
+    regml()
+        .args([
+            "path",
+            "--data",
+            n,
+            "--target",
+            "y",
+            "--weights",
+            "w",
+            "--alpha",
+            "0.5",
+        ])
+        .args(["--json", json.to_str().unwrap()])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Df").and(predicate::str::contains("%Dev")));
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let nl = v["lambdas"].as_array().unwrap().len();
+    assert_eq!(v["coefficients"].as_array().unwrap().len(), nl);
+    assert_eq!(v["feature_names"], serde_json::json!(["a", "b", "c"]));
+    assert!(v["fit_seconds"].as_f64().unwrap() >= 0.0);
+    assert!(v["relative_gap"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|g| g.as_f64().unwrap() <= 1e-6));
+    // a text column among the features is an error naming its first cell
+    fails_with(&["path", "--data", g, "--target", "y"], "good.csv:2:6");
+
+    let model = dir.path().join("m.json");
+    let cvjson = dir.path().join("cv.json");
+    regml()
+        .args([
+            "cv", "--data", n, "--target", "y", "--folds", "5", "--seed", "3",
+        ])
+        .args([
+            "--save",
+            model.to_str().unwrap(),
+            "--json",
+            cvjson.to_str().unwrap(),
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("min").and(predicate::str::contains("1se")));
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&cvjson).unwrap()).unwrap();
+    assert!(v["lambda_1se"].as_f64().unwrap() >= v["lambda_min"].as_f64().unwrap());
+    assert_eq!(
+        v["cvm"].as_array().unwrap().len(),
+        v["lambdas"].as_array().unwrap().len()
+    );
+    let out = dir.path().join("pred.csv");
+    regml()
+        .args(["predict", "--model", model.to_str().unwrap(), "--data", n])
+        .args(["--output", out.to_str().unwrap()])
+        .assert()
+        .success();
+    let pred = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(pred.lines().count(), 31);
+    assert_eq!(pred.lines().next(), Some("prediction"));
+    regml()
+        .args([
+            "coef",
+            "--model",
+            model.to_str().unwrap(),
+            "--s",
+            "lambda.min",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("(Intercept)"));
+    // fit at one lambda, then predict classes with a binomial model on text labels
+    let bin = dir.path().join("b.json");
+    regml()
+        .args([
+            "fit", "--data", g, "--target", "cls", "--family", "binomial", "--lambda", "0.01",
+        ])
+        .args(["--save", bin.to_str().unwrap()])
+        .assert()
+        .success();
+    regml()
+        .args([
+            "predict",
+            "--model",
+            bin.to_str().unwrap(),
+            "--data",
+            g,
+            "--type",
+            "class",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("yes").and(predicate::str::contains("no")));
+}
+
+#[test]
+fn damaged_model_files_are_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("m.json");
+    regml()
+        .args([
+            "path",
+            "--dataset",
+            "diabetes",
+            "--save",
+            model.to_str().unwrap(),
+        ])
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(&model).unwrap();
+    let trunc = write(dir.path(), "t.json", &text.as_bytes()[..text.len() / 3]);
+    fails_with(&["coef", "--model", trunc.to_str().unwrap()], "truncated");
+    let v2 = write(
+        dir.path(),
+        "v.json",
+        text.replace("\"format_version\": 1", "\"format_version\": 2")
+            .as_bytes(),
+    );
+    fails_with(
+        &["coef", "--model", v2.to_str().unwrap()],
+        "format version 2",
+    );
+    let junk = write(dir.path(), "j.json", b"\x00\x01garbage");
+    fails_with(
+        &["coef", "--model", junk.to_str().unwrap()],
+        "not valid JSON",
+    );
+    fails_with(
+        &[
+            "predict",
+            "--model",
+            model.to_str().unwrap(),
+            "--dataset",
+            "breast_cancer",
+        ],
+        "no column named 'age'",
+    );
+}
+
+#[test]
+fn outputs_are_replaced_atomically() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("out.json");
+    std::fs::write(&json, "previous content").unwrap();
+    // a failing run leaves the existing file untouched
+    let bad = write(dir.path(), "bad.csv", b"a,y\n1,2\nx,3\n");
+    regml()
+        .args(["path", "--data", bad.to_str().unwrap(), "--target", "y"])
+        .args(["--json", json.to_str().unwrap()])
+        .assert()
+        .failure();
+    assert_eq!(std::fs::read_to_string(&json).unwrap(), "previous content");
+    regml()
+        .args([
+            "path",
+            "--dataset",
+            "diabetes",
+            "--json",
+            json.to_str().unwrap(),
+        ])
+        .assert()
+        .success();
+    assert!(std::fs::read_to_string(&json).unwrap().starts_with('{'));
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names.len(), 2, "temporary files left: {names:?}");
+}
+
+#[test]
+fn embedded_datasets_run() {
+    regml()
+        .args(["cv", "--dataset", "diabetes"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Mean-Squared Error"));
+    regml()
+        .args([
+            "cv",
+            "--dataset",
+            "breast_cancer",
+            "--measure",
+            "auc",
+            "--folds",
+            "5",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("AUC"));
+    fails_with(&["path", "--dataset", "digits"], "--positive");
+    regml()
+        .args([
+            "path",
+            "--dataset",
+            "digits",
+            "--positive",
+            "3",
+            "--nlambda",
+            "20",
+        ])
+        .assert()
+        .success();
+    regml()
+        .args(["ridge-cv", "--dataset", "diabetes"])
+        .assert()
+        .success();
+    regml()
+        .arg("datasets")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("breast_cancer"));
+}
