@@ -27,15 +27,17 @@ pub trait Design: Sync {
             *o = self.col_dot(j, v);
         }
     }
-    /// Gram columns: `out[:, k] = X' x_{cols[k]}`, `out` is `p x cols.len()` column-major.
-    fn gram_columns(&self, cols: &[usize], out: &mut [f64]) {
-        let p = self.n_features();
+    /// Gram block: `out[r, c] = x_{rows[r]}' x_{cols[c]}`, `out` is
+    /// `rows.len() x cols.len()` column-major. `scratch` is reusable working memory.
+    fn gram_block(&self, rows: &[usize], cols: &[usize], out: &mut [f64], scratch: &mut Vec<f64>) {
+        let _ = scratch;
+        let m = rows.len();
         let mut col = vec![0.0; self.n_samples()];
         for (k, &j) in cols.iter().enumerate() {
             col.iter_mut().for_each(|c| *c = 0.0);
             self.col_axpy(j, 1.0, &mut col);
-            for i in 0..p {
-                out[k * p + i] = self.col_dot(i, &col);
+            for (r, &i) in rows.iter().enumerate() {
+                out[k * m + r] = self.col_dot(i, &col);
             }
         }
     }
@@ -120,23 +122,36 @@ impl Design for DenseDesign {
             *o = kernels::dot(self.col(j), v);
         }
     }
-    fn gram_columns(&self, cols: &[usize], out: &mut [f64]) {
+    fn gram_block(&self, rows: &[usize], cols: &[usize], out: &mut [f64], scratch: &mut Vec<f64>) {
         use ndarray::{ArrayView2, ArrayViewMut2, ShapeBuilder};
-        let (n, p, k) = (self.n_samples, self.n_features, cols.len());
-        if k == 0 {
+        let (n, p, m, k) = (self.n_samples, self.n_features, rows.len(), cols.len());
+        if k == 0 || m == 0 {
             return;
         }
-        // Gather the requested columns into a contiguous n x k block, then one matrix product.
-        let mut block = vec![0.0; n * k];
-        for (c, &j) in cols.iter().enumerate() {
-            block[c * n..(c + 1) * n].copy_from_slice(self.col(j));
+        let all_rows = m == p && rows.iter().enumerate().all(|(r, &i)| r == i);
+        // scratch holds the gathered right block, then (if needed) the gathered rows
+        let need = n * k + if all_rows { 0 } else { n * m };
+        if scratch.len() < need {
+            scratch.resize(need, 0.0);
         }
-        // X is n x p column-major == p x n row-major view of X'.
-        let xt = ArrayView2::from_shape((p, n), &self.data).expect("p*n elements by construction");
-        let b = ArrayView2::from_shape((n, k).f(), &block).expect("n*k elements by construction");
-        let mut o = ArrayViewMut2::from_shape((p, k).f(), &mut out[..p * k])
-            .expect("caller passes p*k elements");
-        ndarray::linalg::general_mat_mul(1.0, &xt, &b, 0.0, &mut o);
+        let (right, left) = scratch.split_at_mut(n * k);
+        for (c, &j) in cols.iter().enumerate() {
+            right[c * n..(c + 1) * n].copy_from_slice(self.col(j));
+        }
+        let b = ArrayView2::from_shape((n, k).f(), &*right).expect("n*k elements by construction");
+        let mut o = ArrayViewMut2::from_shape((m, k).f(), &mut out[..m * k])
+            .expect("caller passes rows*cols elements");
+        // X is n x p column-major, i.e. X' is p x n row-major: no copy when all rows are wanted
+        if all_rows {
+            let xt = ArrayView2::from_shape((p, n), &self.data).expect("p*n elements");
+            ndarray::linalg::general_mat_mul(1.0, &xt, &b, 0.0, &mut o);
+        } else {
+            for (r, &i) in rows.iter().enumerate() {
+                left[r * n..(r + 1) * n].copy_from_slice(self.col(i));
+            }
+            let at = ArrayView2::from_shape((m, n), &left[..m * n]).expect("m*n elements");
+            ndarray::linalg::general_mat_mul(1.0, &at, &b, 0.0, &mut o);
+        }
     }
 }
 

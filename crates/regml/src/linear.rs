@@ -219,6 +219,12 @@ pub(crate) struct Prepared {
 }
 
 fn check_finite_2d(x: &ArrayView2<f64>) -> Result<()> {
+    // fast path over contiguous memory; locate the offending entry only on failure
+    if let Some(s) = x.as_slice_memory_order() {
+        if s.iter().all(|v| v.is_finite()) {
+            return Ok(());
+        }
+    }
     for ((row, column), v) in x.indexed_iter() {
         if !v.is_finite() {
             return Err(Error::NonFinite {

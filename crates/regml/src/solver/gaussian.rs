@@ -15,7 +15,7 @@
 //! picks the candidates; after convergence on them a full KKT check adds any violator, and a
 //! duality gap decides whether the inner threshold must tighten.
 
-use super::{solve_spd, Certificate, FitInfo, GaussianMode, GramCache, SolverOptions};
+use super::{solve_spd, Anderson, Certificate, FitInfo, GaussianMode, GramCache, SolverOptions};
 use crate::design::Design;
 use crate::kernels::{axpy, dot};
 use crate::penalty::{AlphaMax, Conjugate, ElasticNet, Penalty, Prox1d, SubdiffDistance};
@@ -41,6 +41,8 @@ pub(crate) struct GaussianSolver<'a, D: Design> {
     ws: Vec<usize>,
     lambda_max: f64,
     gram: GramCache,
+    anderson: Anderson,
+    scratch: Vec<f64>,
 }
 
 impl<'a, D: Design> GaussianSolver<'a, D> {
@@ -86,6 +88,8 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
             ws: Vec::new(),
             lambda_max: 0.0,
             gram: GramCache::new(p),
+            anderson: Anderson::default(),
+            scratch: Vec::new(),
         };
         let unpenalized: Vec<usize> = (0..p)
             .filter(|&j| s.usable[j] && !pen.is_penalized(j))
@@ -135,7 +139,8 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
             }
         }
         if self.covariance {
-            self.gram.ensure(self.x, cols);
+            self.gram
+                .ensure(self.x, cols, Some((&self.g, &self.usable)));
         }
     }
 
@@ -171,6 +176,69 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
             }
         }
         dmax
+    }
+
+    /// Records the working-set coefficients for Anderson extrapolation and, when a proposal
+    /// is ready, moves to it if it lowers the objective.
+    fn try_extrapolation(&mut self, lambda: f64) {
+        let snapshot: Vec<f64> = self.ws.iter().map(|&j| self.b[j]).collect();
+        let Some(mut prop) = self.anderson.push(snapshot) else {
+            return;
+        };
+        let pen = self.pen;
+        for (v, &j) in prop.iter_mut().zip(&self.ws) {
+            *v = v.clamp(pen.lower()[j], pen.upper()[j]);
+        }
+        let pen_of = |vals: &mut dyn Iterator<Item = (usize, f64)>| -> f64 {
+            vals.map(|(j, b)| pen.value_1d(lambda, j, b)).sum()
+        };
+        let current = 0.5 * self.rss() + pen_of(&mut self.ws.iter().map(|&j| (j, self.b[j])));
+        let proposed_pen = pen_of(&mut self.ws.iter().zip(&prop).map(|(&j, &b)| (j, b)));
+        if self.covariance {
+            // s' = X'y - G b'
+            let mut g = std::mem::take(&mut self.scratch);
+            g.clear();
+            g.extend_from_slice(&self.c);
+            for (&j, &b) in self.ws.iter().zip(&prop) {
+                if b != 0.0 {
+                    axpy(-b, self.gram.col(j), &mut g);
+                }
+            }
+            // rss = y'y - b'(X'y + s')
+            let rss = self.yty
+                - self
+                    .ws
+                    .iter()
+                    .zip(&prop)
+                    .map(|(&j, &b)| b * (self.c[j] + g[j]))
+                    .sum::<f64>();
+            if 0.5 * rss + proposed_pen < current {
+                for (&j, &b) in self.ws.iter().zip(&prop) {
+                    self.b[j] = b;
+                }
+                self.scratch = std::mem::replace(&mut self.g, g);
+            } else {
+                self.scratch = g;
+            }
+        } else {
+            // r' = y - X b'
+            let mut r = std::mem::take(&mut self.scratch);
+            r.clear();
+            r.extend_from_slice(self.y);
+            for (&j, &b) in self.ws.iter().zip(&prop) {
+                if b != 0.0 {
+                    self.x.col_axpy(j, -b, &mut r);
+                }
+            }
+            if 0.5 * dot(&r, &r) + proposed_pen < current {
+                for (&j, &b) in self.ws.iter().zip(&prop) {
+                    self.b[j] = b;
+                }
+                self.scratch = std::mem::replace(&mut self.r, r);
+            } else {
+                self.scratch = r;
+            }
+        }
     }
 
     /// Recomputes residual and gradients from the coefficients (removes accumulated drift).
@@ -226,11 +294,13 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
                 if self.pass(lambda, false) < thr || passes >= max_iter {
                     break;
                 }
+                self.anderson.reset();
                 loop {
                     passes += 1;
                     if self.pass(lambda, true) < thr || passes >= max_iter {
                         break;
                     }
+                    self.try_extrapolation(lambda);
                 }
             }
             self.refresh();
@@ -292,7 +362,7 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
         let mut s = self.g.clone();
         let (mut rr2, mut ry2) = (rr, ry);
         if !free.is_empty() && kind == Certificate::DualityGap {
-            self.gram.ensure(self.x, &free);
+            self.gram.ensure(self.x, &free, None);
             let k = free.len();
             let mut gff = vec![0.0; k * k];
             for (b_i, &jb) in free.iter().enumerate() {

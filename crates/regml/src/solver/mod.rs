@@ -91,6 +91,8 @@ pub(crate) struct GramCache {
     p: usize,
     slot: Vec<usize>,
     data: Vec<f64>,
+    scratch: Vec<f64>,
+    block: Vec<f64>,
 }
 
 const NO_SLOT: usize = usize::MAX;
@@ -101,6 +103,8 @@ impl GramCache {
             p,
             slot: vec![NO_SLOT; p],
             data: Vec::new(),
+            scratch: Vec::new(),
+            block: Vec::new(),
         }
     }
 
@@ -116,21 +120,125 @@ impl GramCache {
         &self.data[k * self.p..(k + 1) * self.p]
     }
 
-    /// Computes the missing columns among `cols` in one block product.
-    pub(crate) fn ensure<D: crate::design::Design>(&mut self, x: &D, cols: &[usize]) {
-        let missing: Vec<usize> = cols.iter().copied().filter(|&j| !self.has(j)).collect();
+    /// Computes the missing columns among `cols` in one block product. Each product packs
+    /// all of `X`, so a block is padded to at least [`MIN_GRAM_BLOCK`] columns with the
+    /// uncached candidates of largest `priority` (the features likeliest to enter next).
+    pub(crate) fn ensure<D: crate::design::Design>(
+        &mut self,
+        x: &D,
+        cols: &[usize],
+        priority: Option<(&[f64], &[bool])>,
+    ) {
+        let mut missing: Vec<usize> = cols.iter().copied().filter(|&j| !self.has(j)).collect();
         if missing.is_empty() {
             return;
         }
+        if let Some((prio, usable)) = priority {
+            if missing.len() < MIN_GRAM_BLOCK {
+                let mut extra: Vec<usize> = (0..self.p)
+                    .filter(|&j| usable[j] && !self.has(j) && !missing.contains(&j))
+                    .collect();
+                extra.sort_by(|&a, &b| prio[b].abs().total_cmp(&prio[a].abs()));
+                extra.truncate(MIN_GRAM_BLOCK - missing.len());
+                missing.extend(extra);
+            }
+        }
+        // X'X is symmetric: rows of already cached features are copied from their columns,
+        // only the rows of uncached features are computed
+        let rows: Vec<usize> = (0..self.p).filter(|&k| !self.has(k)).collect();
+        let m = rows.len();
+        let mut block = std::mem::take(&mut self.block);
+        block.resize(m * missing.len(), 0.0);
+        x.gram_block(&rows, &missing, &mut block, &mut self.scratch);
         let start = self.data.len() / self.p.max(1);
         self.data
             .resize(self.data.len() + missing.len() * self.p, 0.0);
-        x.gram_columns(&missing, &mut self.data[start * self.p..]);
-        for (k, &j) in missing.iter().enumerate() {
-            self.slot[j] = start + k;
+        for (c, &j) in missing.iter().enumerate() {
+            let base = (start + c) * self.p;
+            for (r, &k) in rows.iter().enumerate() {
+                self.data[base + k] = block[c * m + r];
+            }
+            for k in 0..self.p {
+                let s = self.slot[k];
+                if s != NO_SLOT {
+                    self.data[base + k] = self.data[s * self.p + j];
+                }
+            }
         }
+        for (c, &j) in missing.iter().enumerate() {
+            self.slot[j] = start + c;
+        }
+        self.block = block;
     }
 }
+
+/// Anderson extrapolation of a fixed-point sequence (coordinate-descent passes):
+/// with the last `K + 1` iterates `x_0..x_K` and differences `U = [x_1 - x_0, ..]`,
+/// solve `(U U') z = 1`, `c = z / sum(z)` and propose `sum_i c_i x_{i+1}`.
+/// The caller accepts the proposal only if it lowers the objective.
+#[derive(Debug, Default)]
+pub(crate) struct Anderson {
+    buf: Vec<Vec<f64>>,
+}
+
+/// Iterates combined by one Anderson step.
+pub(crate) const ANDERSON_K: usize = 5;
+
+impl Anderson {
+    pub(crate) fn reset(&mut self) {
+        self.buf.clear();
+    }
+
+    /// Records an iterate; returns the extrapolated point once `K + 1` are stored (and
+    /// clears the buffer).
+    pub(crate) fn push(&mut self, x: Vec<f64>) -> Option<Vec<f64>> {
+        if self.buf.first().is_some_and(|b| b.len() != x.len()) {
+            self.buf.clear();
+        }
+        self.buf.push(x);
+        if self.buf.len() < ANDERSON_K + 1 {
+            return None;
+        }
+        let k = ANDERSON_K;
+        let m = self.buf[0].len();
+        let mut u = vec![0.0; k * m];
+        for i in 0..k {
+            for t in 0..m {
+                u[i * m + t] = self.buf[i + 1][t] - self.buf[i][t];
+            }
+        }
+        let mut c = vec![0.0; k * k];
+        let mut trace = 0.0;
+        for a in 0..k {
+            for b in 0..=a {
+                let v = crate::kernels::dot(&u[a * m..(a + 1) * m], &u[b * m..(b + 1) * m]);
+                c[a * k + b] = v;
+                c[b * k + a] = v;
+            }
+            trace += c[a * k + a];
+        }
+        // a tiny ridge keeps the nearly singular system solvable
+        for a in 0..k {
+            c[a * k + a] += 1e-10 * trace.max(f64::MIN_POSITIVE);
+        }
+        let out = solve_spd(&c, &vec![1.0; k]).and_then(|z| {
+            let total: f64 = z.iter().sum();
+            if !(total.abs() > 0.0) {
+                return None;
+            }
+            let mut x = vec![0.0; m];
+            for (i, zi) in z.iter().enumerate() {
+                crate::kernels::axpy(zi / total, &self.buf[i + 1], &mut x);
+            }
+            x.iter().all(|v| v.is_finite()).then_some(x)
+        });
+        self.buf.clear();
+        out
+    }
+}
+
+/// Smallest number of Gram columns computed in one block product.
+pub(crate) const MIN_GRAM_BLOCK: usize = 64;
 
 /// Solves the small symmetric positive definite system `a x = b` (row-major `k x k`).
 /// Returns `None` when `a` is not numerically positive definite.

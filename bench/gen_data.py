@@ -1,0 +1,86 @@
+#!/usr/bin/env python3
+"""Generates the benchmark workloads W1-W4 (REFERENCE.md) into bench/data/.
+
+Features: AR(1) correlation rho^|i-j| between columns, then centered and scaled to unit
+(1/N) variance. Gaussian: y = X beta + noise at SNR 3, centered, unit variance. Logistic:
+labels from a logistic model with sd(eta) = 2. beta has k = 20 nonzeros of alternating sign.
+Every contender gets the same explicit lambda grid, so all do the same work:
+lambda_k = lambda_max * ratio^(k/99), k = 0..99, no intercept, no standardization.
+"""
+import json
+import os
+import sys
+
+import numpy as np
+
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
+
+
+def design(rng, n, p, rho):
+    x = np.empty((n, p), order="F")
+    x[:, 0] = rng.standard_normal(n)
+    s = np.sqrt(1 - rho * rho)
+    for j in range(1, p):
+        x[:, j] = rho * x[:, j - 1] + s * rng.standard_normal(n)
+    x -= x.mean(axis=0)
+    x /= x.std(axis=0)
+    return np.asfortranarray(x)
+
+
+def beta_of(p, k):
+    b = np.zeros(p)
+    idx = np.linspace(0, p - 1, k).astype(int)
+    b[idx] = [(1 if t % 2 == 0 else -1) * (1 + t / k) for t in range(k)]
+    return b
+
+
+def grid(lmax, ratio, m=100):
+    return [lmax * ratio ** (i / (m - 1)) for i in range(m)]
+
+
+def write(name, x, y, problems):
+    os.makedirs(OUT, exist_ok=True)
+    x.T.astype("<f8").tofile(os.path.join(OUT, f"{name}.x.f64"))  # column-major
+    y.astype("<f8").tofile(os.path.join(OUT, f"{name}.y.f64"))
+    meta = {"name": name, "n": x.shape[0], "p": x.shape[1], "problems": problems}
+    with open(os.path.join(OUT, f"{name}.json"), "w") as f:
+        json.dump(meta, f)
+    print(name, x.shape, [q["id"] for q in problems])
+
+
+def gaussian(name, n, p, rho, ratio, alphas, seed):
+    rng = np.random.default_rng(seed)
+    x = design(rng, n, p, rho)
+    signal = x @ beta_of(p, 20)
+    y = signal + rng.standard_normal(n) * np.sqrt(signal.var() / 3.0)
+    y -= y.mean()
+    y /= y.std()
+    probs = []
+    for a in alphas:
+        lmax = np.abs(x.T @ y).max() / (n * a)
+        probs.append({"id": f"{name}-{'lasso' if a == 1 else 'enet'}", "family": "gaussian",
+                      "alpha": a, "lambdas": grid(lmax, ratio)})
+    write(name, x, y, probs)
+
+
+def logistic(name, n, p, rho, ratio, alpha, seed):
+    rng = np.random.default_rng(seed)
+    x = design(rng, n, p, rho)
+    eta = x @ beta_of(p, 20)
+    eta *= 2.0 / eta.std()
+    y = (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(float)
+    lmax = np.abs(x.T @ (y - 0.5)).max() / (n * alpha)
+    write(name, x, y, [{"id": f"{name}-logistic-enet", "family": "binomial", "alpha": alpha,
+                        "lambdas": grid(lmax, ratio)}])
+
+
+if __name__ == "__main__":
+    which = set(sys.argv[1:]) or {"W1", "W2", "W3", "W4"}
+    if "W1" in which:
+        gaussian("W1", 10000, 1000, 0.6, 1e-3, [1.0, 0.5], 1)
+    if "W2" in which:
+        gaussian("W2", 100, 10000, 0.6, 1e-2, [1.0], 2)
+    if "W3" in which:
+        gaussian("W3", 1000, 1000, 0.6, 1e-3, [1.0], 3)
+    if "W4" in which:
+        logistic("W4", 5000, 1000, 0.6, 1e-3, 0.5, 4)

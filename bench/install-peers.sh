@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Installs the peers the benchmark compares against (not needed by the tests):
+# R glmnet from Debian; scikit-learn, skglm, celer and numpy from PyPI.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+if ! Rscript -e 'library(glmnet)' >/dev/null 2>&1; then
+  apt-get update -qq
+  apt-get install -y -qq r-cran-glmnet
+fi
+python3 -m pip install -q numpy scikit-learn skglm celer

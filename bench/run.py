@@ -1,0 +1,121 @@
+#!/usr/bin/env python3
+"""Benchmark harness: regml against R glmnet, scikit-learn, celer and skglm in one run.
+
+Usage (from the repository root):
+  bash bench/install-peers.sh          # once per machine
+  python3 bench/run.py [W1 W2 W3 W4]   # generates missing data, runs everything, prints tables
+
+Every contender solves the same problem (no intercept, no standardization, the same explicit
+100-lambda grid), is warmed up, and is timed in-process around its path fit only. Its worst
+relative duality gap along the path is computed by one shared evaluator (bench/gaps.py) from
+the coefficients it returns. The ratio column is time / regml's time.
+Results go to bench/results/results.json and bench/results/results.md.
+"""
+import json
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from gaps import relative_gap  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+DATA = os.path.join(HERE, "data")
+OUT = os.path.join(HERE, "results")
+
+CONTENDERS = [
+    ("regml", "default"),
+    ("glmnet", "default"),
+    ("glmnet", "tight"),
+    ("sklearn", "default"),
+    ("sklearn", "tight"),
+    ("celer", "default"),
+    ("celer", "tight"),
+    ("skglm", "default"),
+    ("skglm", "tight"),
+]
+TIMEOUT = 900
+
+
+def applicable(contender, family):
+    return not (contender == "celer" and family != "gaussian")
+
+
+def command(contender, mode, pid):
+    if contender == "regml":
+        return [os.path.join(ROOT, "target", "release", "examples", "bench_path"), pid, DATA, OUT]
+    if contender == "glmnet":
+        return ["Rscript", os.path.join(HERE, "run_glmnet.R"), mode, pid, OUT]
+    return [sys.executable, os.path.join(HERE, "run_peer.py"), contender, mode, pid, OUT]
+
+
+def main():
+    which = sys.argv[1:] or ["W1", "W2", "W3", "W4"]
+    os.makedirs(OUT, exist_ok=True)
+    missing = [w for w in which if not os.path.exists(os.path.join(DATA, f"{w}.json"))]
+    if missing:
+        subprocess.run([sys.executable, os.path.join(HERE, "gen_data.py"), *missing], check=True)
+    subprocess.run(["cargo", "build", "--release", "-q", "-p", "regml", "--example", "bench_path"],
+                   cwd=ROOT, check=True)
+    env = dict(os.environ, OMP_NUM_THREADS="2", OPENBLAS_NUM_THREADS="2", MKL_NUM_THREADS="2")
+    results = []
+    for w in which:
+        meta = json.load(open(os.path.join(DATA, f"{w}.json")))
+        n, p = meta["n"], meta["p"]
+        x = np.fromfile(os.path.join(DATA, f"{w}.x.f64"), dtype="<f8").reshape(p, n).T
+        y = np.fromfile(os.path.join(DATA, f"{w}.y.f64"), dtype="<f8")
+        for prob in meta["problems"]:
+            pid = prob["id"]
+            lams = prob["lambdas"]
+            for contender, mode in CONTENDERS:
+                if not applicable(contender, prob["family"]):
+                    continue
+                tag = f"{pid}.{contender}.{mode}"
+                row = {"problem": pid, "contender": contender, "mode": mode}
+                t0 = time.time()
+                try:
+                    subprocess.run(command(contender, mode, pid), check=True, env=env,
+                                   timeout=TIMEOUT, capture_output=True, text=True)
+                    info = json.load(open(os.path.join(OUT, tag + ".json")))
+                    coefs = np.fromfile(os.path.join(OUT, tag + ".coef.f64"), dtype="<f8")
+                    coefs = coefs.reshape(len(lams), p)
+                    g = [relative_gap(prob["family"], x, y, lam, prob["alpha"], coefs[k])
+                         for k, lam in enumerate(lams)]
+                    row.update(seconds=info["seconds"], worst_gap=max(g), median_gap=float(np.median(g)))
+                except subprocess.TimeoutExpired:
+                    row.update(error=f"timeout after {TIMEOUT} s")
+                except subprocess.CalledProcessError as e:
+                    row.update(error=(e.stderr or "").strip().splitlines()[-1:] or ["failed"])
+                row["wall"] = time.time() - t0
+                results.append(row)
+                print(json.dumps(row), flush=True)
+    json.dump(results, open(os.path.join(OUT, "results.json"), "w"), indent=1)
+    md = table(results)
+    open(os.path.join(OUT, "results.md"), "w").write(md)
+    print(md)
+
+
+def table(results):
+    lines = []
+    for pid in dict.fromkeys(r["problem"] for r in results):
+        rows = [r for r in results if r["problem"] == pid]
+        base = next((r.get("seconds") for r in rows if r["contender"] == "regml"), None)
+        lines.append(f"\n{pid}\n")
+        lines.append("| contender | tolerance | time (s) | worst rel. gap | ratio to regml |")
+        lines.append("|---|---|---|---|---|")
+        for r in rows:
+            if "seconds" not in r:
+                lines.append(f"| {r['contender']} | {r['mode']} | - | {r.get('error')} | - |")
+                continue
+            ratio = r["seconds"] / base if base else float("nan")
+            lines.append(f"| {r['contender']} | {r['mode']} | {r['seconds']:.3f} | "
+                         f"{r['worst_gap']:.1e} | {ratio:.2f} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()
