@@ -9,8 +9,8 @@ here <- dirname(normalizePath(sub("--file=", "", grep("--file=", commandArgs(), 
 name <- strsplit(pid, "-")[[1]][1]
 meta <- fromJSON(file.path(here, "data", paste0(name, ".json")), simplifyVector = FALSE)
 n <- meta$n; p <- meta$p
-x <- matrix(readBin(file.path(here, "data", paste0(name, ".x.f64")), "double", n * p, 8, "little"), n, p)
-y <- readBin(file.path(here, "data", paste0(name, ".y.f64")), "double", n, 8, "little")
+x <- matrix(readBin(file.path(here, "data", paste0(name, ".x.f64")), "double", n = n * p, size = 8, endian = "little"), n, p)
+y <- readBin(file.path(here, "data", paste0(name, ".y.f64")), "double", n = n, size = 8, endian = "little")
 prob <- Filter(function(q) q$id == pid, meta$problems)[[1]]
 lambdas <- unlist(prob$lambdas)
 thresh <- if (mode == "tight") 1e-14 else 1e-7

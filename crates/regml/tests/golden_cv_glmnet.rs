@@ -52,7 +52,7 @@ fn cv_matches_cv_glmnet() {
             nlambda: 30,
             ..ElasticNetParams::default()
         };
-        params.solver.tol = 1e-11;
+        params.solver.tol = 1e-10;
         let cvp = CvParams {
             foldid: Some(g.foldid.iter().map(|f| f - 1).collect()),
             measure: Some(c.measure.parse::<Measure>().unwrap()),

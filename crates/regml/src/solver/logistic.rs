@@ -12,7 +12,7 @@
 //! the objective never increases. Working sets, KKT checks and duality gaps follow
 //! [`super::gaussian`].
 
-use super::{solve_spd, Certificate, FitInfo, SolverOptions};
+use super::{solve_spd, Anderson, Certificate, FitInfo, SolverOptions};
 use crate::datafit::{log1pexp, neg_entropy, sigmoid};
 use crate::design::Design;
 use crate::kernels::{dot, sum};
@@ -48,6 +48,10 @@ pub(crate) struct LogisticSolver<'a, D: Design> {
     deta: Vec<f64>,
     delta: Vec<f64>,
     lipw: Vec<f64>,
+    r0: Vec<f64>,
+    scratch: Vec<f64>,
+    anderson: Anderson,
+    thr: f64,
 }
 
 impl<'a, D: Design> LogisticSolver<'a, D> {
@@ -90,6 +94,10 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
             deta: vec![0.0; n],
             delta: vec![0.0; p],
             lipw: vec![0.0; p],
+            r0: vec![0.0; n],
+            scratch: Vec::new(),
+            anderson: Anderson::default(),
+            thr: f64::INFINITY,
         };
         s.null_dev = 2.0 * s.loss();
         let unpenalized: Vec<usize> = (0..p)
@@ -150,8 +158,20 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
         }
     }
 
-    /// `s = X' W (y - p)` from the current `eta`.
+    /// `eta = b0 + X b` recomputed from the coefficients (removes drift of the incremental
+    /// updates, so that the certificate and the primal see the same point).
+    fn recompute_eta(&mut self) {
+        self.eta.iter_mut().for_each(|e| *e = self.b0);
+        for &j in &self.ws {
+            if self.b[j] != 0.0 {
+                self.x.col_axpy(j, self.b[j], &mut self.eta);
+            }
+        }
+    }
+
+    /// `s = X' W (y - p)` from `eta` recomputed from the coefficients.
     fn refresh(&mut self) {
+        self.recompute_eta();
         for i in 0..self.eta.len() {
             self.rq[i] = self.w[i] * (self.y[i] - sigmoid(self.eta[i]));
         }
@@ -160,24 +180,31 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
 
     /// One proximal Newton step on the working set. Returns the largest weighted change
     /// `max L_j (step * delta_j)^2` and the number of coordinate-descent passes used.
+    ///
+    /// The quadratic model at the current `eta` (curvatures `v`, residuals `r0 = w (y - p)`)
+    /// is `Q(e) = sum_i -r0_i e_i + v_i e_i^2 / 2 + P(b + delta)` with `e = d0 + X delta`.
+    /// Coordinate descent keeps `rq = r0 - v .* e` and `e` together (one read of `x_j`),
+    /// computes `L_j = sum_i v_i x_ij^2` during its first pass, and is accelerated by
+    /// Anderson extrapolation, accepted only when it lowers `Q`.
     fn newton_step(&mut self, lambda: f64, thr: f64) -> (f64, usize) {
         let n = self.eta.len();
-        // quadratic model: curvatures v and residuals r = w (y - p)
         for i in 0..n {
             let p = sigmoid(self.eta[i]);
             let wi = self.w[i];
             self.v[i] = (wi * p * (1.0 - p)).max(wi * MIN_CURVATURE);
-            self.rq[i] = wi * (self.y[i] - p);
+            self.r0[i] = wi * (self.y[i] - p);
         }
+        self.rq.copy_from_slice(&self.r0);
+        self.deta.iter_mut().for_each(|e| *e = 0.0);
         let sv = sum(&self.v);
         for &j in &self.ws {
-            self.lipw[j] = self.x.col_sq_norm_weighted(j, &self.v);
             self.delta[j] = 0.0;
         }
         let mut d0 = 0.0;
         let mut passes = 0usize;
-        // coordinate descent on the model; rq = r - v .* (X delta + d0)
         let mut full = true;
+        let mut first = true;
+        self.anderson.reset();
         loop {
             let mut dmax: f64 = 0.0;
             for idx in 0..self.ws.len() {
@@ -186,25 +213,31 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
                 if !full && cur == 0.0 {
                     continue;
                 }
+                if first {
+                    self.lipw[j] = self.x.col_sq_norm_weighted(j, &self.v);
+                }
                 let lj = self.lipw[j];
                 let sj = self.x.col_dot(j, &self.rq);
                 let new = self.pen.prox_1d(lambda, j, lj * cur + sj, lj);
                 if new != cur {
                     let d = new - cur;
                     self.delta[j] += d;
-                    // rq -= d * v .* x_j
+                    // rq -= d * v .* x_j ;  e += d * x_j
                     self.x.col_axpy_weighted(j, -d, &self.v, &mut self.rq);
+                    self.x.col_axpy(j, d, &mut self.deta);
                     dmax = dmax.max(lj * d * d);
                 }
             }
             if self.intercept && sv > 0.0 {
                 let d = sum(&self.rq) / sv;
                 d0 += d;
-                for (r, v) in self.rq.iter_mut().zip(&self.v) {
-                    *r -= d * v;
+                for i in 0..n {
+                    self.rq[i] -= d * self.v[i];
+                    self.deta[i] += d;
                 }
                 dmax = dmax.max(sv * d * d);
             }
+            first = false;
             passes += 1;
             if passes >= self.opts.max_iter {
                 break;
@@ -216,18 +249,13 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
                 full = true;
             } else if full {
                 full = false;
+                self.anderson.reset();
+            } else {
+                self.try_extrapolation(lambda, &mut d0);
             }
         }
-        // direction in eta: deta = d0 + X delta
-        self.deta.iter_mut().for_each(|d| *d = d0);
-        let mut moved = false;
-        for &j in &self.ws {
-            if self.delta[j] != 0.0 {
-                moved = true;
-                self.x.col_axpy(j, self.delta[j], &mut self.deta);
-            }
-        }
-        if !moved && d0 == 0.0 {
+        let moved = d0 != 0.0 || self.ws.iter().any(|&j| self.delta[j] != 0.0);
+        if !moved {
             return (0.0, passes);
         }
         // Backtracking line search on the true objective. The change is summed term by term,
@@ -245,9 +273,7 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
             for &j in &self.ws {
                 let dj = self.delta[j];
                 if dj != 0.0 {
-                    let b = self.b[j];
-                    df += self.pen.value_1d(lambda, j, b + step * dj)
-                        - self.pen.value_1d(lambda, j, b);
+                    df += self.pen.value_diff_1d(lambda, j, self.b[j], step * dj);
                 }
             }
             if df <= 0.0 {
@@ -278,6 +304,60 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
         (chg, passes)
     }
 
+    /// Model objective `Q(e) = sum_i -r0_i e_i + v_i e_i^2 / 2` (penalty excluded).
+    fn model_value(&self, e: &[f64]) -> f64 {
+        let mut q = 0.0;
+        for i in 0..e.len() {
+            q += e[i] * (0.5 * self.v[i] * e[i] - self.r0[i]);
+        }
+        q
+    }
+
+    /// Anderson step on `(delta_ws, d0)` inside a Newton step (see [`Self::newton_step`]).
+    fn try_extrapolation(&mut self, lambda: f64, d0: &mut f64) {
+        let mut snap: Vec<f64> = self.ws.iter().map(|&j| self.delta[j]).collect();
+        snap.push(*d0);
+        let Some(mut prop) = self.anderson.push(snap) else {
+            return;
+        };
+        let pen = self.pen;
+        let k = self.ws.len();
+        for (t, &j) in self.ws.iter().enumerate() {
+            let b = (self.b[j] + prop[t]).clamp(pen.lower()[j], pen.upper()[j]);
+            prop[t] = b - self.b[j];
+        }
+        let d0_new = if self.intercept { prop[k] } else { 0.0 };
+        let mut e = std::mem::take(&mut self.scratch);
+        e.clear();
+        e.resize(self.eta.len(), d0_new);
+        for (t, &j) in self.ws.iter().enumerate() {
+            if prop[t] != 0.0 {
+                self.x.col_axpy(j, prop[t], &mut e);
+            }
+        }
+        let pen_of = |d: &dyn Fn(usize) -> f64| -> f64 {
+            self.ws
+                .iter()
+                .enumerate()
+                .map(|(t, &j)| pen.value_diff_1d(lambda, j, self.b[j], d(t)))
+                .sum()
+        };
+        let q_cur = self.model_value(&self.deta) + pen_of(&|t| self.delta[self.ws[t]]);
+        let q_new = self.model_value(&e) + pen_of(&|t| prop[t]);
+        if q_new < q_cur {
+            for (t, &j) in self.ws.iter().enumerate() {
+                self.delta[j] = prop[t];
+            }
+            *d0 = d0_new;
+            for i in 0..e.len() {
+                self.rq[i] = self.r0[i] - self.v[i] * e[i];
+            }
+            self.scratch = std::mem::replace(&mut self.deta, e);
+        } else {
+            self.scratch = e;
+        }
+    }
+
     /// Fits at `lambda`, warm-started; `lambda_prev` feeds the strong rule.
     pub(crate) fn solve(&mut self, lambda: f64, lambda_prev: f64) -> FitInfo {
         let p = self.b.len();
@@ -296,15 +376,25 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
             .collect();
         self.add_to_working_set(&strong);
         let null = self.null_dev.max(f64::MIN_POSITIVE);
-        let mut thr = self.opts.inner_thresh * null;
+        let tol = self.opts.tol;
+        // start one decade looser than the accuracy the previous lambda needed
+        let mut thr = (self.opts.inner_thresh * null).min(10.0 * self.thr);
+        self.recompute_eta();
         let mut passes = 0usize;
         let max_iter = self.opts.max_iter;
         loop {
+            // proximal Newton steps on the working set until its own duality gap is met
             loop {
                 let (chg, used) = self.newton_step(lambda, thr);
                 passes += used.max(1);
-                if chg < thr || passes >= max_iter {
+                self.ws_gradient();
+                let ws_info = self.certificate(lambda, true);
+                if ws_info.relative_gap <= tol || passes >= max_iter || thr < 1e-24 * null {
                     break;
+                }
+                if chg < thr {
+                    // the step converged at this inner accuracy: solve the model more exactly
+                    thr *= (tol / ws_info.relative_gap).clamp(1e-3, 0.1);
                 }
             }
             self.refresh();
@@ -320,11 +410,12 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
                 self.add_to_working_set(&violators);
                 continue;
             }
-            let info = self.certificate(lambda);
-            if info.relative_gap <= self.opts.tol || passes >= max_iter || thr < 1e-24 * null {
+            let info = self.certificate(lambda, false);
+            if info.relative_gap <= tol || passes >= max_iter || thr < 1e-24 * null {
+                self.thr = thr;
                 return FitInfo {
                     n_iter: passes,
-                    converged: info.relative_gap <= self.opts.tol,
+                    converged: info.relative_gap <= tol,
                     ..info
                 };
             }
@@ -332,14 +423,30 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
         }
     }
 
-    /// Duality gap at the current (refreshed) state.
-    fn certificate(&mut self, lambda: f64) -> FitInfo {
+    /// Gradients `x_j' W (y - p)` of the working set only, `O(n |ws|)`.
+    fn ws_gradient(&mut self) {
+        for i in 0..self.eta.len() {
+            self.rq[i] = self.w[i] * (self.y[i] - sigmoid(self.eta[i]));
+        }
+        for &j in &self.ws {
+            self.g[j] = self.x.col_dot(j, &self.rq);
+        }
+    }
+
+    /// Duality gap at the current (refreshed) state: of the whole problem, or with
+    /// `ws_only` of the problem restricted to the working set (features outside it fixed at 0).
+    fn certificate(&mut self, lambda: f64, ws_only: bool) -> FitInfo {
         let pen = self.pen;
         let (n, p) = (self.eta.len(), self.b.len());
+        let feats: Vec<usize> = if ws_only {
+            self.ws.clone()
+        } else {
+            (0..p).filter(|&j| self.usable[j]).collect()
+        };
         let primal = self.loss() + pen.value(lambda, &self.b);
-        let mut kkt = (0..p)
-            .filter(|&j| self.usable[j])
-            .map(|j| pen.subdiff_distance(lambda, j, self.b[j], self.g[j]))
+        let mut kkt = feats
+            .iter()
+            .map(|&j| pen.subdiff_distance(lambda, j, self.b[j], self.g[j]))
             .fold(0.0f64, f64::max);
         let prob: Vec<f64> = self.eta.iter().map(|&e| sigmoid(e)).collect();
         if self.intercept {
@@ -351,8 +458,8 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
         // X_F' u = 0 for u = W (p - y): project p <- p - X_F a with (X_F' W X_F) a = X_F' u.
         let mut kind = Certificate::DualityGap;
         let mut free = Vec::new();
-        for j in 0..p {
-            if self.usable[j] && !pen.is_penalized(j) {
+        for &j in &feats {
+            if !pen.is_penalized(j) {
                 let b = self.b[j];
                 if b > pen.lower()[j] && b < pen.upper()[j] {
                     free.push(j);
@@ -412,7 +519,9 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
                         for i in 0..n {
                             self.rq[i] = self.w[i] * (self.y[i] - pp[i]);
                         }
-                        self.x.t_matvec(&self.rq, &mut s);
+                        for &j in &feats {
+                            s[j] = self.x.col_dot(j, &self.rq);
+                        }
                     }
                     // with only the intercept and weighted-centered columns, X'W1 = 0: s = g
                 }
@@ -424,8 +533,8 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
         let mut gap = f64::INFINITY;
         if kind == Certificate::DualityGap {
             let mut t: f64 = 1.0;
-            for j in 0..p {
-                if self.usable[j] && !is_free[j] {
+            for &j in &feats {
+                if !is_free[j] {
                     t = t.min(pen.dual_scaling_limit(lambda, j, s[j]));
                 }
             }
@@ -438,8 +547,8 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
                     dual -= wi * neg_entropy(self.y[i] + t * (pp[i] - self.y[i]));
                 }
             }
-            for j in 0..p {
-                if self.usable[j] && !is_free[j] {
+            for &j in &feats {
+                if !is_free[j] {
                     dual -= pen.conjugate(lambda, j, t * s[j]);
                 }
             }
