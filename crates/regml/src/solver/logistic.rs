@@ -377,7 +377,7 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
         self.add_to_working_set(&strong);
         let null = self.null_dev.max(f64::MIN_POSITIVE);
         let tol = self.opts.tol;
-        // start one decade looser than the accuracy the previous lambda needed
+        // start one decade looser than the inner accuracy the previous lambda needed
         let mut thr = (self.opts.inner_thresh * null).min(10.0 * self.thr);
         self.recompute_eta();
         let mut passes = 0usize;
