@@ -3,7 +3,8 @@
 
 Usage (from the repository root):
   bash bench/install-peers.sh          # once per machine
-  python3 bench/run.py [W1 W2 W3 W4]   # generates missing data, runs everything, prints tables
+  python3 bench/run.py [W1 W2 W3 W4] [--only regml,glmnet,...]
+                                       # generates missing data, runs everything, prints tables
 
 Every contender solves the same problem (no intercept, no standardization, the same explicit
 100-lambda grid), is warmed up, and is timed in-process around its path fit only. Its worst
@@ -54,7 +55,13 @@ def command(contender, mode, pid):
 
 
 def main():
-    which = sys.argv[1:] or ["W1", "W2", "W3", "W4"]
+    args = sys.argv[1:]
+    only = None
+    if "--only" in args:
+        k = args.index("--only")
+        only = set(args[k + 1].split(","))
+        del args[k : k + 2]
+    which = args or ["W1", "W2", "W3", "W4"]
     os.makedirs(OUT, exist_ok=True)
     missing = [w for w in which if not os.path.exists(os.path.join(DATA, f"{w}.json"))]
     if missing:
@@ -73,6 +80,8 @@ def main():
             lams = prob["lambdas"]
             for contender, mode in CONTENDERS:
                 if not applicable(contender, prob["family"]):
+                    continue
+                if only and contender not in only:
                     continue
                 tag = f"{pid}.{contender}.{mode}"
                 row = {"problem": pid, "contender": contender, "mode": mode}

@@ -72,7 +72,8 @@ def path_skglm(x, y, prob, lambdas, tol):
         else:
             from skglm import ElasticNet
             est = ElasticNet(l1_ratio=prob["alpha"], tol=tol, fit_intercept=False, max_iter=100)
-        _, coefs, _ = est.path(x, y, np.array(lambdas))
+        # returns (alphas, coefs, stopping criteria, n_iter)
+        coefs = est.path(x, y, np.array(lambdas))[1]
         return coefs.T
     from skglm import GeneralizedLinearEstimator
     from skglm.datafits import Logistic

@@ -119,16 +119,8 @@ impl Table {
         let keep: Vec<usize> = (0..self.names.len())
             .filter(|j| !exclude.contains(j))
             .collect();
-        let n = self.n_rows();
-        let mut x = Array2::zeros((n, keep.len()));
-        for (c, &j) in keep.iter().enumerate() {
-            let col = self.numeric(j)?;
-            x.column_mut(c)
-                .iter_mut()
-                .zip(&col)
-                .for_each(|(d, s)| *d = *s);
-        }
-        Ok((x, keep.iter().map(|&j| self.names[j].clone()).collect()))
+        let names = keep.iter().map(|&j| self.names[j].clone()).collect();
+        Ok((self.matrix_of_indices(&keep)?, names))
     }
 
     /// The matrix of the columns called `names`, in that order (for prediction).
@@ -137,6 +129,10 @@ impl Table {
             .iter()
             .map(|n| self.column_index(n))
             .collect::<Result<_>>()?;
+        self.matrix_of_indices(&idx)
+    }
+
+    fn matrix_of_indices(&self, idx: &[usize]) -> Result<Array2<f64>> {
         let mut x = Array2::zeros((self.n_rows(), idx.len()));
         for (c, &j) in idx.iter().enumerate() {
             let col = self.numeric(j)?;

@@ -686,22 +686,12 @@ impl LinearPath {
     /// in `lambda` between grid points (glmnet `predict(..., exact = FALSE)`), clamped to the
     /// ends of the path outside it.
     pub fn coef_at(&self, lambda: f64) -> (f64, Array1<f64>) {
-        let l = &self.lambdas;
-        let k = l.len();
-        if lambda >= l[0] || k == 1 {
-            return (self.intercepts[0], self.coefs.row(0).to_owned());
-        }
-        if lambda <= l[k - 1] {
-            return (self.intercepts[k - 1], self.coefs.row(k - 1).to_owned());
-        }
-        // l is decreasing: find i with l[i] >= lambda > l[i+1]
-        let i = (0..k - 1)
-            .find(|&i| l[i] >= lambda && lambda > l[i + 1])
-            .unwrap_or(k - 2);
-        let f = (l[i] - lambda) / (l[i] - l[i + 1]);
-        let b = &self.coefs.row(i) * (1.0 - f) + &self.coefs.row(i + 1) * f;
-        let b0 = self.intercepts[i] * (1.0 - f) + self.intercepts[i + 1] * f;
-        (b0, b)
+        interpolate(
+            &self.lambdas,
+            &self.intercepts,
+            |i| self.coefs.row(i).to_owned(),
+            lambda,
+        )
     }
 
     /// Linear predictor `b0 + X b` at path index `k`.
@@ -730,6 +720,32 @@ impl LinearPath {
         }
         check_finite_2d(x)
     }
+}
+
+/// Intercept and coefficients at `lambda` on a decreasing `lambda` sequence: exact on grid
+/// points, linear in `lambda` between them, clamped to the ends.
+pub(crate) fn interpolate(
+    lambdas: &[f64],
+    intercepts: &[f64],
+    row: impl Fn(usize) -> Array1<f64>,
+    lambda: f64,
+) -> (f64, Array1<f64>) {
+    let k = lambdas.len();
+    if lambda >= lambdas[0] || k == 1 {
+        return (intercepts[0], row(0));
+    }
+    if lambda <= lambdas[k - 1] {
+        return (intercepts[k - 1], row(k - 1));
+    }
+    // lambdas decrease: find i with lambdas[i] >= lambda > lambdas[i+1]
+    let i = (0..k - 1)
+        .find(|&i| lambdas[i] >= lambda && lambda > lambdas[i + 1])
+        .unwrap_or(k - 2);
+    let f = (lambdas[i] - lambda) / (lambdas[i] - lambdas[i + 1]);
+    (
+        intercepts[i] * (1.0 - f) + intercepts[i + 1] * f,
+        row(i) * (1.0 - f) + row(i + 1) * f,
+    )
 }
 
 /// Objective of the model at `(b0, b)` on the original scale, as [`fit_path`] defines it,

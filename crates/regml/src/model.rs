@@ -162,30 +162,14 @@ impl LinearModel {
         Ok(())
     }
 
-    /// The fitted path as a [`LinearPath`] view for prediction (certificates not stored).
-    fn coef_at(&self, lambda: f64) -> (f64, Array1<f64>) {
-        let l = &self.lambdas;
-        let k = l.len();
-        let row = |i: usize| Array1::from(self.coefs[i].clone());
-        if lambda >= l[0] || k == 1 {
-            return (self.intercepts[0], row(0));
-        }
-        if lambda <= l[k - 1] {
-            return (self.intercepts[k - 1], row(k - 1));
-        }
-        let i = (0..k - 1)
-            .find(|&i| l[i] >= lambda && lambda > l[i + 1])
-            .unwrap_or(k - 2);
-        let f = (l[i] - lambda) / (l[i] - l[i + 1]);
-        (
-            self.intercepts[i] * (1.0 - f) + self.intercepts[i + 1] * f,
-            row(i) * (1.0 - f) + row(i + 1) * f,
-        )
-    }
-
     /// Intercept and coefficients at `lambda` (interpolated linearly between path points).
     pub fn coefficients(&self, lambda: f64) -> (f64, Array1<f64>) {
-        self.coef_at(lambda)
+        crate::linear::interpolate(
+            &self.lambdas,
+            &self.intercepts,
+            |i| Array1::from(self.coefs[i].clone()),
+            lambda,
+        )
     }
 
     /// Predictions at `lambda`: mean response (gaussian) or probability of class 1.
@@ -197,7 +181,7 @@ impl LinearModel {
                 got: format!("{}", x.ncols()),
             });
         }
-        let (b0, b) = self.coef_at(lambda);
+        let (b0, b) = self.coefficients(lambda);
         let eta = x.dot(&b) + b0;
         Ok(match self.family {
             Family::Gaussian => eta,

@@ -442,21 +442,6 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
                 kind = Certificate::KktViolation;
             }
         }
-        let (duality_gap, relative_gap) = match kind {
-            Certificate::DualityGap => {
-                let g = gap.max(0.0);
-                (g, g / primal.max(f64::MIN_POSITIVE))
-            }
-            Certificate::KktViolation => (kkt, kkt / self.grad_scale.max(f64::MIN_POSITIVE)),
-        };
-        FitInfo {
-            n_iter: 0,
-            primal,
-            duality_gap,
-            relative_gap,
-            kkt_violation: kkt,
-            converged: false,
-            certificate: kind,
-        }
+        FitInfo::from_parts(kind, gap, primal, kkt, self.grad_scale)
     }
 }

@@ -47,6 +47,35 @@ pub struct FitInfo {
     pub certificate: Certificate,
 }
 
+impl FitInfo {
+    /// Packs a certificate: the duality gap when `kind` is [`Certificate::DualityGap`],
+    /// otherwise the KKT violation relative to `grad_scale` (the largest gradient at zero).
+    pub(crate) fn from_parts(
+        kind: Certificate,
+        gap: f64,
+        primal: f64,
+        kkt: f64,
+        grad_scale: f64,
+    ) -> Self {
+        let (duality_gap, relative_gap) = match kind {
+            Certificate::DualityGap => {
+                let g = gap.max(0.0);
+                (g, g / primal.max(f64::MIN_POSITIVE))
+            }
+            Certificate::KktViolation => (kkt, kkt / grad_scale.max(f64::MIN_POSITIVE)),
+        };
+        FitInfo {
+            n_iter: 0,
+            primal,
+            duality_gap,
+            relative_gap,
+            kkt_violation: kkt,
+            converged: false,
+            certificate: kind,
+        }
+    }
+}
+
 /// Which coordinate-descent variant to use for least squares.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
