@@ -43,6 +43,10 @@ pub(crate) struct GaussianSolver<'a, D: Design> {
     gram: GramCache,
     anderson: Anderson,
     scratch: Vec<f64>,
+    /// Solution at the lambda before the last one solved: `(lambda, b)`.
+    previous: Option<(f64, Vec<f64>)>,
+    last_lambda: Option<f64>,
+    b_at_start: Vec<f64>,
 }
 
 impl<'a, D: Design> GaussianSolver<'a, D> {
@@ -90,6 +94,9 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
             gram: GramCache::new(p),
             anderson: Anderson::default(),
             scratch: Vec::new(),
+            previous: None,
+            last_lambda: None,
+            b_at_start: vec![0.0; p],
         };
         let unpenalized: Vec<usize> = (0..p)
             .filter(|&j| s.usable[j] && !pen.is_penalized(j))
@@ -242,6 +249,76 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
         }
     }
 
+    /// Path predictor: extrapolate the last two solutions linearly in `log(lambda)` on the
+    /// coordinates that kept their sign; start from there when that lowers the objective at
+    /// the new `lambda`.
+    fn predict_start(&mut self, lambda: f64) {
+        let (Some(l1), Some((l0, b_prev))) = (self.last_lambda, self.previous.clone()) else {
+            return;
+        };
+        if !(l0 > l1 && l1 > lambda) {
+            return;
+        }
+        let theta = (l1 / lambda).ln() / (l0 / l1).ln();
+        let pen = self.pen;
+        let mut step: Vec<(usize, f64)> = Vec::new();
+        for &j in &self.ws {
+            let (b, bp) = (self.b[j], b_prev[j]);
+            if b != 0.0 && bp != 0.0 && (b > 0.0) == (bp > 0.0) {
+                let t = (b + theta * (b - bp)).clamp(pen.lower()[j], pen.upper()[j]);
+                if t != 0.0 && (t > 0.0) == (b > 0.0) {
+                    step.push((j, t - b));
+                }
+            }
+        }
+        if step.is_empty() {
+            return;
+        }
+        let dpen: f64 = step
+            .iter()
+            .map(|&(j, d)| pen.value_diff_1d(lambda, j, self.b[j], d))
+            .sum();
+        let rss_old = self.rss();
+        if self.covariance {
+            // s' = s - sum_j G[:, j] d_j ;  rss' = y'y - b'(X'y + s')
+            let mut g = std::mem::take(&mut self.scratch);
+            g.clone_from(&self.g);
+            for &(j, d) in &step {
+                axpy(-d, self.gram.col(j), &mut g);
+            }
+            let mut bnew = self.b.clone();
+            for &(j, d) in &step {
+                bnew[j] += d;
+            }
+            let rss_new = self.yty
+                - self
+                    .ws
+                    .iter()
+                    .map(|&j| bnew[j] * (self.c[j] + g[j]))
+                    .sum::<f64>();
+            if 0.5 * (rss_new - rss_old) + dpen < 0.0 {
+                self.b = bnew;
+                self.scratch = std::mem::replace(&mut self.g, g);
+            } else {
+                self.scratch = g;
+            }
+        } else {
+            let mut r = std::mem::take(&mut self.scratch);
+            r.clone_from(&self.r);
+            for &(j, d) in &step {
+                self.x.col_axpy(j, -d, &mut r);
+            }
+            if 0.5 * (dot(&r, &r) - rss_old) + dpen < 0.0 {
+                for &(j, d) in &step {
+                    self.b[j] += d;
+                }
+                self.scratch = std::mem::replace(&mut self.r, r);
+            } else {
+                self.scratch = r;
+            }
+        }
+    }
+
     /// Recomputes the residual (naive) or all gradients (covariance) from the coefficients,
     /// removing accumulated drift, and the gradients of the working set.
     fn refresh(&mut self) {
@@ -297,6 +374,11 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
         let null = self.yty.max(f64::MIN_POSITIVE);
         let tol = self.opts.tol;
         let mut thr = self.opts.inner_thresh * null;
+        let solved_at = self.last_lambda;
+        self.b_at_start.clone_from(&self.b);
+        if !frozen {
+            self.predict_start(lambda);
+        }
         let mut passes = 0usize;
         let max_iter = self.opts.max_iter;
         loop {
@@ -339,6 +421,17 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
             // with no violator outside, this equals the working-set gap up to rounding
             let info = self.certificate(lambda, false);
             if info.relative_gap <= tol || passes >= max_iter || thr < 1e-24 * null {
+                // remember the last two solutions for the next start
+                if let Some(l) = solved_at {
+                    match &mut self.previous {
+                        Some((lp, b)) => {
+                            *lp = l;
+                            b.copy_from_slice(&self.b_at_start);
+                        }
+                        None => self.previous = Some((l, self.b_at_start.clone())),
+                    }
+                }
+                self.last_lambda = Some(lambda);
                 return FitInfo {
                     n_iter: passes,
                     converged: info.relative_gap <= tol,

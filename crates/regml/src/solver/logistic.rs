@@ -474,7 +474,11 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
                 }
             }
         }
-        let d0 = if self.intercept { theta * (self.b0 - b0_prev) } else { 0.0 };
+        let d0 = if self.intercept {
+            theta * (self.b0 - b0_prev)
+        } else {
+            0.0
+        };
         if !any {
             return;
         }
