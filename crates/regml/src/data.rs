@@ -321,6 +321,19 @@ impl Parser<'_> {
     }
 }
 
+/// Appends one byte to the current field, enforcing the field-length limit.
+fn push_limited(field: &mut Vec<u8>, c: u8, p: &Parser<'_>, line: usize) -> Result<()> {
+    if field.len() >= p.limits.max_field_bytes {
+        return Err(p.err(
+            line,
+            p.fields_in_record + 1,
+            format!("field longer than {} bytes", p.limits.max_field_bytes),
+        ));
+    }
+    field.push(c);
+    Ok(())
+}
+
 /// Parses CSV from any reader (see [`read_csv`]).
 pub fn parse_csv<R: Read>(
     reader: R,
@@ -383,14 +396,7 @@ pub fn parse_csv<R: Read>(
                     if c == b'\n' {
                         line += 1;
                     }
-                    if field.len() >= limits.max_field_bytes {
-                        return Err(p.err(
-                            line,
-                            p.fields_in_record + 1,
-                            format!("field longer than {} bytes", limits.max_field_bytes),
-                        ));
-                    }
-                    field.push(c);
+                    push_limited(&mut field, c, &p, line)?;
                     continue;
                 }
             }
@@ -428,14 +434,7 @@ pub fn parse_csv<R: Read>(
                             "text after the closing quote of a field",
                         ));
                     }
-                    if field.len() >= limits.max_field_bytes {
-                        return Err(p.err(
-                            line,
-                            p.fields_in_record + 1,
-                            format!("field longer than {} bytes", limits.max_field_bytes),
-                        ));
-                    }
-                    field.push(c);
+                    push_limited(&mut field, c, &p, line)?;
                     record_empty = false;
                 }
             }

@@ -492,13 +492,6 @@ pub(crate) fn fit_prepared(
     let pen = solver_penalty(params, prep)?;
     let user_grid = params.lambda.is_some() || lambdas_override.is_some();
     let mut warnings = Vec::new();
-    let mut out_coefs: Vec<Vec<f64>> = Vec::new();
-    let mut intercepts = Vec::new();
-    let mut dev_ratio = Vec::new();
-    let mut infos = Vec::new();
-    let lambda_max;
-    let mut lambdas;
-    let null_deviance;
     let to_original = |b: &[f64]| -> Vec<f64> {
         (0..p)
             .map(|j| {
@@ -521,8 +514,7 @@ pub(crate) fn fit_prepared(
             0.0
         }
     };
-    let binomial_stop = |k: usize, dr: &[f64]| -> bool { k >= 4 && (dr[k] - dr[k - 1]) < 1e-5 };
-    match params.family {
+    let traced = match params.family {
         Family::Gaussian => {
             let sw: Vec<f64> = w.iter().map(|v| v.sqrt()).collect();
             let design = solver_design(x, prep, Some(&sw));
@@ -538,34 +530,8 @@ pub(crate) fn fit_prepared(
                 prep.usable.clone(),
                 params.solver.clone(),
             );
-            lambda_max = solver.lambda_max();
-            null_deviance = solver.yty();
-            lambdas = resolve_grid(params, lambdas_override, lambda_max, n, p)?;
-            let mut prev = lambda_max.max(lambdas[0]);
-            for (k, &lam) in lambdas.iter().enumerate() {
-                let info = solver.solve(lam, prev);
-                prev = lam;
-                let b = to_original(&solver.b);
-                intercepts.push(intercept_of(&b, prep.y_mean));
-                out_coefs.push(b);
-                let dr = 1.0 - solver.rss() / null_deviance.max(f64::MIN_POSITIVE);
-                dev_ratio.push(dr);
-                infos.push(info);
-                if !user_grid && k + 1 < lambdas.len() {
-                    if dr > 0.999 {
-                        warnings.push(format!(
-                            "path stopped after {} of {} lambdas: {:.4} of the deviance is explained",
-                            k + 1,
-                            lambdas.len(),
-                            dr
-                        ));
-                        break;
-                    }
-                    if k >= 4 && dr - dev_ratio[k - 1] < 1e-5 * dr {
-                        break;
-                    }
-                }
-            }
+            let lambdas = resolve_grid(params, lambdas_override, solver.lambda_max(), n, p)?;
+            trace_path(&mut solver, Family::Gaussian, lambdas, user_grid)
         }
         Family::Binomial => {
             let design = solver_design(x, prep, None);
@@ -579,39 +545,27 @@ pub(crate) fn fit_prepared(
                 params.solver.clone(),
                 params.fit_intercept,
             );
-            lambda_max = solver.lambda_max();
-            null_deviance = solver.null_deviance();
-            lambdas = resolve_grid(params, lambdas_override, lambda_max, n, p)?;
-            let mut prev = lambda_max.max(lambdas[0]);
-            for (k, &lam) in lambdas.iter().enumerate() {
-                let info = solver.solve(lam, prev);
-                prev = lam;
-                let b = to_original(&solver.b);
-                intercepts.push(intercept_of(&b, solver.b0));
-                out_coefs.push(b);
-                let dr = 1.0 - solver.deviance() / null_deviance.max(f64::MIN_POSITIVE);
-                dev_ratio.push(dr);
-                infos.push(info);
-                if dr > 0.999 {
-                    warnings.push(format!(
-                        "the classes are (nearly) separable: {:.4} of the deviance is explained at \
-                         lambda = {:.4e}; coefficients are held finite only by the penalty",
-                        dr, lam
-                    ));
-                    if !user_grid && k + 1 < lambdas.len() {
-                        warnings.push(format!(
-                            "path stopped after {} of {} lambdas",
-                            k + 1,
-                            lambdas.len()
-                        ));
-                        break;
-                    }
-                }
-                if !user_grid && k + 1 < lambdas.len() && binomial_stop(k, &dev_ratio) {
-                    break;
-                }
-            }
+            let lambdas = resolve_grid(params, lambdas_override, solver.lambda_max(), n, p)?;
+            trace_path(&mut solver, Family::Binomial, lambdas, user_grid)
         }
+    };
+    let Traced {
+        lambda_max,
+        null_deviance,
+        mut lambdas,
+        coefs: solver_coefs,
+        solver_intercepts,
+        dev_ratio,
+        infos,
+        warnings: path_warnings,
+    } = traced;
+    warnings.extend(path_warnings);
+    let mut out_coefs: Vec<Vec<f64>> = Vec::with_capacity(solver_coefs.len());
+    let mut intercepts = Vec::with_capacity(solver_coefs.len());
+    for (b, b0) in solver_coefs.iter().zip(&solver_intercepts) {
+        let orig = to_original(b);
+        intercepts.push(intercept_of(&orig, prep.y_mean + b0));
+        out_coefs.push(orig);
     }
     lambdas.truncate(out_coefs.len());
     for (k, info) in infos.iter().enumerate() {
@@ -654,6 +608,133 @@ pub(crate) fn fit_prepared(
         x_scale: prep.x_scale.clone(),
         warnings,
     })
+}
+
+/// What the path loop needs from a solver, in solver (standardized) units.
+trait PathSolver {
+    fn solve(&mut self, lambda: f64, lambda_prev: f64) -> FitInfo;
+    fn lambda_max(&self) -> f64;
+    fn null_deviance(&self) -> f64;
+    fn deviance(&self) -> f64;
+    fn coefficients(&self) -> &[f64];
+    /// Intercept in solver units (0 for least squares, whose intercept is the mean of `y`).
+    fn intercept(&self) -> f64;
+}
+
+impl<D: crate::design::Design> PathSolver for GaussianSolver<'_, D> {
+    fn solve(&mut self, lambda: f64, lambda_prev: f64) -> FitInfo {
+        GaussianSolver::solve(self, lambda, lambda_prev)
+    }
+    fn lambda_max(&self) -> f64 {
+        GaussianSolver::lambda_max(self)
+    }
+    fn null_deviance(&self) -> f64 {
+        self.yty()
+    }
+    fn deviance(&self) -> f64 {
+        self.rss()
+    }
+    fn coefficients(&self) -> &[f64] {
+        &self.b
+    }
+    fn intercept(&self) -> f64 {
+        0.0
+    }
+}
+
+impl<D: crate::design::Design> PathSolver for LogisticSolver<'_, D> {
+    fn solve(&mut self, lambda: f64, lambda_prev: f64) -> FitInfo {
+        LogisticSolver::solve(self, lambda, lambda_prev)
+    }
+    fn lambda_max(&self) -> f64 {
+        LogisticSolver::lambda_max(self)
+    }
+    fn null_deviance(&self) -> f64 {
+        LogisticSolver::null_deviance(self)
+    }
+    fn deviance(&self) -> f64 {
+        LogisticSolver::deviance(self)
+    }
+    fn coefficients(&self) -> &[f64] {
+        &self.b
+    }
+    fn intercept(&self) -> f64 {
+        self.b0
+    }
+}
+
+/// A path in solver units, as [`trace_path`] produced it.
+struct Traced {
+    lambda_max: f64,
+    null_deviance: f64,
+    lambdas: Vec<f64>,
+    coefs: Vec<Vec<f64>>,
+    solver_intercepts: Vec<f64>,
+    dev_ratio: Vec<f64>,
+    infos: Vec<FitInfo>,
+    warnings: Vec<String>,
+}
+
+/// Solves along `lambdas` with warm starts, applying glmnet's early stop on default grids:
+/// explained deviance above 0.999, or (from the 5th lambda on) a change below 1e-5,
+/// relative for gaussian and absolute for binomial.
+fn trace_path<S: PathSolver>(
+    solver: &mut S,
+    family: Family,
+    lambdas: Vec<f64>,
+    user_grid: bool,
+) -> Traced {
+    let lambda_max = solver.lambda_max();
+    let null_deviance = solver.null_deviance();
+    let mut t = Traced {
+        lambda_max,
+        null_deviance,
+        lambdas,
+        coefs: Vec::new(),
+        solver_intercepts: Vec::new(),
+        dev_ratio: Vec::new(),
+        infos: Vec::new(),
+        warnings: Vec::new(),
+    };
+    let total = t.lambdas.len();
+    let mut prev = lambda_max.max(t.lambdas[0]);
+    for k in 0..total {
+        let lam = t.lambdas[k];
+        t.infos.push(solver.solve(lam, prev));
+        prev = lam;
+        t.coefs.push(solver.coefficients().to_vec());
+        t.solver_intercepts.push(solver.intercept());
+        let dr = 1.0 - solver.deviance() / null_deviance.max(f64::MIN_POSITIVE);
+        t.dev_ratio.push(dr);
+        let may_stop = !user_grid && k + 1 < total;
+        if dr > 0.999 {
+            if family == Family::Binomial {
+                t.warnings.push(format!(
+                    "the classes are (nearly) separable: {dr:.4} of the deviance is explained \
+                     at lambda = {lam:.4e}; coefficients are held finite only by the penalty"
+                ));
+            }
+            if may_stop {
+                t.warnings.push(format!(
+                    "path stopped after {} of {total} lambdas: {dr:.4} of the deviance is explained",
+                    k + 1
+                ));
+                break;
+            }
+        }
+        if may_stop && k >= 4 {
+            let change = dr - t.dev_ratio[k - 1];
+            let stalled = match family {
+                Family::Gaussian => change < 1e-5 * dr,
+                Family::Binomial => change < 1e-5,
+            };
+            if stalled {
+                break;
+            }
+        }
+    }
+    t.lambdas.truncate(t.coefs.len());
+    t
 }
 
 fn resolve_grid(

@@ -304,6 +304,15 @@ mod tests {
         (x, y, labels)
     }
 
+    fn assert_close(a: &[f64], b: &[f64], what: &str) {
+        for (u, v) in a.iter().zip(b) {
+            assert!(
+                (u - v).abs() < 1e-6 * (u.abs() + 1e-3),
+                "{what}: {u} vs {v}"
+            );
+        }
+    }
+
     #[test]
     fn dense_and_sparse_designs_give_the_same_solution() {
         let (dense, y, labels) = problem();
@@ -323,12 +332,7 @@ mod tests {
             for &l in &lambdas {
                 assert!(a.solve(l, prev).converged && b.solve(l, prev).converged);
                 prev = l;
-                for (u, v) in a.b.iter().zip(&b.b) {
-                    assert!(
-                        (u - v).abs() < 1e-6 * (u.abs() + 1e-3),
-                        "{mode:?}: {u} vs {v}"
-                    );
-                }
+                assert_close(&a.b, &b.b, &format!("{mode:?}"));
             }
         }
         let w = vec![1.0 / 40.0; 40];
@@ -350,12 +354,7 @@ mod tests {
         for &l in &lambdas {
             assert!(a.solve(l, prev).converged && b.solve(l, prev).converged);
             prev = l;
-            for (u, v) in a.b.iter().zip(&b.b) {
-                assert!(
-                    (u - v).abs() < 1e-6 * (u.abs() + 1e-3),
-                    "logistic: {u} vs {v}"
-                );
-            }
+            assert_close(&a.b, &b.b, "logistic");
         }
     }
 }
