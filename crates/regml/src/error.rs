@@ -53,6 +53,19 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// Training produced a non-finite loss.
+    #[error(
+        "training diverged: loss is {value} at epoch {epoch}, batch {batch}; \
+         lower the learning rate, clip gradients or standardize the inputs"
+    )]
+    Diverged {
+        /// Epoch (1-based).
+        epoch: usize,
+        /// Batch within the epoch (1-based).
+        batch: usize,
+        /// The loss value.
+        value: f64,
+    },
     /// A model file that cannot be read back.
     #[error("model file {file}: {reason}")]
     ModelFile {

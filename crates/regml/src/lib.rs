@@ -17,6 +17,7 @@ mod error;
 pub mod kernels;
 pub mod linear;
 pub mod model;
+pub mod nn;
 pub mod penalty;
 pub mod ridge;
 pub mod solver;

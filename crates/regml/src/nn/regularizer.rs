@@ -1,0 +1,105 @@
+//! Keras-style weight and activity regularizers on top of the library's elastic-net penalty.
+
+use super::Real;
+use crate::penalty::ElasticNet;
+use crate::Result;
+use serde::{Deserialize, Serialize};
+
+/// How the L1 part of kernel and bias regularizers enters training.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum L1Mode {
+    /// Keras: `l1*sign(w)` is added to the gradient. Weights hover around zero but are
+    /// almost never exactly zero.
+    #[default]
+    Subgradient,
+    /// Proximal: after each optimizer update, `w <- sign(w)*max(|w| - t*l1, 0)` with `t` the
+    /// step the optimizer took for that weight (`lr` for SGD, `lr/(bias1*(sqrt(v_hat)+eps))`
+    /// for Adam/AdamW). Weights become exactly zero; the reported loss is unchanged.
+    Proximal,
+}
+
+/// `l1*sum|w| + l2*sum w^2` (Keras `L1`, `L2`, `L1L2`; note: no 1/2 on the L2 term).
+///
+/// Internally the elastic net `lambda*(alpha*|w| + (1-alpha)/2*w^2)` with
+/// `lambda = l1 + 2*l2` and `alpha = l1/lambda` ([`ElasticNet::from_keras`]).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Regularizer {
+    /// L1 factor (Keras `l1`).
+    pub l1: f64,
+    /// L2 factor (Keras `l2`).
+    pub l2: f64,
+}
+
+impl Regularizer {
+    /// Keras `L1L2(l1, l2)`; both must be finite and non-negative.
+    pub fn new(l1: f64, l2: f64) -> Result<Self> {
+        Self::penalty(l1, l2)?;
+        Ok(Regularizer { l1, l2 })
+    }
+
+    /// Keras `L1(l1)`.
+    pub fn l1(l1: f64) -> Result<Self> {
+        Self::new(l1, 0.0)
+    }
+
+    /// Keras `L2(l2)`.
+    pub fn l2(l2: f64) -> Result<Self> {
+        Self::new(0.0, l2)
+    }
+
+    fn penalty(l1: f64, l2: f64) -> Result<(ElasticNet, f64)> {
+        ElasticNet::from_keras(l1, l2, 1)
+    }
+
+    /// Checks the factors (used after deserialization).
+    pub fn check(&self) -> Result<()> {
+        Self::penalty(self.l1, self.l2).map(|_| ())
+    }
+
+    /// `(l1, 2*l2)`: the weights of `|w|` and of `w^2/2`, read off the elastic net.
+    pub(crate) fn weights<F: Real>(&self) -> (F, F) {
+        match Self::penalty(self.l1, self.l2) {
+            Ok((pen, lambda)) => {
+                let (a, b) = pen.weights(lambda, 0);
+                (F::of(a), F::of(b))
+            }
+            // `new`/`check` reject invalid factors; an unchecked value contributes nothing.
+            Err(_) => (F::zero(), F::zero()),
+        }
+    }
+
+    /// `l1*sum|w| + l2*sum w^2`, accumulated in `f64`.
+    pub fn value<F: Real>(&self, w: &[F]) -> f64 {
+        let (a, b) = self.weights::<f64>();
+        let (mut s1, mut s2) = (0.0f64, 0.0f64);
+        for &x in w {
+            let x = x.f64();
+            s1 += x.abs();
+            s2 += x * x;
+        }
+        a * s1 + 0.5 * b * s2
+    }
+
+    /// `g += scale * d/dw (penalty)`: `scale*(l1*sign(w) + 2*l2*w)`; with `l1_included =
+    /// false` only the L2 part (the L1 part is then applied proximally).
+    pub fn add_grad<F: Real>(&self, w: &[F], g: &mut [F], scale: F, l1_included: bool) {
+        let (a, b) = self.weights::<F>();
+        let a = if l1_included { a * scale } else { F::zero() };
+        let b = b * scale;
+        if a == F::zero() && b == F::zero() {
+            return;
+        }
+        for (gi, &wi) in g.iter_mut().zip(w) {
+            let s = if wi > F::zero() {
+                a
+            } else if wi < F::zero() {
+                -a
+            } else {
+                F::zero()
+            };
+            *gi += s + b * wi;
+        }
+    }
+}
