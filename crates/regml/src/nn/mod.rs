@@ -26,6 +26,7 @@
 //!
 //! Arithmetic is generic over [`Real`] (`f32` for speed, `f64` for gradient checks).
 
+pub mod data;
 mod io;
 mod layers;
 mod loss;

@@ -586,6 +586,33 @@ impl<F: Real> Sequential<F> {
         )
     }
 
+    /// Network output (logits) for the rows of `x`: with `train = Some(rng)` in training
+    /// mode (dropout masks from `rng`, batch statistics, running statistics updated),
+    /// otherwise in inference mode. Allocates; training uses preallocated workspaces.
+    pub fn forward_batch(
+        &mut self,
+        x: ArrayView2<F>,
+        train: Option<&mut ChaCha8Rng>,
+    ) -> Result<Array2<F>> {
+        if x.ncols() != self.n_inputs {
+            return Err(Error::ShapeMismatch {
+                op: "forward",
+                expected: format!("{} features", self.n_inputs),
+                got: format!("{} features", x.ncols()),
+            });
+        }
+        let n = x.nrows();
+        let k = self.n_outputs();
+        let mut ws = self.workspace(n);
+        let rows: Vec<usize> = (0..n).collect();
+        self.gather(x, &rows, &mut ws);
+        let z = match train {
+            Some(rng) => self.forward(&mut ws, Some(rng)).to_vec(),
+            None => self.forward_eval(&mut ws).to_vec(),
+        };
+        Array2::from_shape_vec((n, k), z).map_err(|e| Error::InvalidData(e.to_string()))
+    }
+
     /// Predictions for raw (already preprocessed) inputs: class probabilities (softmax),
     /// probabilities (sigmoid) or values (mse), one row per sample.
     pub fn predict(&self, x: ArrayView2<F>) -> Result<Array2<F>> {

@@ -23,8 +23,9 @@ pub enum Schedule {
         /// Factor per epoch.
         gamma: f64,
     },
-    /// `eta_min + (lr0 - eta_min) * (1 + cos(pi * min(e, t_max) / t_max)) / 2` (PyTorch
-    /// `CosineAnnealingLR`, closed form, no restarts).
+    /// `eta_min + (lr0 - eta_min) * (1 + cos(pi * e / t_max)) / 2` (PyTorch
+    /// `CosineAnnealingLR`; as there, the rate rises again after `t_max` epochs, so set
+    /// `t_max` to the number of epochs for one decay).
     Cosine {
         /// Epochs to reach `eta_min`.
         t_max: usize,
@@ -113,7 +114,7 @@ pub struct ScheduleState {
     /// Current plateau rate.
     pub plateau_lr: Option<f64>,
     /// Best monitored value so far (plateau).
-    pub best: f64,
+    pub best: Option<f64>,
     /// Epochs since the last improvement (plateau).
     pub bad_epochs: usize,
     /// Remaining cooldown epochs (plateau).
@@ -136,7 +137,7 @@ impl ScheduleState {
             warmup_epochs,
             warmup_start,
             plateau_lr: None,
-            best: f64::INFINITY,
+            best: None,
             bad_epochs: 0,
             cooldown_left: 0,
         })
@@ -156,7 +157,7 @@ impl ScheduleState {
             }
             Schedule::Exponential { gamma } => lr0 * gamma.powi(e.min(i32::MAX as usize) as i32),
             Schedule::Cosine { t_max, eta_min } => {
-                let t = e.min(*t_max) as f64 / *t_max as f64;
+                let t = e as f64 / *t_max as f64;
                 eta_min + (lr0 - eta_min) * (1.0 + (std::f64::consts::PI * t).cos()) / 2.0
             }
             Schedule::Plateau { .. } => self.plateau_lr.unwrap_or(lr0),
@@ -176,8 +177,12 @@ impl ScheduleState {
             if epoch < self.warmup_epochs {
                 return;
             }
-            if value < self.best * (1.0 - threshold) || self.best == f64::INFINITY {
-                self.best = value;
+            let improved = match self.best {
+                None => !value.is_nan(),
+                Some(best) => value < best * (1.0 - threshold),
+            };
+            if improved {
+                self.best = Some(value);
                 self.bad_epochs = 0;
             } else {
                 self.bad_epochs += 1;

@@ -98,3 +98,37 @@ path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "torch_optim.jso
 with gzip.open(path, "wt") as f:
     json.dump(out, f)
 print("wrote", path)
+
+# Learning-rate schedules stepped once per epoch, base rate 0.1, 12 epochs.
+def lrs(make, metrics=None):
+    p = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.SGD([p], lr=0.1)
+    sched = make(opt)
+    out = []
+    for e in range(12):
+        out.append(opt.param_groups[0]["lr"])
+        opt.step()
+        if metrics is None:
+            sched.step()
+        else:
+            sched.step(metrics[e])
+    return out
+
+
+S = torch.optim.lr_scheduler
+plateau_losses = [1.0, 0.9, 0.95, 0.93, 0.91, 0.92, 0.94, 0.8, 0.85, 0.86, 0.87, 0.88]
+schedules = dict(
+    step=lrs(lambda o: S.StepLR(o, step_size=3, gamma=0.5)),
+    exponential=lrs(lambda o: S.ExponentialLR(o, gamma=0.8)),
+    cosine=lrs(lambda o: S.CosineAnnealingLR(o, T_max=10, eta_min=0.001)),
+    warmup=lrs(lambda o: S.LinearLR(o, start_factor=1 / 3, total_iters=4)),
+    plateau=lrs(
+        lambda o: S.ReduceLROnPlateau(o, factor=0.5, patience=1, threshold=1e-4, cooldown=1),
+        plateau_losses,
+    ),
+    plateau_losses=plateau_losses,
+)
+spath = os.path.join(os.path.dirname(os.path.abspath(__file__)), "torch_schedules.json")
+with open(spath, "w") as f:
+    json.dump(schedules, f, indent=1)
+print("wrote", spath)
