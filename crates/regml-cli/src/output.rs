@@ -152,3 +152,13 @@ pub fn write_json(path: &Path, v: &serde_json::Value) -> Result<()> {
     regml::model::write_atomic(path, &bytes)?;
     Ok(())
 }
+
+/// Writes to standard output; a closed pipe (`regml ... | head`) ends the output quietly.
+pub fn print_out(s: &str) -> Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(s.as_bytes()).and_then(|_| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        r => Ok(r?),
+    }
+}

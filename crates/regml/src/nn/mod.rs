@@ -35,6 +35,7 @@ mod optim;
 mod regularizer;
 mod schedule;
 mod train;
+pub mod tune;
 
 pub use io::{
     load_model, read_safetensors, save_model, write_safetensors, Tensor, MAX_MODEL_BYTES,
@@ -46,8 +47,8 @@ pub use optim::{clip_global_norm, Optimizer, OptimizerConfig, OptimizerKind};
 pub use regularizer::{L1Mode, Regularizer};
 pub use schedule::{Schedule, ScheduleState};
 pub use train::{
-    evaluate, Dataset, EarlyStopping, EpochLog, FitConfig, History, Monitor, MonitorMetric,
-    Monitored, NoMonitor, StopReason, Trainer,
+    evaluate, shuffled_indices, Dataset, EarlyStopping, EpochLog, FitConfig, History, Monitor,
+    MonitorMetric, Monitored, NoMonitor, StopReason, Trainer,
 };
 
 use std::fmt::{Debug, Display};

@@ -411,6 +411,18 @@ impl<F: Real> Sequential<F> {
                 .map(|l| vec![F::zero(); l.n_out])
                 .collect(),
             dlogits: buf(self.n_outputs()),
+            bits: vec![
+                0u8;
+                2 * capacity
+                    * self
+                        .specs
+                        .iter()
+                        .zip(&self.layout)
+                        .filter(|(s, _)| matches!(s, LayerSpec::Dropout { .. }))
+                        .map(|(_, l)| l.n_out)
+                        .max()
+                        .unwrap_or(0)
+            ],
             targets: TargetBatch::default(),
             rows: 0,
         }
@@ -674,6 +686,8 @@ pub struct Workspace<F> {
     stat_mean: Vec<Vec<F>>,
     stat_var: Vec<Vec<F>>,
     dlogits: Vec<F>,
+    /// Random bytes for dropout masks.
+    bits: Vec<u8>,
     pub(crate) targets: TargetBatch<F>,
     rows: usize,
 }
@@ -740,11 +754,14 @@ fn forward_pass<F: Real>(
             LayerSpec::Dropout { rate } => match train.as_deref_mut() {
                 Some(rng) if *rate > 0.0 => {
                     let mask = &mut ws.aux[i][..b * l.n_out];
+                    let bits = &mut ws.bits[..2 * b * l.n_out];
                     let keep_scale = F::of(1.0 / (1.0 - rate));
-                    // a unit is dropped when a uniform 32-bit draw falls below rate * 2^32
-                    let threshold = (rate * 4294967296.0) as u64;
-                    for m in mask.iter_mut() {
-                        let u = rng.next_u32() as u64;
+                    // a unit is dropped when its 16-bit uniform draw falls below
+                    // round(rate * 2^16): the drop probability is rate to within 2^-17
+                    let threshold = (rate * 65536.0).round() as u32;
+                    rng.fill_bytes(bits);
+                    for (m, c) in mask.iter_mut().zip(bits.chunks_exact(2)) {
+                        let u = u16::from_le_bytes([c[0], c[1]]) as u32;
                         *m = if u < threshold { F::zero() } else { keep_scale };
                     }
                     for ((o, &xi), &m) in out.iter_mut().zip(x).zip(mask.iter()) {

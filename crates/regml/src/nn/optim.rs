@@ -1,7 +1,7 @@
 //! Optimizers with PyTorch's update formulas and defaults, and global-norm clipping.
 
 use super::model::{ParamKind, Sequential};
-use super::regularizer::L1Mode;
+use super::regularizer::{L1Mode, Regularizer};
 use super::Real;
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -165,7 +165,12 @@ pub(crate) struct Group<F> {
     pub decay: bool,
     /// L1 factor applied proximally after the update (0 = none).
     pub l1_prox: F,
+    /// Penalty whose value is tracked for the reported loss.
+    pub reg: Option<Regularizer>,
 }
+
+/// Elements per parallel task of an update.
+const CHUNK: usize = 16384;
 
 /// Optimizer state: step count and moment buffers, one value per parameter.
 #[derive(Clone, Debug, PartialEq)]
@@ -191,29 +196,36 @@ impl<F: Real> Optimizer<F> {
         let mut groups = Vec::new();
         for s in net.slots() {
             let decay = s.kind == ParamKind::Kernel || config.decay_biases;
-            let l1 = match (&net.specs()[s.layer], l1_mode) {
-                (
-                    super::LayerSpec::Dense {
-                        kernel_regularizer,
-                        bias_regularizer,
-                        ..
-                    },
-                    L1Mode::Proximal,
-                ) => {
-                    let r = if s.kind == ParamKind::Kernel {
-                        kernel_regularizer
+            let reg = match &net.specs()[s.layer] {
+                super::LayerSpec::Dense {
+                    kernel_regularizer,
+                    bias_regularizer,
+                    ..
+                } => {
+                    if s.kind == ParamKind::Kernel {
+                        *kernel_regularizer
                     } else {
-                        bias_regularizer
-                    };
-                    r.map_or(F::zero(), |r| F::of(r.l1))
+                        *bias_regularizer
+                    }
                 }
+                _ => None,
+            };
+            let l1 = match (reg, l1_mode) {
+                (Some(r), L1Mode::Proximal) => F::of(r.l1),
                 _ => F::zero(),
             };
-            groups.push(Group {
-                range: s.range.clone(),
-                decay,
-                l1_prox: l1,
-            });
+            // split into chunks so the update runs in parallel
+            let mut start = s.range.start;
+            while start < s.range.end {
+                let end = (start + CHUNK).min(s.range.end);
+                groups.push(Group {
+                    range: start..end,
+                    decay,
+                    l1_prox: l1,
+                    reg,
+                });
+                start = end;
+            }
         }
         Ok(Optimizer {
             config,
@@ -228,41 +240,87 @@ impl<F: Real> Optimizer<F> {
         })
     }
 
-    /// One update of `params` from `grads` at learning rate `lr`.
-    pub fn update(&mut self, params: &mut [F], grads: &[F], lr: f64) {
+    /// One update of `params` from `grads` at learning rate `lr`. Returns the kernel and
+    /// bias penalty (Keras' added loss) at the updated weights, computed in the same pass.
+    /// Chunks of parameters are updated in parallel; every value is computed by the same
+    /// operations whatever the thread count, so results do not depend on it.
+    pub fn update(&mut self, params: &mut [F], grads: &[F], lr: f64) -> f64 {
         self.step += 1;
-        let t = self.step;
-        let wd = self.config.weight_decay;
+        let step = Step {
+            kind: self.config.kind,
+            lr,
+            wd: self.config.weight_decay,
+            t: self.step,
+        };
+        // disjoint slices per group (groups tile `params` in order)
+        let mut tasks = Vec::with_capacity(self.groups.len());
+        let (mut p_rest, mut g_rest) = (&mut params[..], grads);
+        let (mut m_rest, mut v_rest) = (&mut self.m[..], &mut self.v[..]);
         for g in &self.groups {
-            let r = g.range.clone();
-            let wd = if g.decay { wd } else { 0.0 };
-            let (p, gr, m) = (
-                &mut params[r.clone()],
-                &grads[r.clone()],
-                &mut self.m[r.clone()],
-            );
-            match self.config.kind {
-                OptimizerKind::Sgd {
-                    momentum,
-                    dampening,
-                    nesterov,
-                } => {
-                    sgd_update(p, gr, m, lr, wd, momentum, dampening, nesterov, t == 1);
-                    if g.l1_prox > F::zero() {
-                        let thr = F::of(lr) * g.l1_prox;
-                        p.iter_mut().for_each(|w| *w = soft(*w, thr));
-                    }
-                }
-                OptimizerKind::Adam { beta1, beta2, eps }
-                | OptimizerKind::AdamW { beta1, beta2, eps } => {
-                    let decoupled = matches!(self.config.kind, OptimizerKind::AdamW { .. });
-                    let v = &mut self.v[r];
-                    adam_update(
-                        p, gr, m, v, lr, wd, decoupled, beta1, beta2, eps, t, g.l1_prox,
-                    );
+            let len = g.range.len();
+            let (p, pr) = std::mem::take(&mut p_rest).split_at_mut(len);
+            let (gr, grr) = g_rest.split_at(len);
+            let (m, mr) = std::mem::take(&mut m_rest).split_at_mut(len);
+            let vlen = if v_rest.is_empty() { 0 } else { len };
+            let (v, vr) = std::mem::take(&mut v_rest).split_at_mut(vlen);
+            tasks.push((g, p, gr, m, v));
+            p_rest = pr;
+            g_rest = grr;
+            m_rest = mr;
+            v_rest = vr;
+        }
+        let run = |(g, p, gr, m, v): Task<'_, F>| {
+            step.apply(g, p, gr, m, v)
+        };
+        #[cfg(feature = "parallel")]
+        let parts: Vec<f64> = {
+            use rayon::prelude::*;
+            tasks.into_par_iter().map(run).collect()
+        };
+        #[cfg(not(feature = "parallel"))]
+        let parts: Vec<f64> = tasks.into_iter().map(run).collect();
+        parts.iter().sum()
+    }
+}
+
+/// One group's slices: parameters, gradients, first and second moments.
+type Task<'a, F> = (&'a Group<F>, &'a mut [F], &'a [F], &'a mut [F], &'a mut [F]);
+
+/// The settings of one update step.
+#[derive(Clone, Copy)]
+struct Step {
+    kind: OptimizerKind,
+    lr: f64,
+    wd: f64,
+    t: u64,
+}
+
+impl Step {
+    /// Updates one group; returns its penalty value after the update.
+    fn apply<F: Real>(&self, g: &Group<F>, p: &mut [F], gr: &[F], m: &mut [F], v: &mut [F]) -> f64 {
+        let lr = self.lr;
+        let wd = if g.decay { self.wd } else { 0.0 };
+        match self.kind {
+            OptimizerKind::Sgd {
+                momentum,
+                dampening,
+                nesterov,
+            } => {
+                sgd_update(p, gr, m, lr, wd, momentum, dampening, nesterov, self.t == 1);
+                if g.l1_prox > F::zero() {
+                    let thr = F::of(lr) * g.l1_prox;
+                    p.iter_mut().for_each(|w| *w = soft(*w, thr));
                 }
             }
+            OptimizerKind::Adam { beta1, beta2, eps }
+            | OptimizerKind::AdamW { beta1, beta2, eps } => {
+                let decoupled = matches!(self.kind, OptimizerKind::AdamW { .. });
+                adam_update(
+                    p, gr, m, v, lr, wd, decoupled, beta1, beta2, eps, self.t, g.l1_prox,
+                );
+            }
         }
+        g.reg.map_or(0.0, |r| r.value(p))
     }
 }
 

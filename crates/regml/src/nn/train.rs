@@ -78,11 +78,17 @@ impl<F: Real> Dataset<F> {
                 "validation split {fraction} of {n} rows leaves an empty part"
             )));
         }
-        let mut idx: Vec<usize> = (0..n).collect();
-        shuffle(&mut idx, &mut ChaCha8Rng::seed_from_u64(seed));
+        let idx = shuffled_indices(n, seed);
         let (tr, va) = idx.split_at(n - n_val);
         Ok((self.select(tr), self.select(va)))
     }
+}
+
+/// A seeded random permutation of `0..n` (the one every split in `nn` uses).
+pub fn shuffled_indices(n: usize, seed: u64) -> Vec<usize> {
+    let mut idx: Vec<usize> = (0..n).collect();
+    shuffle(&mut idx, &mut ChaCha8Rng::seed_from_u64(seed));
+    idx
 }
 
 /// Fisher-Yates shuffle.
@@ -429,11 +435,14 @@ impl<F: Real> Trainer<F> {
             monitor.epoch_start(epoch + 1, n_batches);
             let start = Instant::now();
             let (mut loss_sum, mut correct) = (0.0f64, 0.0f64);
+            // kernel and bias penalties at the current weights (the optimizer returns them
+            // after each update)
+            let mut penalty = self.model.weight_penalty();
             for (bi, rows) in order.chunks(bs).enumerate() {
                 self.model.gather(train.x.view(), rows, &mut ws);
                 ws.targets.gather(&train.y, rows);
                 let (data_loss, c) = self.model.train_step_loss(&mut ws, &mut rng);
-                let loss = data_loss + self.model.weight_penalty();
+                let loss = data_loss + penalty;
                 if !loss.is_finite() {
                     self.finish_restore();
                     return Err(Error::Diverged {
@@ -446,7 +455,7 @@ impl<F: Real> Trainer<F> {
                 if let Some(c) = self.config.optimizer.clip_norm {
                     clip_global_norm(&mut grads, c);
                 }
-                self.optimizer.update(&mut self.model.params, &grads, lr);
+                penalty = self.optimizer.update(&mut self.model.params, &grads, lr);
                 loss_sum += loss * rows.len() as f64;
                 correct += c;
                 monitor.batch_end(bi + 1, loss_sum / ((bi * bs + rows.len()) as f64));
