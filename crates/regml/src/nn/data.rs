@@ -128,47 +128,64 @@ pub fn fashion_mnist(dir: Option<&Path>, split: Split) -> Result<(Array2<f64>, V
     Ok((x, labels.iter().map(|&l| l as u32).collect()))
 }
 
-/// Maps a numeric label column to class indices `0..k` (sorted unique values) and the
-/// labels as text. At most `max_classes` classes.
-pub fn encode_classes(values: &[f64], max_classes: usize) -> Result<(Vec<u32>, Vec<String>)> {
-    let mut uniq: Vec<f64> = values.to_vec();
-    uniq.sort_by(f64::total_cmp);
-    uniq.dedup();
-    if uniq.len() > max_classes {
-        return Err(Error::InvalidData(format!(
-            "{} distinct target values; classification allows at most {max_classes}",
-            uniq.len()
-        )));
-    }
-    if uniq.len() < 2 {
-        return Err(Error::InvalidData(
-            "the target has a single class; classification needs at least two".into(),
-        ));
-    }
-    let idx = values
-        .iter()
-        .map(|v| uniq.partition_point(|u| u < v) as u32)
-        .collect();
-    Ok((idx, uniq.iter().map(|v| v.to_string()).collect()))
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
 
-/// Maps labels back onto a known class list (for evaluation data): a label that is not in
-/// `classes` is an error naming the row.
-pub fn encode_with(values: &[f64], classes: &[String]) -> Result<Vec<u32>> {
-    values
-        .iter()
-        .enumerate()
-        .map(|(i, v)| {
-            classes
-                .iter()
-                .position(|c| *c == v.to_string())
-                .map(|k| k as u32)
-                .ok_or_else(|| {
-                    Error::InvalidData(format!(
-                        "row {}: label {v} is not one of the model's classes",
-                        i + 1
-                    ))
-                })
-        })
-        .collect()
+    fn gz(path: &Path, bytes: &[u8]) {
+        let f = std::fs::File::create(path).unwrap();
+        let mut e = flate2::write::GzEncoder::new(f, flate2::Compression::fast());
+        e.write_all(bytes).unwrap();
+        e.finish().unwrap();
+    }
+
+    fn idx(magic: u8, dims: &[u32], data: &[u8]) -> Vec<u8> {
+        let mut b = vec![0, 0, 0x08, magic];
+        for d in dims {
+            b.extend_from_slice(&d.to_be_bytes());
+        }
+        b.extend_from_slice(data);
+        b
+    }
+
+    #[test]
+    fn reads_idx_files_and_rejects_damaged_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let px: Vec<u8> = (0..3 * 2 * 2).map(|i| i as u8 * 10).collect();
+        gz(
+            &dir.path().join("train-images-idx3-ubyte.gz"),
+            &idx(3, &[3, 2, 2], &px),
+        );
+        gz(
+            &dir.path().join("train-labels-idx1-ubyte.gz"),
+            &idx(1, &[3], &[4, 0, 9]),
+        );
+        let (x, y) = fashion_mnist(Some(dir.path()), Split::Train).unwrap();
+        assert_eq!(x.dim(), (3, 4));
+        assert_eq!(x[[1, 2]], 60.0);
+        assert_eq!(y, vec![4, 0, 9]);
+        // the test split is missing: the message says how to install it
+        let e = fashion_mnist(Some(dir.path()), Split::Test)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("install-data.sh"), "{e}");
+        // truncated data, bad magic, label out of range
+        let bad = dir.path().join("bad.gz");
+        gz(&bad, &idx(3, &[3, 2, 2], &px[..5]));
+        assert!(read_idx(&bad)
+            .unwrap_err()
+            .to_string()
+            .contains("need 12 bytes"));
+        gz(&bad, &[1, 2, 3, 4, 5]);
+        assert!(read_idx(&bad).unwrap_err().to_string().contains("magic"));
+        gz(
+            &dir.path().join("train-labels-idx1-ubyte.gz"),
+            &idx(1, &[3], &[4, 10, 9]),
+        );
+        let e = fashion_mnist(Some(dir.path()), Split::Train)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("label 10"), "{e}");
+    }
 }

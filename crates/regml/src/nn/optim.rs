@@ -252,39 +252,46 @@ impl<F: Real> Optimizer<F> {
             wd: self.config.weight_decay,
             t: self.step,
         };
-        // disjoint slices per group (groups tile `params` in order)
-        let mut tasks = Vec::with_capacity(self.groups.len());
-        let (mut p_rest, mut g_rest) = (&mut params[..], grads);
-        let (mut m_rest, mut v_rest) = (&mut self.m[..], &mut self.v[..]);
-        for g in &self.groups {
-            let len = g.range.len();
-            let (p, pr) = std::mem::take(&mut p_rest).split_at_mut(len);
-            let (gr, grr) = g_rest.split_at(len);
-            let (m, mr) = std::mem::take(&mut m_rest).split_at_mut(len);
-            let vlen = if v_rest.is_empty() { 0 } else { len };
-            let (v, vr) = std::mem::take(&mut v_rest).split_at_mut(vlen);
-            tasks.push((g, p, gr, m, v));
-            p_rest = pr;
-            g_rest = grr;
-            m_rest = mr;
-            v_rest = vr;
-        }
-        let run = |(g, p, gr, m, v): Task<'_, F>| {
-            step.apply(g, p, gr, m, v)
-        };
-        #[cfg(feature = "parallel")]
-        let parts: Vec<f64> = {
-            use rayon::prelude::*;
-            tasks.into_par_iter().map(run).collect()
-        };
-        #[cfg(not(feature = "parallel"))]
-        let parts: Vec<f64> = tasks.into_iter().map(run).collect();
-        parts.iter().sum()
+        let v: &mut [F] = &mut self.v;
+        update_groups(&step, &self.groups, params, grads, &mut self.m, v)
     }
 }
 
-/// One group's slices: parameters, gradients, first and second moments.
-type Task<'a, F> = (&'a Group<F>, &'a mut [F], &'a [F], &'a mut [F], &'a mut [F]);
+/// Updates the groups (which tile the slices in order) by recursive halving, the halves in
+/// parallel; returns the summed penalty (summed in a fixed tree order). Allocates nothing.
+fn update_groups<F: Real>(
+    step: &Step,
+    groups: &[Group<F>],
+    p: &mut [F],
+    g: &[F],
+    m: &mut [F],
+    v: &mut [F],
+) -> f64 {
+    match groups.len() {
+        0 => 0.0,
+        1 => step.apply(&groups[0], p, g, m, v),
+        n => {
+            let (left, right) = groups.split_at(n / 2);
+            let at = right[0].range.start - groups[0].range.start;
+            let (p1, p2) = p.split_at_mut(at);
+            let (g1, g2) = g.split_at(at);
+            let (m1, m2) = m.split_at_mut(at);
+            let vat = if v.is_empty() { 0 } else { at };
+            let (v1, v2) = v.split_at_mut(vat);
+            #[cfg(feature = "parallel")]
+            let (a, b) = rayon::join(
+                || update_groups(step, left, p1, g1, m1, v1),
+                || update_groups(step, right, p2, g2, m2, v2),
+            );
+            #[cfg(not(feature = "parallel"))]
+            let (a, b) = (
+                update_groups(step, left, p1, g1, m1, v1),
+                update_groups(step, right, p2, g2, m2, v2),
+            );
+            a + b
+        }
+    }
+}
 
 /// The settings of one update step.
 #[derive(Clone, Copy)]
