@@ -66,6 +66,31 @@ fn format_label(v: f64) -> String {
     }
 }
 
+/// The target column's values as labels (numbers printed without a trailing `.0`).
+pub fn label_texts(table: &Table, ti: usize) -> Vec<String> {
+    match &table.columns[ti] {
+        Column::Text(v) => v.clone(),
+        Column::Numeric(v) => v.iter().map(|x| format_label(*x)).collect(),
+    }
+}
+
+/// The distinct labels, numeric labels sorted numerically and text labels alphabetically
+/// (R's factor levels).
+pub fn sorted_labels(labels: &[String], numeric: bool) -> Vec<String> {
+    let mut distinct = labels.to_vec();
+    distinct.sort_by(|a, b| {
+        if numeric {
+            a.parse::<f64>()
+                .unwrap_or(0.0)
+                .total_cmp(&b.parse::<f64>().unwrap_or(0.0))
+        } else {
+            a.cmp(b)
+        }
+    });
+    distinct.dedup();
+    distinct
+}
+
 /// Loads features, target and weights. `family` overrides the dataset's default.
 /// `extra` names further columns that are not features (e.g. a fold-id column).
 pub fn load(args: &DataArgs, family: Option<Family>, extra: &[&str]) -> Result<Loaded> {
@@ -105,26 +130,12 @@ pub fn load(args: &DataArgs, family: Option<Family>, extra: &[&str]) -> Result<L
         exclude.push(i);
         extra_columns.push(i);
     }
-    let labels: Vec<String> = match &table.columns[ti] {
-        Column::Text(v) => v.clone(),
-        Column::Numeric(v) => v.iter().map(|x| format_label(*x)).collect(),
-    };
+    let labels = label_texts(&table, ti);
     let (y, classes) = match family {
         Family::Gaussian => (Array1::from(table.numeric(ti)?.to_vec()), None),
         Family::Binomial => {
-            let mut distinct: Vec<String> = labels.clone();
-            // numeric labels sort numerically, text labels alphabetically (R factor levels)
             let numeric = matches!(table.columns[ti], Column::Numeric(_));
-            distinct.sort_by(|a, b| {
-                if numeric {
-                    a.parse::<f64>()
-                        .unwrap_or(0.0)
-                        .total_cmp(&b.parse::<f64>().unwrap_or(0.0))
-                } else {
-                    a.cmp(b)
-                }
-            });
-            distinct.dedup();
+            let distinct = sorted_labels(&labels, numeric);
             let positive = match &args.positive {
                 Some(p) => {
                     if !distinct.contains(p) {

@@ -1,6 +1,6 @@
 //! `regml nn`: train, evaluate, use and tune regularized neural networks.
 
-use crate::input::{load_table, DataArgs};
+use crate::input::{label_texts, load_table, sorted_labels, DataArgs};
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -311,37 +311,6 @@ struct Problem {
     pixels: Option<f64>,
 }
 
-fn label_texts(table: &Table, ti: usize) -> Vec<String> {
-    match &table.columns[ti] {
-        Column::Text(v) => v.clone(),
-        Column::Numeric(v) => v
-            .iter()
-            .map(|x| {
-                if *x == x.trunc() && x.abs() < 1e15 {
-                    format!("{}", *x as i64)
-                } else {
-                    format!("{x}")
-                }
-            })
-            .collect(),
-    }
-}
-
-fn sorted_classes(labels: &[String], numeric: bool) -> Vec<String> {
-    let mut c = labels.to_vec();
-    c.sort_by(|a, b| {
-        if numeric {
-            a.parse::<f64>()
-                .unwrap_or(0.0)
-                .total_cmp(&b.parse::<f64>().unwrap_or(0.0))
-        } else {
-            a.cmp(b)
-        }
-    });
-    c.dedup();
-    c
-}
-
 const MAX_CLASSES: usize = 1000;
 
 /// Reads a CSV or embedded table into features and targets. `classes` (from training data or
@@ -377,7 +346,7 @@ fn read_table(
     let numeric = matches!(table.columns[ti], Column::Numeric(_));
     let classes: Vec<String> = match classes {
         Some(c) => c.to_vec(),
-        None => sorted_classes(&labels, numeric),
+        None => sorted_labels(&labels, numeric),
     };
     if classes.len() < 2 {
         bail!(

@@ -1,13 +1,11 @@
 //! Command-line behaviour: exit codes, messages naming file/line/column for every bad input,
 //! JSON and model outputs, atomic writes.
 
-use assert_cmd::Command;
+mod common;
+
+use common::{fails_with, regml};
 use predicates::prelude::*;
 use std::path::{Path, PathBuf};
-
-fn regml() -> Command {
-    Command::cargo_bin("regml").unwrap()
-}
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     let p = dir.join(name);
@@ -25,17 +23,6 @@ fn good_csv() -> String {
         s.push_str(&format!("{a},{b},{c},{},{y},{cls}\n", 1 + i % 3));
     }
     s
-}
-
-fn fails_with(args: &[&str], needle: &str) {
-    let out = regml().args(args).assert().failure();
-    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
-    assert!(
-        stderr.contains(needle),
-        "args {args:?}: stderr should contain {needle:?}, got:\n{stderr}"
-    );
-    assert!(!stderr.contains("panicked"), "panic: {stderr}");
-    assert_eq!(out.get_output().status.code(), Some(1), "{stderr}");
 }
 
 #[test]

@@ -1,13 +1,11 @@
 //! `regml nn`: training on the embedded digits, saved models, evaluation and prediction,
 //! progress output, bad input, checkpoints that survive a killed process, tuning.
 
-use assert_cmd::Command;
+mod common;
+
+use common::{fails_with, regml};
 use std::path::Path;
 use std::time::{Duration, Instant};
-
-fn regml() -> Command {
-    Command::cargo_bin("regml").unwrap()
-}
 
 fn run_ok(args: &[&str]) -> (String, String) {
     let out = regml().args(args).assert().success();
@@ -16,17 +14,6 @@ fn run_ok(args: &[&str]) -> (String, String) {
         String::from_utf8(o.stdout.clone()).unwrap(),
         String::from_utf8(o.stderr.clone()).unwrap(),
     )
-}
-
-fn fails_with(args: &[&str], needle: &str) {
-    let out = regml().args(args).assert().failure();
-    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
-    assert!(
-        stderr.contains(needle),
-        "args {args:?}: stderr should contain {needle:?}, got:\n{stderr}"
-    );
-    assert!(!stderr.contains("panicked"), "panic: {stderr}");
-    assert_eq!(out.get_output().status.code(), Some(1), "{stderr}");
 }
 
 fn path_str(p: &Path) -> &str {
