@@ -4,6 +4,10 @@
 //! semantics: whole regularization paths with warm starts, cross-validated `lambda`, and a
 //! duality-gap certificate for every fitted `lambda`.
 //!
+//! Regularized neural networks ([`nn`]): Keras-style dense networks with L1 / L2 / elastic-net
+//! regularizers (the same [`penalty::ElasticNet`]), dropout, batch normalization, SGD / Adam /
+//! AdamW with PyTorch's formulas, schedules, early stopping and checkpoints.
+//!
 //! Layers: estimator ([`linear`], [`cv`], [`ridge`]) -> path -> solver ([`solver`]) ->
 //! datafit / penalty ([`datafit`], [`penalty`]) over a [`design::Design`].
 #![deny(missing_docs)]

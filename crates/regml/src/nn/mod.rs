@@ -25,6 +25,38 @@
 //! ([`OptimizerConfig::decay_biases`]).
 //!
 //! Arithmetic is generic over [`Real`] (`f32` for speed, `f64` for gradient checks).
+//!
+//! # Example
+//! ```
+//! use regml::nn::{
+//!     evaluate, Activation, Dataset, FitConfig, LayerSpec, Loss, NoMonitor, OptimizerConfig,
+//!     OptimizerKind, Preprocessing, Regularizer, Sequential, Targets, Trainer,
+//! };
+//! let table = regml::data::dataset("digits")?;
+//! let target = table.column_index("digit")?;
+//! let labels = table.numeric(target)?.iter().map(|&v| v as u32).collect();
+//! let (x, _) = table.matrix_without(&[target])?;
+//! let x = Preprocessing::Scale { factor: 1.0 / 16.0 }.apply::<f32>(x.view())?;
+//! let data = Dataset::new(x, Targets::Classes { labels, n_classes: 10 })?;
+//! let (train, test) = data.split(0.2, 0)?;
+//! let net = Sequential::<f32>::new(
+//!     64,
+//!     vec![
+//!         LayerSpec::dense(32, Activation::Relu).with_kernel_regularizer(Some(Regularizer::l2(1e-4)?)),
+//!         LayerSpec::dropout(0.1),
+//!         LayerSpec::dense(10, Activation::Linear),
+//!     ],
+//!     Loss::SoftmaxCrossEntropy,
+//!     0,
+//! )?;
+//! let mut optimizer = OptimizerConfig::new(OptimizerKind::adamw());
+//! optimizer.lr = 3e-3;
+//! let mut trainer = Trainer::new(net, FitConfig::new(10, 32, optimizer))?;
+//! trainer.fit(&train, Some(&test), &mut NoMonitor)?;
+//! let (_, accuracy) = evaluate(&trainer.model, &test)?;
+//! assert!(accuracy.unwrap() > 0.9);
+//! # Ok::<(), regml::Error>(())
+//! ```
 
 pub mod data;
 mod io;
