@@ -53,21 +53,22 @@ impl Regularizer {
         ElasticNet::from_keras(l1, l2, 1)
     }
 
+    /// The same penalty as the library's elastic net on one coordinate: returns the
+    /// [`ElasticNet`] and its `lambda`.
+    pub fn to_elastic_net(&self) -> Result<(ElasticNet, f64)> {
+        Self::penalty(self.l1, self.l2)
+    }
+
     /// Checks the factors (used after deserialization).
     pub fn check(&self) -> Result<()> {
         Self::penalty(self.l1, self.l2).map(|_| ())
     }
 
-    /// `(l1, 2*l2)`: the weights of `|w|` and of `w^2/2`, read off the elastic net.
+    /// `(l1, 2*l2)`: the weights of `|w|` and of `w^2/2`, equal to
+    /// [`ElasticNet::weights`] of [`Regularizer::to_elastic_net`] (`lambda*alpha`,
+    /// `lambda*(1-alpha)`), written out so that hot loops do not build a penalty object.
     pub(crate) fn weights<F: Real>(&self) -> (F, F) {
-        match Self::penalty(self.l1, self.l2) {
-            Ok((pen, lambda)) => {
-                let (a, b) = pen.weights(lambda, 0);
-                (F::of(a), F::of(b))
-            }
-            // `new`/`check` reject invalid factors; an unchecked value contributes nothing.
-            Err(_) => (F::zero(), F::zero()),
-        }
+        (F::of(self.l1), F::of(2.0 * self.l2))
     }
 
     /// `l1*sum|w| + l2*sum w^2`. Blocks of 512 values are summed in `F` over eight
@@ -125,4 +126,32 @@ pub(crate) fn abs_and_square_sums<F: Real>(w: &[F]) -> (f64, f64) {
         s2 += a2.iter().map(|v| v.f64()).sum::<f64>();
     }
     (s1, s2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weights_are_the_elastic_nets() {
+        for (l1, l2) in [
+            (0.0, 0.0),
+            (0.1, 0.0),
+            (0.0, 0.3),
+            (0.02, 0.05),
+            (1e-5, 3e-4),
+        ] {
+            let r = Regularizer::new(l1, l2).unwrap();
+            let (pen, lambda) = r.to_elastic_net().unwrap();
+            let (a, b) = pen.weights(lambda, 0);
+            let (c, d) = r.weights::<f64>();
+            assert!((a - c).abs() <= 1e-15 * (1.0 + a.abs()), "{l1} {l2}");
+            assert!((b - d).abs() <= 1e-15 * (1.0 + b.abs()), "{l1} {l2}");
+            for w in [-1.5, 0.0, 0.25] {
+                let keras = l1 * f64::abs(w) + l2 * w * w;
+                assert!((pen.value_1d(lambda, 0, w) - keras).abs() < 1e-15);
+                assert!((r.value(&[w]) - keras).abs() < 1e-15);
+            }
+        }
+    }
 }
