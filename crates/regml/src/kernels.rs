@@ -45,6 +45,34 @@ pub fn dot3(a: &[f64], w: &[f64], b: &[f64]) -> f64 {
     (acc[0] + acc[4]) + (acc[1] + acc[5]) + (acc[2] + acc[6]) + (acc[3] + acc[7]) + tail
 }
 
+/// `(sum_i x_i r_i, sum_i w_i x_i^2)` in one read of `x` (same lanes as [`dot`] and
+/// [`dot3`], so the results are bitwise those of the two separate calls).
+#[inline]
+pub fn dot_and_sq_norm_weighted(x: &[f64], r: &[f64], w: &[f64]) -> (f64, f64) {
+    debug_assert_eq!(x.len(), r.len());
+    debug_assert_eq!(x.len(), w.len());
+    let mut a1 = [0.0f64; 8];
+    let mut a2 = [0.0f64; 8];
+    let cx = x.chunks_exact(8);
+    let cr = r.chunks_exact(8);
+    let cw = w.chunks_exact(8);
+    let (rx, rr, rw) = (cx.remainder(), cr.remainder(), cw.remainder());
+    for ((xc, rc), wc) in cx.zip(cr).zip(cw) {
+        for k in 0..8 {
+            a1[k] += xc[k] * rc[k];
+            a2[k] += xc[k] * wc[k] * xc[k];
+        }
+    }
+    let (mut t1, mut t2) = (0.0, 0.0);
+    for ((xi, ri), wi) in rx.iter().zip(rr).zip(rw) {
+        t1 += xi * ri;
+        t2 += xi * wi * xi;
+    }
+    let fold =
+        |a: [f64; 8], t: f64| (a[0] + a[4]) + (a[1] + a[5]) + (a[2] + a[6]) + (a[3] + a[7]) + t;
+    (fold(a1, t1), fold(a2, t2))
+}
+
 /// `sum_i a_i`.
 #[inline]
 pub fn sum(a: &[f64]) -> f64 {
@@ -75,6 +103,17 @@ pub fn axpy3(a: f64, x: &[f64], w: &[f64], y: &mut [f64]) {
     debug_assert_eq!(x.len(), y.len());
     for ((yi, xi), wi) in y.iter_mut().zip(x).zip(w) {
         *yi += a * xi * wi;
+    }
+}
+
+/// `u += a * w .* x` and `z += b * x` in one read of `x` (bitwise the two separate updates).
+#[inline]
+pub fn axpy_pair(a: f64, b: f64, x: &[f64], w: &[f64], u: &mut [f64], z: &mut [f64]) {
+    debug_assert_eq!(x.len(), u.len());
+    debug_assert_eq!(x.len(), z.len());
+    for (((ui, zi), xi), wi) in u.iter_mut().zip(z.iter_mut()).zip(x).zip(w) {
+        *ui += a * xi * wi;
+        *zi += b * xi;
     }
 }
 
@@ -110,5 +149,22 @@ mod tests {
         assert_eq!(soft_threshold(3.0, 1.0), 2.0);
         assert_eq!(soft_threshold(-3.0, 1.0), -2.0);
         assert_eq!(soft_threshold(0.5, 1.0), 0.0);
+    }
+
+    #[test]
+    fn fused_kernels_equal_the_separate_ones_bitwise() {
+        let x: Vec<f64> = (0..43).map(|i| (i as f64 * 0.37).sin()).collect();
+        let r: Vec<f64> = (0..43).map(|i| (i as f64 * 0.11).cos()).collect();
+        let w: Vec<f64> = (0..43).map(|i| 1.0 + i as f64 / 7.0).collect();
+        let (d, q) = dot_and_sq_norm_weighted(&x, &r, &w);
+        assert_eq!(d.to_bits(), dot(&x, &r).to_bits());
+        assert_eq!(q.to_bits(), dot3(&x, &w, &x).to_bits());
+        let (mut u1, mut z1) = (r.clone(), w.clone());
+        let (mut u2, mut z2) = (r.clone(), w.clone());
+        axpy_pair(-0.3, 0.7, &x, &w, &mut u1, &mut z1);
+        axpy3(-0.3, &x, &w, &mut u2);
+        axpy(0.7, &x, &mut z2);
+        assert_eq!(u1, u2);
+        assert_eq!(z1, z2);
     }
 }

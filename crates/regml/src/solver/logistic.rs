@@ -222,18 +222,22 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
                 if !full && cur == 0.0 {
                     continue;
                 }
-                if first {
-                    self.lipw[j] = self.x.col_sq_norm_weighted(j, &self.v);
-                }
+                let sj = if first {
+                    // L_j = sum_i v_i x_ij^2 read together with the gradient
+                    let (sj, lj) = self.x.col_dot_and_sq_norm_weighted(j, &self.rq, &self.v);
+                    self.lipw[j] = lj;
+                    sj
+                } else {
+                    self.x.col_dot(j, &self.rq)
+                };
                 let lj = self.lipw[j];
-                let sj = self.x.col_dot(j, &self.rq);
                 let new = self.pen.prox_1d(lambda, j, lj * cur + sj, lj);
                 if new != cur {
                     let d = new - cur;
                     self.delta[j] += d;
                     // rq -= d * v .* x_j ;  e += d * x_j
-                    self.x.col_axpy_weighted(j, -d, &self.v, &mut self.rq);
-                    self.x.col_axpy(j, d, &mut self.deta);
+                    self.x
+                        .col_axpy_pair(j, -d, d, &self.v, &mut self.rq, &mut self.deta);
                     dmax = dmax.max(lj * d * d);
                 }
             }
