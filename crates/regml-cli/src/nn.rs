@@ -708,14 +708,14 @@ impl Monitor<f32> for Progress {
         if self.quiet || !self.terminal {
             return;
         }
-        let bar = ProgressBar::new(n_batches as u64);
+        let mut bar = ProgressBar::new(n_batches as u64)
+            .with_prefix(self.prefix.clone())
+            .with_message(format!("{epoch}/{}", self.epochs));
         if let Ok(style) = ProgressStyle::with_template(
             "{prefix}epoch {msg} [{bar:30}] {pos}/{len} batches {elapsed}",
         ) {
-            bar.set_style(style.progress_chars("=> "));
+            bar = bar.with_style(style.progress_chars("=> "));
         }
-        bar.set_prefix(self.prefix.clone());
-        bar.set_message(format!("{epoch}/{}", self.epochs));
         self.bar = Some(bar);
     }
 
