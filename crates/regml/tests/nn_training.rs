@@ -442,3 +442,24 @@ fn bad_settings_are_typed_errors() {
     let mut tr = Trainer::new(net, cfg).unwrap();
     assert!(tr.fit(&train, None, &mut regml::nn::NoMonitor).is_err());
 }
+
+#[test]
+fn hostile_architecture_is_rejected_before_allocating() {
+    // a few hundred bytes claiming a network of 2^28 parameters
+    let arch = r#"{"format":"regml-nn-model","format_version":1,"n_inputs":16384,
+        "layers":[{"type":"dense","units":16384}],"loss":"mean_squared_error",
+        "preprocessing":{"type":"none"},"feature_names":[],"classes":[]}"#;
+    let mut meta = std::collections::BTreeMap::new();
+    meta.insert("regml".to_string(), arch.to_string());
+    let bytes = regml::nn::write_safetensors(&[], &meta);
+    assert!(bytes.len() < 1000);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hostile.regml");
+    std::fs::write(&path, &bytes).unwrap();
+    match load_model::<f32>(&path) {
+        Err(Error::ModelFile { reason, .. }) => {
+            assert!(reason.contains("needs 268451840 parameters"), "{reason}")
+        }
+        other => panic!("loaded: {:?}", other.map(|_| ())),
+    }
+}

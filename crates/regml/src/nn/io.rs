@@ -310,6 +310,14 @@ fn parse_model<F: Real>(
             arch.format_version
         )));
     }
+    // the parameters must be in the file: check before allocating for them
+    let needed = parameter_count(arch.n_inputs, &arch.layers);
+    let held: u64 = tensors.iter().map(|t| t.data.len() as u64).sum();
+    if needed.saturating_mul(4) > held {
+        return Err(bad(format!(
+            "the architecture needs {needed} parameters, the file holds {held} bytes of tensors"
+        )));
+    }
     let mut m = Sequential::<F>::uninit(arch.n_inputs, arch.layers, arch.loss)
         .map_err(|e| bad(format!("architecture: {e}")))?;
     m.preprocessing = arch.preprocessing;
@@ -343,6 +351,27 @@ fn parse_model<F: Real>(
         fill(&name, &[n], &mut m.state[range])?;
     }
     Ok(m)
+}
+
+/// Trainable parameters plus batch-norm statistics an architecture holds (saturating).
+fn parameter_count(n_inputs: usize, layers: &[LayerSpec]) -> u64 {
+    let (mut total, mut width) = (0u64, n_inputs as u64);
+    for l in layers {
+        match l {
+            LayerSpec::Dense {
+                units, use_bias, ..
+            } => {
+                let u = *units as u64;
+                total = total
+                    .saturating_add(width.saturating_mul(u))
+                    .saturating_add(if *use_bias { u } else { 0 });
+                width = u;
+            }
+            LayerSpec::BatchNorm { .. } => total = total.saturating_add(width.saturating_mul(4)),
+            _ => {}
+        }
+    }
+    total
 }
 
 /// Reads and validates a model file written by [`save_model`].
