@@ -10,6 +10,10 @@ use regml::linear::{fit_path, ElasticNetParams, Family};
 use std::path::Path;
 use std::time::Instant;
 
+/// The allocator the `regml` binary uses (see `crates/regml-cli/src/main.rs`).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn read_f64(path: &Path) -> Vec<f64> {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     bytes
