@@ -66,6 +66,15 @@ fn format_label(v: f64) -> String {
     }
 }
 
+/// `--target`, or the embedded dataset's own target.
+pub fn target_name(target: Option<&str>, dataset: Option<&str>) -> Result<String> {
+    Ok(match (target, dataset) {
+        (Some(t), _) => t.to_string(),
+        (None, Some(name)) => data::dataset_info(name)?.target.to_string(),
+        (None, None) => bail!("--target COLUMN is required with --data"),
+    })
+}
+
 /// The target column's values as labels (numbers printed without a trailing `.0`).
 pub fn label_texts(table: &Table, ti: usize) -> Vec<String> {
     match &table.columns[ti] {
@@ -94,11 +103,7 @@ pub fn sorted_labels(labels: &[String], numeric: bool) -> Vec<String> {
 /// Loads features, target and weights. `family` overrides the dataset's default.
 /// `extra` names further columns that are not features (e.g. a fold-id column).
 pub fn load(args: &DataArgs, family: Option<Family>, extra: &[&str]) -> Result<Loaded> {
-    let target = match (&args.target, &args.dataset) {
-        (Some(t), _) => t.clone(),
-        (None, Some(name)) => data::dataset_info(name)?.target.to_string(),
-        (None, None) => bail!("--target COLUMN is required with --data"),
-    };
+    let target = target_name(args.target.as_deref(), args.dataset.as_deref())?;
     let (table, ds_family, source) = load_table(args, &[target.as_str()])?;
     let family = family.or(ds_family).unwrap_or(Family::Gaussian);
     let ti = table.column_index(&target)?;

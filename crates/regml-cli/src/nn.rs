@@ -1,13 +1,13 @@
 //! `regml nn`: train, evaluate, use and tune regularized neural networks.
 
-use crate::input::{label_texts, load_table, sorted_labels, DataArgs};
+use crate::input::{label_texts, load_table, sorted_labels, target_name, DataArgs};
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use ndarray::Array2;
 use regml::data::{Column, Table};
 use regml::nn::data::{fashion_mnist, Split, FASHION_MNIST_CLASSES};
-use regml::nn::shuffled_indices;
+use regml::nn::holdout_indices;
 use regml::nn::tune::{self, Candidate, Dimension, Search, SearchSpace, Validation};
 use regml::nn::{
     evaluate, load_model, save_model, Activation, Dataset, EarlyStopping, FitConfig, Init, L1Mode,
@@ -393,25 +393,27 @@ fn read_table(
 }
 
 fn holdout(raw: &Raw, fraction: f64, seed: u64) -> Result<(Raw, Raw)> {
-    if !(fraction > 0.0 && fraction < 1.0) {
-        bail!("--test-fraction must lie in (0, 1), got {fraction}");
-    }
-    let n = raw.x.nrows();
-    let n_test = ((n as f64) * fraction).round() as usize;
-    if n_test == 0 || n_test >= n {
-        bail!("--test-fraction {fraction} of {n} rows leaves an empty part");
-    }
-    let idx = shuffled_indices(n, seed);
-    let (tr, te) = idx.split_at(n - n_test);
-    Ok((raw.select(tr), raw.select(te)))
+    let (tr, te) = holdout_indices(raw.x.nrows(), fraction, seed, "test_fraction")?;
+    Ok((raw.select(&tr), raw.select(&te)))
 }
 
-fn loss_of(s: &str) -> Result<Loss> {
-    Ok(Loss::parse(s)?)
+/// The CSV or embedded table named by `d`, its target column, its source name, and the
+/// data arguments that read it.
+fn nn_table(d: &NnData) -> Result<(Table, String, String, DataArgs)> {
+    let target = target_name(d.target.as_deref(), d.dataset.as_deref())?;
+    let args = DataArgs {
+        data: d.data.clone(),
+        dataset: d.dataset.clone(),
+        target: Some(target.clone()),
+        weights: None,
+        positive: None,
+    };
+    let (table, _, source) = load_table(&args, &[target.as_str()])?;
+    Ok((table, target, source, args))
 }
 
 fn load_problem(d: &NnData) -> Result<Problem> {
-    let loss = loss_of(&d.loss)?;
+    let loss = Loss::parse(&d.loss)?;
     if d.dataset.as_deref() == Some("fashion-mnist") {
         if loss != Loss::SoftmaxCrossEntropy {
             bail!("fashion-mnist has 10 classes: use --loss cross_entropy");
@@ -437,19 +439,7 @@ fn load_problem(d: &NnData) -> Result<Problem> {
             pixels: Some(255.0),
         });
     }
-    let args = DataArgs {
-        data: d.data.clone(),
-        dataset: d.dataset.clone(),
-        target: d.target.clone(),
-        weights: None,
-        positive: None,
-    };
-    let target = match (&d.target, &d.dataset) {
-        (Some(t), _) => t.clone(),
-        (None, Some(name)) => regml::data::dataset_info(name)?.target.to_string(),
-        (None, None) => bail!("--target COLUMN is required with --data"),
-    };
-    let (table, _, source) = load_table(&args, &[target.as_str()])?;
+    let (table, target, source, args) = nn_table(d)?;
     let (raw, names, classes) = read_table(&table, &target, loss, None, None)?;
     let (train, test) = match &d.test_data {
         Some(path) => {
@@ -673,7 +663,6 @@ struct Progress {
     epochs: usize,
     bar: Option<ProgressBar>,
     checkpoint: Option<PathBuf>,
-    prefix: String,
 }
 
 impl Progress {
@@ -684,7 +673,6 @@ impl Progress {
             epochs,
             bar: None,
             checkpoint,
-            prefix: String::new(),
         }
     }
 }
@@ -708,12 +696,11 @@ impl Monitor<f32> for Progress {
         if self.quiet || !self.terminal {
             return;
         }
-        let mut bar = ProgressBar::new(n_batches as u64)
-            .with_prefix(self.prefix.clone())
-            .with_message(format!("{epoch}/{}", self.epochs));
-        if let Ok(style) = ProgressStyle::with_template(
-            "{prefix}epoch {msg} [{bar:30}] {pos}/{len} batches {elapsed}",
-        ) {
+        let mut bar =
+            ProgressBar::new(n_batches as u64).with_message(format!("{epoch}/{}", self.epochs));
+        if let Ok(style) =
+            ProgressStyle::with_template("epoch {msg} [{bar:30}] {pos}/{len} batches {elapsed}")
+        {
             bar = bar.with_style(style.progress_chars("=> "));
         }
         self.bar = Some(bar);
@@ -740,7 +727,7 @@ impl Monitor<f32> for Progress {
         }
         if !self.quiet {
             if let Some(l) = t.history.epochs.last() {
-                eprintln!("{}{}", self.prefix, epoch_line(l, self.epochs));
+                eprintln!("{}", epoch_line(l, self.epochs));
             }
         }
         Ok(Monitored::Continue)
@@ -810,21 +797,11 @@ fn run_train(c: TrainCmd) -> Result<()> {
     // validation rows are split off before the scaling is fitted
     let split = c.train.validation_split;
     let (fit_raw, val_raw) = if split > 0.0 {
-        let n = problem.train.x.nrows();
-        let n_val = ((n as f64) * split).round() as usize;
-        if !(0.0..1.0).contains(&split) || n_val == 0 || n_val >= n {
-            bail!("--validation-split {split} of {n} rows leaves an empty part");
-        }
-        let idx = shuffled_indices(n, trainer.config.seed.wrapping_add(1));
-        let (tr, va) = idx.split_at(n - n_val);
-        (problem.train.select(tr), Some(problem.train.select(va)))
+        let seed = trainer.config.seed.wrapping_add(1);
+        let (tr, va) = holdout_indices(problem.train.x.nrows(), split, seed, "validation_split")?;
+        (problem.train.select(&tr), Some(problem.train.select(&va)))
     } else {
-        (
-            problem
-                .train
-                .select(&(0..problem.train.x.nrows()).collect::<Vec<_>>()),
-            None,
-        )
+        (problem.train, None)
     };
     if !resume {
         trainer.model.preprocessing = preprocessing(&c.data.scale, problem.pixels, &fit_raw.x)?;
@@ -940,19 +917,7 @@ fn eval_rows(model: &Sequential<f32>, d: &NnData, split: &str) -> Result<Raw> {
             y: RawTargets::Classes(y),
         });
     }
-    let target = match (&d.target, &d.dataset) {
-        (Some(t), _) => t.clone(),
-        (None, Some(name)) => regml::data::dataset_info(name)?.target.to_string(),
-        (None, None) => bail!("--target COLUMN is required with --data"),
-    };
-    let args = DataArgs {
-        data: d.data.clone(),
-        dataset: d.dataset.clone(),
-        target: Some(target.clone()),
-        weights: None,
-        positive: None,
-    };
-    let (table, _, _) = load_table(&args, &[target.as_str()])?;
+    let (table, target, _, _) = nn_table(d)?;
     let known = (loss != Loss::MeanSquaredError).then_some(model.classes.as_slice());
     let (raw, _, _) = read_table(&table, &target, loss, known, Some(&model.feature_names))?;
     Ok(match split {

@@ -85,12 +85,12 @@ pub fn log1pexp(x: f64) -> f64 {
 
 /// The logistic function `1 / (1 + exp(-x))`.
 #[inline]
-pub fn sigmoid(x: f64) -> f64 {
-    if x >= 0.0 {
-        1.0 / (1.0 + (-x).exp())
+pub fn sigmoid<T: num_traits::Float>(x: T) -> T {
+    if x >= T::zero() {
+        T::one() / (T::one() + (-x).exp())
     } else {
         let e = x.exp();
-        e / (1.0 + e)
+        e / (T::one() + e)
     }
 }
 

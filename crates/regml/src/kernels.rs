@@ -119,13 +119,13 @@ pub fn axpy_pair(a: f64, b: f64, x: &[f64], w: &[f64], u: &mut [f64], z: &mut [f
 
 /// Soft-thresholding `S(z, t) = sign(z) * max(|z| - t, 0)`, the proximal operator of `t*|.|`.
 #[inline]
-pub fn soft_threshold(z: f64, t: f64) -> f64 {
+pub fn soft_threshold<T: num_traits::Float>(z: T, t: T) -> T {
     if z > t {
         z - t
     } else if z < -t {
         z + t
     } else {
-        0.0
+        T::zero()
     }
 }
 

@@ -2,6 +2,7 @@
 
 use super::regularizer::Regularizer;
 use super::Real;
+use crate::datafit::sigmoid;
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 
@@ -80,17 +81,6 @@ impl Activation {
                 }
             }
         }
-    }
-}
-
-/// `1/(1+exp(-z))` without overflow for large `|z|`.
-#[inline]
-pub(crate) fn sigmoid<F: Real>(z: F) -> F {
-    if z >= F::zero() {
-        F::one() / (F::one() + (-z).exp())
-    } else {
-        let e = z.exp();
-        e / (F::one() + e)
     }
 }
 

@@ -1,8 +1,8 @@
 //! Losses on the network's last output (logits), averaged over the batch as Keras and
 //! PyTorch do by default.
 
-use super::layers::sigmoid;
 use super::Real;
+use crate::datafit::sigmoid;
 use crate::{Error, Result};
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};

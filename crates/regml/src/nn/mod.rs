@@ -79,8 +79,8 @@ pub use optim::{clip_global_norm, Optimizer, OptimizerConfig, OptimizerKind};
 pub use regularizer::{L1Mode, Regularizer};
 pub use schedule::{Schedule, ScheduleState};
 pub use train::{
-    evaluate, shuffled_indices, Dataset, EarlyStopping, EpochLog, FitConfig, History, Monitor,
-    MonitorMetric, Monitored, NoMonitor, StopReason, Trainer,
+    evaluate, holdout_indices, shuffled_indices, Dataset, EarlyStopping, EpochLog, FitConfig,
+    History, Monitor, MonitorMetric, Monitored, NoMonitor, StopReason, Trainer,
 };
 
 use std::fmt::{Debug, Display};

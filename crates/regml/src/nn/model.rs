@@ -472,10 +472,7 @@ impl<F: Real> Sequential<F> {
         forward_pass(specs, layout, params, StateAccess::Write(state), ws, train);
         let b = ws.rows;
         let k = layout.last().map_or(0, |l| l.n_out);
-        match ws.outs.last() {
-            Some(o) => &o[..b * k],
-            None => &ws.input[..b * k],
-        }
+        network_output(&ws.outs, &ws.input, b * k)
     }
 
     /// Inference forward pass (no dropout, running batch-norm statistics).
@@ -490,10 +487,7 @@ impl<F: Real> Sequential<F> {
         );
         let b = ws.rows;
         let k = self.n_outputs();
-        match ws.outs.last() {
-            Some(o) => &o[..b * k],
-            None => &ws.input[..b * k],
-        }
+        network_output(&ws.outs, &ws.input, b * k)
     }
 
     /// Backward pass after [`Sequential::forward`], from `ws.dlogits` (the gradient of the
@@ -569,10 +563,7 @@ impl<F: Real> Sequential<F> {
             targets,
             ..
         } = ws;
-        let z = match outs.last() {
-            Some(o) => &o[..b * k],
-            None => &input[..b * k],
-        };
+        let z = network_output(outs, input, b * k);
         let (sum, correct) = self
             .loss
             .evaluate(z, k, targets, Some(&mut dlogits[..b * k]));
@@ -586,10 +577,7 @@ impl<F: Real> Sequential<F> {
         let k = self.n_outputs();
         let b = ws.rows;
         self.forward_eval(ws);
-        let z = match ws.outs.last() {
-            Some(o) => &o[..b * k],
-            None => &ws.input[..b * k],
-        };
+        let z = network_output(&ws.outs, &ws.input, b * k);
         let (sum, correct) = self.loss.evaluate(z, k, &ws.targets, None);
         (
             sum,
@@ -639,20 +627,16 @@ impl<F: Real> Sequential<F> {
         let n = x.nrows();
         let cap = 512.min(n.max(1));
         let mut ws = self.workspace(cap);
-        let mut out = Array2::<F>::zeros((n, k));
+        let mut out = vec![F::zero(); n * k];
         let rows: Vec<usize> = (0..n).collect();
         for (c, chunk) in rows.chunks(cap).enumerate() {
             self.gather(x, chunk, &mut ws);
-            let z = self.forward_eval(&mut ws);
-            let mut zc = z.to_vec();
-            self.loss.link(&mut zc, k);
-            for (r, row) in zc.chunks(k.max(1)).enumerate() {
-                out.row_mut(c * cap + r)
-                    .iter_mut()
-                    .zip(row)
-                    .for_each(|(o, v)| *o = *v);
-            }
+            let dst = &mut out[c * cap * k..(c * cap + chunk.len()) * k];
+            dst.copy_from_slice(self.forward_eval(&mut ws));
+            self.loss.link(dst, k);
         }
+        let out =
+            Array2::from_shape_vec((n, k), out).map_err(|e| Error::InvalidData(e.to_string()))?;
         Ok(out)
     }
 
@@ -696,6 +680,14 @@ impl<F: Real> Workspace<F> {
     /// Largest batch this workspace holds.
     pub fn capacity(&self) -> usize {
         self.capacity
+    }
+}
+
+/// The first `len` values of the last layer's output (the input when there are no layers).
+fn network_output<'a, F>(outs: &'a [Vec<F>], input: &'a [F], len: usize) -> &'a [F] {
+    match outs.last() {
+        Some(o) => &o[..len],
+        None => &input[..len],
     }
 }
 

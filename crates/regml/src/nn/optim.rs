@@ -3,6 +3,7 @@
 use super::model::{ParamKind, Sequential};
 use super::regularizer::{L1Mode, Regularizer};
 use super::Real;
+use crate::kernels::soft_threshold;
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 
@@ -316,7 +317,7 @@ impl Step {
                 sgd_update(p, gr, m, lr, wd, momentum, dampening, nesterov, self.t == 1);
                 if g.l1_prox > F::zero() {
                     let thr = F::of(lr) * g.l1_prox;
-                    p.iter_mut().for_each(|w| *w = soft(*w, thr));
+                    p.iter_mut().for_each(|w| *w = soft_threshold(*w, thr));
                 }
             }
             OptimizerKind::Adam { beta1, beta2, eps }
@@ -328,17 +329,6 @@ impl Step {
             }
         }
         g.reg.map_or(0.0, |r| r.value(p))
-    }
-}
-
-#[inline]
-fn soft<F: Real>(w: F, thr: F) -> F {
-    if w > thr {
-        w - thr
-    } else if w < -thr {
-        w + thr
-    } else {
-        F::zero()
     }
 }
 
@@ -421,7 +411,7 @@ fn adam_update<F: Real>(
         *w -= step_size * *mi / denom;
         if l1_prox > F::zero() {
             // proximal L1 in the metric of the step: threshold lr/(1-b1^t)/denom * l1
-            *w = soft(*w, step_size / denom * l1_prox);
+            *w = soft_threshold(*w, step_size / denom * l1_prox);
         }
     }
 }

@@ -64,24 +64,32 @@ impl<F: Real> Dataset<F> {
     /// Shuffles the rows with `seed` and splits off the last `fraction` as a validation
     /// set (Keras' `validation_split`, but shuffled first): returns `(train, validation)`.
     pub fn split(&self, fraction: f64, seed: u64) -> Result<(Self, Self)> {
-        if !(fraction > 0.0 && fraction < 1.0) {
-            return Err(Error::param(
-                "validation_split",
-                fraction,
-                "must lie in (0, 1)",
-            ));
-        }
-        let n = self.len();
-        let n_val = ((n as f64) * fraction).round() as usize;
-        if n_val == 0 || n_val >= n {
-            return Err(Error::InvalidData(format!(
-                "validation split {fraction} of {n} rows leaves an empty part"
-            )));
-        }
-        let idx = shuffled_indices(n, seed);
-        let (tr, va) = idx.split_at(n - n_val);
-        Ok((self.select(tr), self.select(va)))
+        let (tr, va) = holdout_indices(self.len(), fraction, seed, "validation_split")?;
+        Ok((self.select(&tr), self.select(&va)))
     }
+}
+
+/// A seeded hold-out of `0..n`: the rows are permuted with [`shuffled_indices`] and the last
+/// `round(n * fraction)` of the permutation are held out. Returns `(kept, held_out)`; `name`
+/// is the parameter named in errors.
+pub fn holdout_indices(
+    n: usize,
+    fraction: f64,
+    seed: u64,
+    name: &'static str,
+) -> Result<(Vec<usize>, Vec<usize>)> {
+    if !(fraction > 0.0 && fraction < 1.0) {
+        return Err(Error::param(name, fraction, "must lie in (0, 1)"));
+    }
+    let n_out = ((n as f64) * fraction).round() as usize;
+    if n_out == 0 || n_out >= n {
+        return Err(Error::InvalidData(format!(
+            "{name} {fraction} of {n} rows leaves an empty part"
+        )));
+    }
+    let mut idx = shuffled_indices(n, seed);
+    let held = idx.split_off(n - n_out);
+    Ok((idx, held))
 }
 
 /// A seeded random permutation of `0..n` (the one every split in `nn` uses).

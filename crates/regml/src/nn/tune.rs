@@ -221,20 +221,12 @@ pub fn search<F: Real>(
 ) -> Result<Vec<Trial>> {
     let n = data.len();
     let splits: Vec<(Vec<usize>, Vec<usize>)> = match validation {
-        Validation::Split(f) => {
-            if !(f > 0.0 && f < 1.0) {
-                return Err(Error::param("validation_split", f, "must lie in (0, 1)"));
-            }
-            let n_val = ((n as f64) * f).round() as usize;
-            if n_val == 0 || n_val >= n {
-                return Err(Error::InvalidData(
-                    "validation split leaves an empty part".into(),
-                ));
-            }
-            let idx = super::train::shuffled_indices(n, seed);
-            let (tr, va) = idx.split_at(n - n_val);
-            vec![(tr.to_vec(), va.to_vec())]
-        }
+        Validation::Split(f) => vec![super::train::holdout_indices(
+            n,
+            f,
+            seed,
+            "validation_split",
+        )?],
         Validation::KFold(k) => {
             if k < 2 || k > n {
                 return Err(Error::param("folds", k, format!("must lie in 2..={n}")));
