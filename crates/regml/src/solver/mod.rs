@@ -150,8 +150,11 @@ impl GramCache {
     }
 
     /// Computes the missing columns among `cols` in one block product. Each product packs
-    /// all of `X`, so a block is padded to at least [`MIN_GRAM_BLOCK`] columns with the
-    /// uncached candidates of largest `priority` (the features likeliest to enter next).
+    /// all of `X`, and narrow products run at a fraction of the machine's speed, so a block is
+    /// padded with the uncached candidates of largest `priority` (the features likeliest to
+    /// enter next) to at least [`MIN_GRAM_BLOCK`] columns and at least as many as are already
+    /// cached: the cache grows geometrically, in `O(log p)` products, and computes at most
+    /// twice the columns the path asks for.
     pub(crate) fn ensure<D: crate::design::Design>(
         &mut self,
         x: &D,
@@ -163,12 +166,13 @@ impl GramCache {
             return;
         }
         if let Some((prio, usable)) = priority {
-            if missing.len() < MIN_GRAM_BLOCK {
+            let target = MIN_GRAM_BLOCK.max(self.data.len() / self.p.max(1));
+            if missing.len() < target {
                 let mut extra: Vec<usize> = (0..self.p)
                     .filter(|&j| usable[j] && !self.has(j) && !missing.contains(&j))
                     .collect();
                 extra.sort_by(|&a, &b| prio[b].abs().total_cmp(&prio[a].abs()));
-                extra.truncate(MIN_GRAM_BLOCK - missing.len());
+                extra.truncate(target - missing.len());
                 missing.extend(extra);
             }
         }
