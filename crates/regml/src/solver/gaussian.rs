@@ -333,14 +333,9 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
         } else {
             // r = y - X b
             self.r.copy_from_slice(self.y);
-            for &j in &self.ws {
-                if self.b[j] != 0.0 {
-                    self.x.col_axpy(j, -self.b[j], &mut self.r);
-                }
-            }
-            for &j in &self.ws {
-                self.g[j] = self.x.col_dot(j, &self.r);
-            }
+            let neg_b: Vec<f64> = self.b.iter().map(|v| -v).collect();
+            self.x.matvec_cols_add(&self.ws, &neg_b, &mut self.r);
+            self.x.t_matvec_cols(&self.ws, &self.r, &mut self.g);
         }
     }
 

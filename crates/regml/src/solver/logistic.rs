@@ -124,7 +124,7 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
                 }
             }
         }
-        s.refresh();
+        s.refresh(false);
         s.lambda_max = pen.lambda_max(&s.g);
         s.grad_scale =
             s.g.iter()
@@ -171,20 +171,24 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
     /// updates, so that the certificate and the primal see the same point).
     fn recompute_eta(&mut self) {
         self.eta.iter_mut().for_each(|e| *e = self.b0);
-        for &j in &self.ws {
-            if self.b[j] != 0.0 {
-                self.x.col_axpy(j, self.b[j], &mut self.eta);
-            }
-        }
+        self.x.matvec_cols_add(&self.ws, &self.b, &mut self.eta);
     }
 
-    /// `s = X' W (y - p)` from `eta` recomputed from the coefficients.
-    fn refresh(&mut self) {
+    /// `s = X' W (y - p)` from `eta` recomputed from the coefficients. With `ws_current` the
+    /// working-set gradients were just computed at the same coefficients (by
+    /// [`Self::ws_gradient`], from the incrementally updated `eta`, which differs from the
+    /// recomputed one only by rounding) and only the features outside it are computed.
+    fn refresh(&mut self, ws_current: bool) {
         self.recompute_eta();
         for i in 0..self.eta.len() {
             self.rq[i] = self.w[i] * (self.y[i] - sigmoid(self.eta[i]));
         }
-        self.x.t_matvec(&self.rq, &mut self.g);
+        if ws_current {
+            let outside: Vec<usize> = (0..self.b.len()).filter(|&j| !self.in_ws[j]).collect();
+            self.x.t_matvec_cols(&outside, &self.rq, &mut self.g);
+        } else {
+            self.x.t_matvec(&self.rq, &mut self.g);
+        }
     }
 
     /// One proximal Newton step on the working set. Returns the largest weighted change
@@ -343,11 +347,11 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
         let mut e = std::mem::take(&mut self.scratch);
         e.clear();
         e.resize(self.eta.len(), d0_new);
+        let mut coef = vec![0.0; self.b.len()];
         for (t, &j) in self.ws.iter().enumerate() {
-            if prop[t] != 0.0 {
-                self.x.col_axpy(j, prop[t], &mut e);
-            }
+            coef[j] = prop[t];
         }
+        self.x.matvec_cols_add(&self.ws, &coef, &mut e);
         let pen_of = |d: &dyn Fn(usize) -> f64| -> f64 {
             self.ws
                 .iter()
@@ -392,7 +396,7 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
         let tol = self.opts.tol;
         // start one decade looser than the inner accuracy the previous lambda needed
         let mut thr = (self.opts.inner_thresh * null).min(10.0 * self.thr);
-        self.recompute_eta();
+        // `eta` is current: the previous solve (or `new`) ended with a refresh
         let solved_at = self.last_lambda;
         if !frozen {
             self.predict_start(lambda);
@@ -414,7 +418,8 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
                     thr *= (tol / ws_info.relative_gap).clamp(1e-3, 0.1);
                 }
             }
-            self.refresh();
+            // the inner loop ends right after `ws_gradient`
+            self.refresh(true);
             let violators: Vec<usize> = (0..p)
                 .filter(|&j| {
                     !frozen
@@ -489,11 +494,7 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
         let mut e = std::mem::take(&mut self.scratch);
         e.clear();
         e.resize(self.eta.len(), d0);
-        for &j in &self.ws {
-            if step[j] != 0.0 {
-                self.x.col_axpy(j, step[j], &mut e);
-            }
-        }
+        self.x.matvec_cols_add(&self.ws, &step, &mut e);
         // objective change, term by term without cancellation (as in the line search)
         let mut df = 0.0;
         for i in 0..e.len() {
@@ -522,9 +523,7 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
         for i in 0..self.eta.len() {
             self.rq[i] = self.w[i] * (self.y[i] - sigmoid(self.eta[i]));
         }
-        for &j in &self.ws {
-            self.g[j] = self.x.col_dot(j, &self.rq);
-        }
+        self.x.t_matvec_cols(&self.ws, &self.rq, &mut self.g);
     }
 
     /// Duality gap at the current (refreshed) state: of the whole problem, or with
