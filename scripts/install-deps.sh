@@ -1,5 +1,21 @@
 #!/usr/bin/env bash
-# Installs what the test suite needs beyond the Rust toolchain. The tests need nothing else:
-# reference values from R glmnet and scikit-learn are committed as small fixture files.
+# Installs what the test suite needs beyond the Rust toolchain. Reference values from R glmnet,
+# scikit-learn and PyTorch are committed as small fixture files, so no peer is needed.
+# - fonts (Debian fonts-dejavu-core): text in PNG plots is drawn with the system's fonts.
 set -euo pipefail
 command -v cargo >/dev/null || { echo "cargo is required (https://rustup.rs)" >&2; exit 1; }
+
+as_root() {
+    if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+        echo "need root to run: $*" >&2; return 1; fi
+}
+
+apt_install() {
+    command -v apt-get >/dev/null || { echo "not a Debian system: install $* by hand" >&2; return 1; }
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@"
+}
+
+if ! find /usr/share/fonts /usr/local/share/fonts -name '*.ttf' -o -name '*.otf' 2>/dev/null | grep -q .; then
+    apt_install fonts-dejavu-core
+fi

@@ -110,6 +110,12 @@ struct PathCmd {
     /// Save the path as a model file (predicts at the smallest lambda by default)
     #[arg(long, value_name = "FILE")]
     save: Option<PathBuf>,
+    /// Draw the coefficient paths (as plot.glmnet) to FILE.svg or FILE.png
+    #[arg(long, value_name = "FILE")]
+    plot: Option<PathBuf>,
+    /// x axis of --plot: lambda (log lambda), norm (L1 norm) or dev (deviance explained)
+    #[arg(long, default_value = "lambda", value_parser = ["lambda", "norm", "dev"])]
+    xvar: String,
 }
 
 #[derive(Args, Debug)]
@@ -136,6 +142,12 @@ struct CvCmd {
     /// Save the model (predicts at lambda.1se by default)
     #[arg(long, value_name = "FILE")]
     save: Option<PathBuf>,
+    /// Draw the cross-validation curve (as plot.cv.glmnet) to FILE.svg or FILE.png
+    #[arg(long, value_name = "FILE")]
+    plot: Option<PathBuf>,
+    /// Draw the coefficient paths of the fit on all rows to FILE.svg or FILE.png
+    #[arg(long, value_name = "FILE")]
+    plot_path: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -250,7 +262,23 @@ fn warn_all(warnings: &[String]) {
     }
 }
 
+/// Checks a plot file name before any work is done.
+fn check_plot(path: &Option<PathBuf>) -> Result<()> {
+    if let Some(p) = path {
+        regml::plot::Format::from_path(p)?;
+    }
+    Ok(())
+}
+
+/// Writes a figure and says where.
+fn write_plot(path: &std::path::Path, figure: &regml::plot::Figure) -> Result<()> {
+    regml::plot::save(figure, path)?;
+    eprintln!("plot written to {}", path.display());
+    Ok(())
+}
+
 fn run_path(cmd: PathCmd) -> Result<()> {
+    check_plot(&cmd.plot)?;
     let d = load(&cmd.data, cmd.model.family, &[])?;
     let params = params_from(&cmd.model, d.family, &d.feature_names)?;
     let t0 = Instant::now();
@@ -265,6 +293,11 @@ fn run_path(cmd: PathCmd) -> Result<()> {
     print!("{}", output::path_table(&path));
     if let Some(f) = &cmd.json {
         output::write_json(f, &output::path_json(&path, &d, secs, None))?;
+    }
+    if let Some(f) = &cmd.plot {
+        let axis = regml::plot::PathAxis::parse(&cmd.xvar).context("--xvar")?;
+        let chart = regml::plot::coef_path(&path, &d.feature_names, axis);
+        write_plot(f, &regml::plot::Figure::single(chart))?;
     }
     if let Some(f) = &cmd.save {
         let last = *path.lambdas.last().context("empty path")?;
@@ -283,6 +316,8 @@ fn run_path(cmd: PathCmd) -> Result<()> {
 }
 
 fn run_cv(cmd: CvCmd) -> Result<()> {
+    check_plot(&cmd.plot)?;
+    check_plot(&cmd.plot_path)?;
     let extra: Vec<&str> = cmd.foldid.iter().map(|s| s.as_str()).collect();
     let d = load(&cmd.data, cmd.model.family, &extra)?;
     let params = params_from(&cmd.model, d.family, &d.feature_names)?;
@@ -326,6 +361,17 @@ fn run_cv(cmd: CvCmd) -> Result<()> {
     print!("{}", output::cv_table(&res));
     if let Some(f) = &cmd.json {
         output::write_json(f, &output::path_json(&res.path, &d, secs, Some(&res)))?;
+    }
+    if let Some(f) = &cmd.plot {
+        write_plot(f, &regml::plot::Figure::single(regml::plot::cv_curve(&res)))?;
+    }
+    if let Some(f) = &cmd.plot_path {
+        let chart = regml::plot::coef_path(
+            &res.path,
+            &d.feature_names,
+            regml::plot::PathAxis::LogLambda,
+        );
+        write_plot(f, &regml::plot::Figure::single(chart))?;
     }
     if let Some(f) = &cmd.save {
         let mut m = LinearModel::from_path(

@@ -207,6 +207,12 @@ pub struct TrainCmd {
     /// Write a JSON summary (history, test metrics, per-layer zeros)
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
+    /// Draw training and validation loss / accuracy per epoch to FILE.svg or FILE.png
+    #[arg(long, value_name = "FILE")]
+    plot: Option<PathBuf>,
+    /// Draw a histogram of each dense layer's kernel weights to FILE.svg or FILE.png
+    #[arg(long, value_name = "FILE")]
+    plot_weights: Option<PathBuf>,
     /// Write a checkpoint after every epoch
     #[arg(long, value_name = "FILE")]
     checkpoint: Option<PathBuf>,
@@ -756,6 +762,9 @@ fn n_outputs(p: &Problem) -> usize {
 }
 
 fn run_train(c: TrainCmd) -> Result<()> {
+    for p in [&c.plot, &c.plot_weights].into_iter().flatten() {
+        regml::plot::Format::from_path(p)?;
+    }
     set_threads(&c.train);
     let problem = load_problem(&c.data)?;
     let n_out = n_outputs(&problem);
@@ -858,6 +867,14 @@ fn run_train(c: TrainCmd) -> Result<()> {
     if let Some(path) = &c.save {
         save_model(&trainer.model, path)?;
         println!("saved {}", path.display());
+    }
+    if let Some(path) = &c.plot {
+        regml::plot::save(&regml::plot::history(&h), path)?;
+        println!("plot written to {}", path.display());
+    }
+    if let Some(path) = &c.plot_weights {
+        regml::plot::save(&regml::plot::weight_histograms(&trainer.model), path)?;
+        println!("plot written to {}", path.display());
     }
     if let Some(path) = &c.history {
         let bytes = if path.extension().is_some_and(|e| e == "json") {

@@ -368,3 +368,51 @@ fn embedded_datasets_run() {
         .success()
         .stdout(predicate::str::contains("breast_cancer"));
 }
+
+#[test]
+fn plots_are_written_and_bad_plot_names_fail_before_fitting() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let svg = d.join("path.svg");
+    regml()
+        .args(["path", "--dataset", "diabetes", "--xvar", "norm", "--plot"])
+        .arg(&svg)
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(&svg).unwrap();
+    assert!(text.starts_with("<svg") && text.contains(">bmi</text>"));
+    assert!(text.contains("L1 Norm"));
+    let cv = d.join("cv.svg");
+    let cvp = d.join("cvpath.svg");
+    regml()
+        .args(["cv", "--dataset", "diabetes", "--folds", "5", "--plot"])
+        .arg(&cv)
+        .arg("--plot-path")
+        .arg(&cvp)
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(&cv).unwrap();
+    assert!(text.contains(">min</text>") && text.contains(">1se</text>"));
+    assert!(std::fs::read_to_string(&cvp)
+        .unwrap()
+        .contains("Coefficients"));
+    fails_with(
+        &["path", "--dataset", "diabetes", "--plot", "out.pdf"],
+        "must end in .svg or .png",
+    );
+    fails_with(
+        &["cv", "--dataset", "diabetes", "--plot-path", "x.jpeg"],
+        "must end in .svg or .png",
+    );
+    let missing = d.join("no_such_dir").join("p.svg");
+    fails_with(
+        &[
+            "path",
+            "--dataset",
+            "diabetes",
+            "--plot",
+            missing.to_str().unwrap(),
+        ],
+        "no_such_dir",
+    );
+}

@@ -405,3 +405,47 @@ fn tune_grid_with_folds_and_random_search() {
         "random search",
     );
 }
+
+#[test]
+fn training_history_and_weight_histograms_are_plotted() {
+    let dir = tempfile::tempdir().unwrap();
+    let hist = dir.path().join("h.svg");
+    let weights = dir.path().join("w.svg");
+    regml()
+        .args([
+            "nn",
+            "train",
+            "--dataset",
+            "digits",
+            "--layers",
+            "16",
+            "--epochs",
+            "3",
+            "--validation-split",
+            "0.2",
+            "--l1",
+            "1e-3",
+            "--l1-mode",
+            "proximal",
+            "--quiet",
+            "--plot",
+        ])
+        .arg(&hist)
+        .arg("--plot-weights")
+        .arg(&weights)
+        .assert()
+        .success();
+    let h = std::fs::read_to_string(&hist).unwrap();
+    assert!(h.contains(">training</text>") && h.contains(">validation</text>"));
+    assert!(h.contains("Accuracy"));
+    let w = std::fs::read_to_string(&weights).unwrap();
+    assert_eq!(
+        w.matches("exact zeros").count(),
+        2,
+        "one panel per dense layer"
+    );
+    fails_with(
+        &["nn", "train", "--dataset", "digits", "--plot", "h.gif"],
+        "must end in .svg or .png",
+    );
+}

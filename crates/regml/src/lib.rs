@@ -29,6 +29,7 @@ pub mod linear;
 pub mod model;
 pub mod nn;
 pub mod penalty;
+pub mod plot;
 pub mod ridge;
 pub mod solver;
 
