@@ -53,6 +53,8 @@ enum Command {
     RidgeCv(RidgeCvCmd),
     /// List the embedded datasets
     Datasets,
+    /// Demonstrations: polynomial, geometry, sparsity, overfitting (figures and an account)
+    Demo(DemoCmd),
     /// Regularized neural networks: train, eval, predict, tune
     #[command(subcommand)]
     Nn(nn::NnCommand),
@@ -96,6 +98,52 @@ struct ModelArgs {
     /// Most coordinate-descent passes per lambda
     #[arg(long, default_value_t = 100_000)]
     max_iter: usize,
+}
+
+#[derive(Args, Debug)]
+struct DemoCmd {
+    /// polynomial, geometry, sparsity or overfitting
+    #[arg(value_parser = ["polynomial", "geometry", "sparsity", "overfitting"])]
+    name: String,
+    /// Directory the figures are written to (created if missing)
+    #[arg(long, default_value = "regml-demo")]
+    out: PathBuf,
+    /// Image format of the figures: svg or png
+    #[arg(long, default_value = "svg", value_parser = ["svg", "png"])]
+    format: String,
+    /// Seed of the simulated data (and of the network's initial weights)
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// polynomial: degree of the polynomial
+    #[arg(long, default_value_t = 15)]
+    degree: usize,
+    /// polynomial: basis, monomial or legendre (orthogonal on [-1, 1])
+    #[arg(long, default_value = "monomial", value_parser = ["monomial", "legendre"])]
+    basis: String,
+    /// polynomial: standard deviation of the noise
+    #[arg(long, default_value_t = 0.25)]
+    noise: f64,
+    /// polynomial: number of training points
+    #[arg(long, default_value_t = 20)]
+    points: usize,
+    /// geometry: radius R of the constraint sets
+    #[arg(long, default_value_t = 1.0)]
+    radius: f64,
+    /// geometry: elastic-net mixing of the middle panel
+    #[arg(long, default_value_t = 0.5)]
+    alpha: f64,
+    /// geometry: the unpenalized solution as B1,B2
+    #[arg(long, default_value = "2,0.7", allow_hyphen_values = true)]
+    center: String,
+    /// geometry: correlation of the two features
+    #[arg(long, default_value_t = 0.6, allow_hyphen_values = true)]
+    correlation: f64,
+    /// sparsity: number of rows
+    #[arg(long, default_value_t = 100)]
+    rows: usize,
+    /// overfitting: epochs
+    #[arg(long, default_value_t = 300)]
+    epochs: usize,
 }
 
 #[derive(Args, Debug)]
@@ -274,6 +322,60 @@ fn check_plot(path: &Option<PathBuf>) -> Result<()> {
 fn write_plot(path: &std::path::Path, figure: &regml::plot::Figure) -> Result<()> {
     regml::plot::save(figure, path)?;
     eprintln!("plot written to {}", path.display());
+    Ok(())
+}
+
+fn run_demo(c: DemoCmd) -> Result<()> {
+    use regml::demo;
+    let out = match c.name.as_str() {
+        "polynomial" => demo::polynomial::run(&demo::polynomial::PolynomialParams {
+            degree: c.degree,
+            n_train: c.points,
+            noise: c.noise,
+            basis: if c.basis == "legendre" {
+                demo::polynomial::Basis::Legendre
+            } else {
+                demo::polynomial::Basis::Monomial
+            },
+            seed: c.seed,
+            ..Default::default()
+        })?,
+        "geometry" => {
+            let v: Vec<f64> = c
+                .center
+                .split(',')
+                .map(|t| t.trim().parse::<f64>())
+                .collect::<std::result::Result<_, _>>()
+                .with_context(|| format!("--center {:?}: expected two numbers B1,B2", c.center))?;
+            let [b1, b2] = v[..] else {
+                bail!("--center {:?}: expected two numbers B1,B2", c.center);
+            };
+            demo::geometry::run(&demo::geometry::GeometryParams {
+                problem: demo::geometry::Quadratic {
+                    center: [b1, b2],
+                    h: [1.0, c.correlation, 1.0],
+                },
+                radius: c.radius,
+                alpha: c.alpha,
+            })?
+        }
+        "sparsity" => demo::sparsity::run(c.rows, c.seed)?,
+        _ => demo::overfitting::run(&demo::overfitting::OverfittingParams {
+            epochs: c.epochs,
+            seed: c.seed,
+            ..Default::default()
+        })?,
+    };
+    std::fs::create_dir_all(&c.out)
+        .with_context(|| format!("cannot create directory {}", c.out.display()))?;
+    for line in &out.summary {
+        println!("{line}");
+    }
+    for (stem, fig) in &out.figures {
+        let path = c.out.join(format!("{stem}.{}", c.format));
+        regml::plot::save(fig, &path)?;
+        println!("wrote {}", path.display());
+    }
     Ok(())
 }
 
@@ -634,6 +736,7 @@ fn main() {
             Ok(())
         }
         Command::Nn(c) => nn::run(c),
+        Command::Demo(c) => run_demo(c),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

@@ -416,3 +416,36 @@ fn plots_are_written_and_bad_plot_names_fail_before_fitting() {
         "no_such_dir",
     );
 }
+
+#[test]
+fn demos_write_their_figures_and_explain_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = regml()
+        .args(["demo", "geometry", "--out"])
+        .arg(dir.path())
+        .assert()
+        .success();
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(text.contains("0 (exactly)"), "{text}");
+    for stem in ["geometry-constraints", "geometry-path"] {
+        let svg = std::fs::read_to_string(dir.path().join(format!("{stem}.svg"))).unwrap();
+        assert!(svg.starts_with("<svg"));
+    }
+    regml()
+        .args(["demo", "sparsity", "--format", "png", "--out"])
+        .arg(dir.path())
+        .assert()
+        .success();
+    let png = std::fs::read(dir.path().join("sparsity-paths.png")).unwrap();
+    assert_eq!(&png[..4], b"\x89PNG");
+    fails_with(
+        &["demo", "geometry", "--center", "1"],
+        "expected two numbers",
+    );
+    fails_with(
+        &["demo", "geometry", "--correlation", "1.5"],
+        "positive definite",
+    );
+    fails_with(&["demo", "polynomial", "--degree", "40"], "degree");
+    regml().args(["demo", "nonsense"]).assert().code(2);
+}

@@ -22,6 +22,7 @@
 pub mod cv;
 pub mod data;
 pub mod datafit;
+pub mod demo;
 pub mod design;
 mod error;
 pub mod kernels;

@@ -74,6 +74,7 @@ pub use io::{
 };
 pub use layers::{Activation, Init, LayerSpec};
 pub use loss::{Loss, Targets};
+pub(crate) use model::standard_normal;
 pub use model::{ParamKind, ParamSlot, Preprocessing, Sequential, Workspace};
 pub use optim::{clip_global_norm, Optimizer, OptimizerConfig, OptimizerKind};
 pub use regularizer::{L1Mode, Regularizer};

@@ -1,0 +1,269 @@
+//! A network that overfits, and four cures side by side.
+//!
+//! A 64-256-256-10 ReLU network is trained with Adam on a small part of the embedded 8x8
+//! digits (`n_train` rows; another `n_val` rows validate) for `epochs` epochs:
+//! - without regularization,
+//! - with an L2 kernel regularizer (Keras `l2 * sum w^2` on every kernel),
+//! - with dropout after each hidden layer,
+//! - with decoupled weight decay (AdamW).
+//!
+//! Every run starts from the same initial weights and sees the same batches.
+
+use super::DemoOutput;
+use crate::nn::{
+    shuffled_indices, Activation, Dataset, FitConfig, History, LayerSpec, Loss, NoMonitor,
+    OptimizerConfig, OptimizerKind, Regularizer, Sequential, Targets, Trainer,
+};
+use crate::plot::{Chart, Figure, Series, VLine, PALETTE};
+use crate::{Error, Result};
+use ndarray::Array2;
+
+/// Settings of [`run`].
+#[derive(Clone, Debug)]
+pub struct OverfittingParams {
+    /// Training rows.
+    pub n_train: usize,
+    /// Validation rows.
+    pub n_val: usize,
+    /// Epochs.
+    pub epochs: usize,
+    /// Keras-style L2 factor of the L2 run.
+    pub l2: f64,
+    /// Dropout rate of the dropout run.
+    pub dropout: f64,
+    /// AdamW weight decay of the weight-decay run.
+    pub weight_decay: f64,
+    /// Seed of the split, the initial weights, shuffling and dropout.
+    pub seed: u64,
+}
+
+impl Default for OverfittingParams {
+    fn default() -> Self {
+        OverfittingParams {
+            n_train: 100,
+            n_val: 800,
+            epochs: 300,
+            l2: 1e-3,
+            dropout: 0.5,
+            weight_decay: 0.5,
+            seed: 0,
+        }
+    }
+}
+
+/// The digits split into training and validation sets (pixels scaled to `[0, 1]`).
+fn digits(p: &OverfittingParams) -> Result<(Dataset<f32>, Dataset<f32>)> {
+    let t = crate::data::dataset("digits")?;
+    let target = t.column_index("digit")?;
+    let (x, _) = t.matrix_without(&[target])?;
+    let labels: Vec<u32> = t.numeric(target)?.iter().map(|v| *v as u32).collect();
+    let n = x.nrows();
+    if p.n_train < 10 || p.n_val < 10 || p.n_train + p.n_val > n {
+        return Err(Error::param(
+            "rows",
+            format!("{} + {}", p.n_train, p.n_val),
+            format!("need at least 10 rows each and at most {n} together"),
+        ));
+    }
+    let idx = shuffled_indices(n, p.seed);
+    let part = |rows: &[usize]| -> Result<Dataset<f32>> {
+        let xs = Array2::from_shape_fn((rows.len(), x.ncols()), |(i, j)| {
+            (x[[rows[i], j]] / 16.0) as f32
+        });
+        Dataset::new(
+            xs,
+            Targets::Classes {
+                labels: rows.iter().map(|&i| labels[i]).collect(),
+                n_classes: 10,
+            },
+        )
+    };
+    Ok((
+        part(&idx[..p.n_train])?,
+        part(&idx[p.n_train..p.n_train + p.n_val])?,
+    ))
+}
+
+/// Runs the four trainings; returns `(name, history)` pairs.
+pub fn train_all(p: &OverfittingParams) -> Result<Vec<(String, History)>> {
+    if p.epochs == 0 || p.epochs > 10_000 {
+        return Err(Error::param("epochs", p.epochs, "must be 1..=10000"));
+    }
+    let (train, val) = digits(p)?;
+    let reg = Regularizer::new(0.0, p.l2)?;
+    let net = |l2: bool, dropout: f64| -> Vec<LayerSpec> {
+        let k = l2.then_some(reg);
+        let mut v = Vec::new();
+        for _ in 0..2 {
+            v.push(LayerSpec::dense(256, Activation::Relu).with_kernel_regularizer(k));
+            if dropout > 0.0 {
+                v.push(LayerSpec::dropout(dropout));
+            }
+        }
+        v.push(LayerSpec::dense(10, Activation::Linear).with_kernel_regularizer(k));
+        v
+    };
+    let runs: Vec<(String, Vec<LayerSpec>, OptimizerKind, f64)> = vec![
+        (
+            "no regularization".into(),
+            net(false, 0.0),
+            OptimizerKind::adam(),
+            0.0,
+        ),
+        (
+            format!("L2 kernel regularizer {}", p.l2),
+            net(true, 0.0),
+            OptimizerKind::adam(),
+            0.0,
+        ),
+        (
+            format!("dropout {}", p.dropout),
+            net(false, p.dropout),
+            OptimizerKind::adam(),
+            0.0,
+        ),
+        (
+            format!("AdamW weight decay {}", p.weight_decay),
+            net(false, 0.0),
+            OptimizerKind::adamw(),
+            p.weight_decay,
+        ),
+    ];
+    let mut out = Vec::new();
+    for (name, specs, kind, wd) in runs {
+        let model = Sequential::<f32>::new(64, specs, Loss::SoftmaxCrossEntropy, p.seed)?;
+        let mut opt = OptimizerConfig::new(kind);
+        opt.weight_decay = wd;
+        let mut cfg = FitConfig::new(p.epochs, 32, opt);
+        cfg.seed = p.seed;
+        let mut trainer = Trainer::new(model, cfg)?;
+        trainer.fit(&train, Some(&val), &mut NoMonitor)?;
+        out.push((name, trainer.history.clone()));
+    }
+    Ok(out)
+}
+
+/// Runs the demo: figure `overfitting-curves` (one panel per run with training and
+/// validation loss, plus validation accuracy of all runs) and the summary.
+pub fn run(p: &OverfittingParams) -> Result<DemoOutput> {
+    let runs = train_all(p)?;
+    let mut panels = Vec::new();
+    let mut acc_series = Vec::new();
+    let mut summary = vec![format!(
+        "64-256-256-10 ReLU network, Adam lr 1e-3, batch 32, {} epochs on {} digits; {} validate",
+        p.epochs, p.n_train, p.n_val
+    )];
+    // the unregularized loss (penalty excluded) is what generalizes; validation loss of the
+    // runs with L2 includes the penalty as Keras reports it, so compare accuracy as well
+    let ymax = runs
+        .iter()
+        .flat_map(|(_, h)| h.epochs.iter().filter_map(|e| e.val_loss))
+        .fold(0.0f64, f64::max)
+        .min(4.0);
+    for (k, (name, h)) in runs.iter().enumerate() {
+        let ep = |f: &dyn Fn(&crate::nn::EpochLog) -> Option<f64>| -> Vec<(f64, f64)> {
+            h.epochs
+                .iter()
+                .map(|e| (e.epoch as f64, f(e).unwrap_or(f64::NAN)))
+                .collect()
+        };
+        let train = Series::line("training loss", ep(&|e| Some(e.loss)), PALETTE[0]);
+        let mut val = Series::line("validation loss", ep(&|e| e.val_loss), PALETTE[1]);
+        val.dash = Some("6 3".into());
+        let (best_k, best) = h
+            .epochs
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| e.val_loss.map(|v| (i, v)))
+            .min_by(|a, b| a.1.total_cmp(&b.1))
+            .unwrap_or((0, f64::NAN));
+        let last = h.epochs.last();
+        let last_val = last.and_then(|e| e.val_loss).unwrap_or(f64::NAN);
+        let last_acc = last.and_then(|e| e.val_accuracy).unwrap_or(f64::NAN);
+        panels.push(Chart {
+            title: name.clone(),
+            x_label: "epoch".into(),
+            y_label: "loss".into(),
+            y_range: Some((0.0, ymax * 1.05)),
+            series: vec![train, val],
+            vlines: vec![VLine {
+                x: (best_k + 1) as f64,
+                label: "lowest validation loss".into(),
+                color: "#2ca02c".into(),
+                dash: "3 3".into(),
+            }],
+            notes: vec![format!(
+                "validation loss: lowest {best:.3} (epoch {}), last {last_val:.3}; last accuracy {last_acc:.3}",
+                best_k + 1
+            )],
+            ..Chart::default()
+        });
+        acc_series.push(Series::line(
+            name.clone(),
+            ep(&|e| e.val_accuracy),
+            PALETTE[(k + 2) % PALETTE.len()],
+        ));
+        let final_train = last.map(|e| e.loss).unwrap_or(f64::NAN);
+        summary.push(format!(
+            "{name:<28} final training loss {final_train:.4}  validation loss lowest {best:.4} at epoch {:>3}, final {last_val:.4}  final validation accuracy {last_acc:.4}",
+            best_k + 1
+        ));
+    }
+    // statements computed from the runs, not assumed
+    let final_of = |h: &History, f: &dyn Fn(&crate::nn::EpochLog) -> Option<f64>| {
+        h.epochs.last().and_then(f).unwrap_or(f64::NAN)
+    };
+    if let Some((_, h0)) = runs.first() {
+        let lowest = h0
+            .epochs
+            .iter()
+            .filter_map(|e| e.val_loss)
+            .fold(f64::INFINITY, f64::min);
+        let last = final_of(h0, &|e| e.val_loss);
+        summary.push(format!(
+            "Without regularization the training loss falls to {:.4} while the validation loss \
+             ends {:.3} above its minimum: the network fits the training digits more closely \
+             than it generalizes.",
+            final_of(h0, &|e| Some(e.loss)),
+            last - lowest
+        ));
+    }
+    let best = |f: &dyn Fn(&History) -> f64, lower: bool| {
+        runs.iter()
+            .max_by(|a, b| {
+                let (x, y) = (f(&a.1), f(&b.1));
+                if lower {
+                    y.total_cmp(&x)
+                } else {
+                    x.total_cmp(&y)
+                }
+            })
+            .map(|r| r.0.clone())
+            .unwrap_or_default()
+    };
+    summary.push(format!(
+        "Lowest final validation loss: {}; highest final validation accuracy: {}. The losses \
+         of the L2 run include the penalty (as Keras reports them), so compare it by accuracy.",
+        best(&|h| final_of(h, &|e| e.val_loss), true),
+        best(&|h| final_of(h, &|e| e.val_accuracy), false)
+    ));
+    let acc = Chart {
+        title: "Validation accuracy of the four runs".into(),
+        x_label: "epoch".into(),
+        y_label: "validation accuracy".into(),
+        series: acc_series,
+        ..Chart::default()
+    };
+    panels.push(acc);
+    Ok(DemoOutput {
+        figures: vec![(
+            "overfitting-curves".into(),
+            Figure::grid(
+                "Training vs validation loss without and with regularization",
+                panels,
+                3,
+            ),
+        )],
+        summary,
+    })
+}
