@@ -19,3 +19,9 @@ apt_install() {
 if ! find /usr/share/fonts /usr/local/share/fonts -name '*.ttf' -o -name '*.otf' 2>/dev/null | grep -q .; then
     apt_install fonts-dejavu-core
 fi
+
+# - Chromium and its WebDriver (Debian chromium, chromium-driver): the explorer's end-to-end
+#   test drives `regml explore` in headless Chromium.
+if ! command -v chromedriver >/dev/null || ! command -v chromium >/dev/null; then
+    apt_install chromium chromium-driver
+fi

@@ -4,6 +4,7 @@
 //! machine-readable, `--save` for model files. Errors name the file, line and column and
 //! exit with status 1; usage errors exit with status 2.
 
+mod explore;
 mod input;
 mod nn;
 mod output;
@@ -55,6 +56,8 @@ enum Command {
     Datasets,
     /// Demonstrations: polynomial, geometry, sparsity, overfitting (figures and an account)
     Demo(DemoCmd),
+    /// Serve the interactive explorer on 127.0.0.1 (network playground, geometry, paths)
+    Explore(explore::ExploreCmd),
     /// Regularized neural networks: train, eval, predict, tune
     #[command(subcommand)]
     Nn(nn::NnCommand),
@@ -737,6 +740,7 @@ fn main() {
         }
         Command::Nn(c) => nn::run(c),
         Command::Demo(c) => run_demo(c),
+        Command::Explore(c) => explore::run(c),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

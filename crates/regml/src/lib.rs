@@ -30,6 +30,7 @@ pub mod linear;
 pub mod model;
 pub mod nn;
 pub mod penalty;
+pub mod playground;
 pub mod plot;
 pub mod ridge;
 pub mod solver;

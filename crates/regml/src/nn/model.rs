@@ -8,6 +8,7 @@
 
 use super::layers::{Init, LayerSpec};
 use super::loss::{Loss, TargetBatch};
+use super::regularizer::Regularizer;
 use super::Real;
 use crate::{Error, Result};
 use ndarray::linalg::general_mat_mul;
@@ -638,6 +639,20 @@ impl<F: Real> Sequential<F> {
         let out =
             Array2::from_shape_vec((n, k), out).map_err(|e| Error::InvalidData(e.to_string()))?;
         Ok(out)
+    }
+
+    /// Sets the kernel regularizer of every dense layer (`None` removes them). An optimizer
+    /// made for this network must be told ([`super::Optimizer::regularizers_changed`]);
+    /// [`super::Trainer::set_kernel_regularizers`] does both.
+    pub fn set_kernel_regularizers(&mut self, reg: Option<Regularizer>) {
+        for s in &mut self.specs {
+            if let LayerSpec::Dense {
+                kernel_regularizer, ..
+            } = s
+            {
+                *kernel_regularizer = reg;
+            }
+        }
     }
 
     /// Per dense layer: `(layer index, exact zeros in the kernel, kernel size)`.

@@ -194,6 +194,22 @@ impl<F: Real> Optimizer<F> {
         config.check()?;
         let n = net.params.len();
         let needs_v = !matches!(config.kind, OptimizerKind::Sgd { .. });
+        let groups = Self::groups_for(&config, net, l1_mode);
+        Ok(Optimizer {
+            config,
+            step: 0,
+            m: vec![F::zero(); n],
+            v: if needs_v {
+                vec![F::zero(); n]
+            } else {
+                Vec::new()
+            },
+            groups,
+        })
+    }
+
+    /// Parameter groups of `net`: chunks of each slot with its decay flag and regularizer.
+    fn groups_for(config: &OptimizerConfig, net: &Sequential<F>, l1_mode: L1Mode) -> Vec<Group<F>> {
         let mut groups = Vec::new();
         for s in net.slots() {
             let decay = s.kind == ParamKind::Kernel || config.decay_biases;
@@ -228,17 +244,13 @@ impl<F: Real> Optimizer<F> {
                 start = end;
             }
         }
-        Ok(Optimizer {
-            config,
-            step: 0,
-            m: vec![F::zero(); n],
-            v: if needs_v {
-                vec![F::zero(); n]
-            } else {
-                Vec::new()
-            },
-            groups,
-        })
+        groups
+    }
+
+    /// Takes up regularizers changed in `net` since this optimizer was made (moments and
+    /// step count are kept).
+    pub fn regularizers_changed(&mut self, net: &Sequential<F>, l1_mode: L1Mode) {
+        self.groups = Self::groups_for(&self.config, net, l1_mode);
     }
 
     /// One update of `params` from `grads` at learning rate `lr`. Returns the kernel and

@@ -4,7 +4,7 @@
 use super::loss::Targets;
 use super::model::Sequential;
 use super::optim::{clip_global_norm, Optimizer, OptimizerConfig};
-use super::regularizer::L1Mode;
+use super::regularizer::{L1Mode, Regularizer};
 use super::schedule::{Schedule, ScheduleState};
 use super::Real;
 use crate::{Error, Result};
@@ -403,7 +403,24 @@ impl<F: Real> Trainer<F> {
         self.history.epochs.len()
     }
 
-    /// Whether training has ended.
+    /// Changes the kernel regularizer of every dense layer between epochs (the optimizer's
+    /// moments are kept).
+    pub fn set_kernel_regularizers(&mut self, reg: Option<Regularizer>) {
+        self.model.set_kernel_regularizers(reg);
+        self.optimizer
+            .regularizers_changed(&self.model, self.config.l1_mode);
+    }
+
+    /// Allows `epochs` more epochs after training ended at its epoch limit (interactive
+    /// stepping); a run stopped early stays stopped.
+    pub fn extend(&mut self, epochs: usize) {
+        if self.history.stop_reason != Some(StopReason::EarlyStopping) {
+            self.history.stop_reason = None;
+            self.config.epochs = self.history.epochs.len() + epochs;
+        }
+    }
+
+    /// Whether training has ended (epoch limit, early stopping or a requested stop).
     pub fn finished(&self) -> bool {
         self.history.stop_reason.is_some()
     }
