@@ -42,7 +42,7 @@ def main():
                 time.sleep(0.1)
         caps = {"capabilities": {"alwaysMatch": {"browserName": "chrome", "goog:chromeOptions": {
             "binary": "/usr/bin/chromium",
-            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1320,980"]}}}}
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1480,1000"]}}}}
         sid = call(dport, "POST", "/session", caps)["value"]["sessionId"]
 
         def js(script):

@@ -25,6 +25,7 @@ const PAGE: &str = include_str!("../assets/explorer.html");
 const MAX_BODY: u64 = 64 * 1024;
 const MAX_RUNS: usize = 32;
 const HEATMAP: usize = 60;
+const NEURON_MAP: usize = 20;
 
 /// Options of `regml explore`.
 #[derive(clap::Args, Debug)]
@@ -146,6 +147,7 @@ fn api_call(state: &mut State, api: &str, body: &[u8]) -> Result<Value> {
                 "test": points(&pg.test),
                 "report": pg.report()?,
                 "heatmap": { "n": HEATMAP, "values": pg.heatmap(HEATMAP)? },
+                "network": pg.network_view(NEURON_MAP)?,
             });
             state.runs.insert(id, pg);
             while state.runs.len() > MAX_RUNS {
@@ -165,6 +167,7 @@ fn api_call(state: &mut State, api: &str, body: &[u8]) -> Result<Value> {
             Ok(json!({
                 "report": report,
                 "heatmap": { "n": HEATMAP, "values": pg.heatmap(HEATMAP)? },
+                "network": pg.network_view(NEURON_MAP)?,
             }))
         }
         "/api/geometry" => {

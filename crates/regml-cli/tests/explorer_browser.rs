@@ -226,6 +226,7 @@ fn explorer_in_headless_chromium() {
     );
     let loss0 = b.text("train-loss");
     let heat0 = b.canvas("heatmap");
+    let net0 = b.canvas("network");
 
     // Step trains one epoch in regml: the counter, the loss and the heat map change
     b.js("document.getElementById('step').click(); return true");
@@ -235,6 +236,16 @@ fn explorer_in_headless_chromium() {
     );
     assert_ne!(b.text("train-loss"), loss0);
     assert_ne!(b.canvas("heatmap"), heat0);
+    assert_ne!(
+        b.canvas("network"),
+        net0,
+        "the neuron diagram follows the weights"
+    );
+    // view toggles redraw the heat map without training
+    let heat1 = b.canvas("heatmap");
+    b.js("const d = document.getElementById('discretize'); d.checked = true; d.dispatchEvent(new Event('change')); return true");
+    assert_ne!(b.canvas("heatmap"), heat1);
+    assert_eq!(b.text("epoch"), "1");
 
     // Play runs epochs until paused; xor with x1*x2 is learned
     b.js("document.getElementById('play').click(); return true");

@@ -525,6 +525,82 @@ impl Playground {
     }
 }
 
+/// What the network computes, neuron by neuron, for the network diagram.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct NetworkView {
+    /// Grid size: every map is `n x n` over `[-6, 6]^2`, row by row from the top.
+    pub n: usize,
+    /// One map per input feature (its values).
+    pub inputs: Vec<Vec<f32>>,
+    /// Per hidden layer, one map per neuron (its activation); the last entry is the output
+    /// neuron before the sigmoid.
+    pub layers: Vec<Vec<Vec<f32>>>,
+    /// Per dense layer, the kernel `weights[l][i][j]` from unit `i` to unit `j`.
+    pub weights: Vec<Vec<Vec<f32>>>,
+}
+
+impl Playground {
+    /// Every neuron's output on an `n x n` grid (inference mode: dropout is the identity).
+    pub fn network_view(&self, n: usize) -> Result<NetworkView> {
+        let n = n.clamp(2, 64);
+        let at = |k: usize| -6.0 + 12.0 * k as f64 / (n - 1) as f64;
+        let grid: Vec<(f64, f64)> = (0..n * n).map(|i| (at(i % n), at(n - 1 - i / n))).collect();
+        let inputs: Vec<Vec<f32>> = self
+            .config
+            .features
+            .iter()
+            .map(|f| grid.iter().map(|&(a, b)| f.eval(a, b) as f32).collect())
+            .collect();
+        let model = &self.trainer.model;
+        let mut current: Vec<Vec<f32>> = inputs.clone();
+        let mut layers = Vec::new();
+        let mut weights = Vec::new();
+        let slots = model.slots();
+        for (li, spec) in model.specs().iter().enumerate() {
+            let LayerSpec::Dense {
+                units, activation, ..
+            } = spec
+            else {
+                continue;
+            };
+            let kernel = slots
+                .iter()
+                .find(|s| s.layer == li && s.kind == crate::nn::ParamKind::Kernel)
+                .ok_or_else(|| Error::InvalidData("dense layer without a kernel".into()))?;
+            let bias = slots
+                .iter()
+                .find(|s| s.layer == li && s.kind == crate::nn::ParamKind::Bias);
+            let w = &model.params[kernel.range.clone()];
+            let inputs_here = current.len();
+            let mut out = vec![vec![0f32; n * n]; *units];
+            for (j, map) in out.iter_mut().enumerate() {
+                let b = bias.map_or(0.0, |s| model.params[s.range.start + j]);
+                for (p, v) in map.iter_mut().enumerate() {
+                    let mut z = b;
+                    for (i, col) in current.iter().enumerate() {
+                        z += w[i * units + j] * col[p];
+                    }
+                    *v = z;
+                }
+                activation.apply(map);
+            }
+            weights.push(
+                (0..inputs_here)
+                    .map(|i| (0..*units).map(|j| w[i * units + j]).collect())
+                    .collect(),
+            );
+            layers.push(out.clone());
+            current = out;
+        }
+        Ok(NetworkView {
+            n,
+            inputs,
+            layers,
+            weights,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -566,6 +642,15 @@ mod tests {
         assert_eq!(r.epoch, 60);
         assert!(r.test_accuracy.unwrap_or(0.0) > 0.95, "{r:?}");
         let heat = pg.heatmap(21).expect("heatmap");
+        // the diagram's output neuron is the logit of the heat map's probability
+        let view = pg.network_view(21).expect("view");
+        assert_eq!(view.layers.len(), 3);
+        let logits = view.layers.last().expect("output")[0].clone();
+        for (z, p) in logits.iter().zip(&heat) {
+            assert!((1.0 / (1.0 + (-z).exp()) - p).abs() < 1e-4, "{z} vs {p}");
+        }
+        assert_eq!(view.weights[0].len(), 2);
+        assert_eq!(view.weights[0][0].len(), 4);
         // the centre is class 1, the corners class 0
         assert!(
             heat[10 * 21 + 10] > 0.9 && heat[0] < 0.1,
