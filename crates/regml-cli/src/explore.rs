@@ -11,6 +11,8 @@
 //! - `POST /api/path`: a glmnet path of an embedded data set.
 //!
 //! Request bodies are limited to 64 KiB and at most 32 runs are kept (the oldest is dropped).
+//! Requests must name `127.0.0.1` or `localhost` as their host, and API calls must carry a
+//! JSON content type, so other web sites open in the same browser cannot drive the server.
 
 use anyhow::{Context, Result};
 use regml::demo::geometry;
@@ -98,9 +100,29 @@ pub fn run(cmd: ExploreCmd) -> Result<()> {
     Ok(())
 }
 
+fn header<'a>(req: &'a tiny_http::Request, name: &str) -> Option<&'a str> {
+    req.headers()
+        .iter()
+        .find(|h| h.field.as_str().as_str().eq_ignore_ascii_case(name))
+        .map(|h| h.value.as_str())
+}
+
 fn handle(state: &mut State, req: &mut tiny_http::Request) -> (u16, &'static str, Vec<u8>) {
     let method = req.method().as_str().to_string();
     let url = req.url().split('?').next().unwrap_or("").to_string();
+    // only pages addressed to this machine by name or number (no DNS rebinding)
+    let host = header(req, "Host").unwrap_or("");
+    let host_name = host.rsplit_once(':').map_or(host, |(h, _)| h);
+    if !matches!(host_name, "127.0.0.1" | "localhost") {
+        return (403, "text/plain", b"forbidden host".to_vec());
+    }
+    // JSON bodies only: a cross-site page cannot send them without a preflight this server
+    // never grants
+    if method == "POST"
+        && !header(req, "Content-Type").is_some_and(|c| c.starts_with("application/json"))
+    {
+        return (415, "text/plain", b"send application/json".to_vec());
+    }
     match (method.as_str(), url.as_str()) {
         ("GET", "/") | ("GET", "/index.html") => {
             (200, "text/html; charset=utf-8", PAGE.as_bytes().to_vec())

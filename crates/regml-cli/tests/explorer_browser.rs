@@ -400,6 +400,21 @@ fn explorer_api_rejects_bad_requests_and_keeps_serving() {
     assert!(err("/api/nothing", json!({})).contains("unknown endpoint"));
     let big = json!({ "config": { "features": vec!["x1"; 20_000] } });
     assert!(err("/api/reset", big).contains("over 65536 bytes"));
+    // the wrong host or content type is refused
+    let raw = |head: &str| {
+        let mut c = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        write!(c, "{head}").unwrap();
+        let mut out = String::new();
+        BufReader::new(c).read_line(&mut out).unwrap();
+        out
+    };
+    assert!(
+        raw("GET / HTTP/1.1\r\nHost: evil.example:80\r\nConnection: close\r\n\r\n").contains("403")
+    );
+    assert!(raw(&format!(
+        "POST /api/reset HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: text/plain\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{{}}"
+    ))
+    .contains("415"));
     // still serving: a valid run trains
     let r = http(port, "POST", "/api/reset", Some(&json!({"config": {}})));
     let run = r["run"].as_u64().expect("run id");

@@ -52,6 +52,12 @@ fn df_ticks(xs: &[f64], df: &[usize], range: (f64, f64)) -> Vec<(f64, String)> {
 /// [`MAX_LABELS`] largest in absolute value at the end of the path).
 pub fn coef_path(path: &LinearPath, names: &[String], axis: PathAxis) -> Chart {
     let (nl, p) = path.coefs.dim();
+    if nl == 0 {
+        return Chart {
+            title: "Coefficient paths (empty path)".into(),
+            ..Chart::default()
+        };
+    }
     let xs: Vec<f64> = (0..nl)
         .map(|k| match axis {
             PathAxis::LogLambda => path.lambdas[k].ln(),
