@@ -81,7 +81,7 @@ pub fn run(cmd: ExploreCmd) -> Result<()> {
         .to_ip()
         .map(|a| a.port())
         .context("listening address")?;
-    println!("regml explore: http://127.0.0.1:{port}/  (Ctrl-C stops)");
+    outln!("regml explore: http://127.0.0.1:{port}/  (Ctrl-C stops)");
     std::io::stdout().flush()?;
     let mut state = State {
         runs: BTreeMap::new(),

@@ -4,6 +4,21 @@
 //! machine-readable, `--save` for model files. Errors name the file, line and column and
 //! exit with status 1; usage errors exit with status 2.
 
+/// `println!` that ends quietly when the reader of stdout has gone (`regml ... | head`)
+/// instead of panicking; other write errors are returned with `?`.
+macro_rules! outln {
+    ($($t:tt)*) => {
+        $crate::output::print_out(&format!("{}\n", format_args!($($t)*)))?
+    };
+}
+
+/// `print!` with the same treatment of a closed pipe as [`outln!`].
+macro_rules! out {
+    ($($t:tt)*) => {
+        $crate::output::print_out(&format!($($t)*))?
+    };
+}
+
 mod explore;
 mod input;
 mod nn;
@@ -372,12 +387,12 @@ fn run_demo(c: DemoCmd) -> Result<()> {
     std::fs::create_dir_all(&c.out)
         .with_context(|| format!("cannot create directory {}", c.out.display()))?;
     for line in &out.summary {
-        println!("{line}");
+        outln!("{line}");
     }
     for (stem, fig) in &out.figures {
         let path = c.out.join(format!("{stem}.{}", c.format));
         regml::plot::save(fig, &path)?;
-        println!("wrote {}", path.display());
+        outln!("wrote {}", path.display());
     }
     Ok(())
 }
@@ -395,7 +410,7 @@ fn run_path(cmd: PathCmd) -> Result<()> {
     )?;
     let secs = t0.elapsed().as_secs_f64();
     warn_all(&path.warnings);
-    print!("{}", output::path_table(&path));
+    out!("{}", output::path_table(&path));
     if let Some(f) = &cmd.json {
         output::write_json(f, &output::path_json(&path, &d, secs, None))?;
     }
@@ -463,7 +478,7 @@ fn run_cv(cmd: CvCmd) -> Result<()> {
     )?;
     let secs = t0.elapsed().as_secs_f64();
     warn_all(&res.warnings);
-    print!("{}", output::cv_table(&res));
+    out!("{}", output::cv_table(&res));
     if let Some(f) = &cmd.json {
         output::write_json(f, &output::path_json(&res.path, &d, secs, Some(&res)))?;
     }
@@ -522,7 +537,7 @@ fn run_fit(cmd: FitCmd) -> Result<()> {
     let k = path.lambdas.len() - 1;
     warn_all(&path.warnings);
     let info = &path.info[k];
-    println!(
+    outln!(
         "lambda {:.6e}  df {}  %dev {:.2}  relative gap {:.2e}  iterations {}  {:.3} s",
         lambda,
         path.df[k],
@@ -556,9 +571,9 @@ fn run_fit(cmd: FitCmd) -> Result<()> {
                 d.classes.clone(),
             )
             .save(f)?;
-            println!("saved {}", f.display());
+            outln!("saved {}", f.display());
         }
-        None => print!(
+        None => out!(
             "{}",
             output::coef_table(&d.feature_names, model.intercepts[0], model.coefs.row(0))
         ),
@@ -633,8 +648,8 @@ fn run_coef(cmd: CoefCmd) -> Result<()> {
     let m = LinearModel::load(&cmd.model)?;
     let lambda = pick_lambda(&m, cmd.lambda, cmd.s.as_deref())?;
     let (b0, b) = m.coefficients(lambda);
-    println!("lambda = {lambda:.6e}");
-    print!("{}", output::coef_table(&m.feature_names, b0, b.view()));
+    outln!("lambda = {lambda:.6e}");
+    out!("{}", output::coef_table(&m.feature_names, b0, b.view()));
     Ok(())
 }
 
@@ -666,7 +681,7 @@ fn run_ridge_cv(cmd: RidgeCvCmd) -> Result<()> {
         criterion,
     )?;
     let secs = t0.elapsed().as_secs_f64();
-    println!(
+    outln!(
         "{} over {} lambdas: best lambda {:.6e} (index {}), {} = {:.6}",
         match criterion {
             RidgeCriterion::Loo => "Leave-one-out",
@@ -681,7 +696,7 @@ fn run_ridge_cv(cmd: RidgeCvCmd) -> Result<()> {
         },
         res.score[res.best]
     );
-    print!(
+    out!(
         "{}",
         output::coef_table(
             &d.feature_names,
@@ -706,13 +721,15 @@ fn run_ridge_cv(cmd: RidgeCvCmd) -> Result<()> {
     Ok(())
 }
 
-fn run_datasets() {
-    println!(
+fn run_datasets() -> Result<()> {
+    outln!(
         "{:<14} {:<12} {:<9} description",
-        "name", "target", "family"
+        "name",
+        "target",
+        "family"
     );
     for d in regml::data::DATASETS {
-        println!(
+        outln!(
             "{:<14} {:<12} {:<9} {}",
             d.name,
             d.target,
@@ -723,6 +740,7 @@ fn run_datasets() {
                 .join(" ")
         );
     }
+    Ok(())
 }
 
 fn main() {
@@ -734,10 +752,7 @@ fn main() {
         Command::Predict(c) => run_predict(c),
         Command::Coef(c) => run_coef(c),
         Command::RidgeCv(c) => run_ridge_cv(c),
-        Command::Datasets => {
-            run_datasets();
-            Ok(())
-        }
+        Command::Datasets => run_datasets(),
         Command::Nn(c) => nn::run(c),
         Command::Demo(c) => run_demo(c),
         Command::Explore(c) => explore::run(c),

@@ -842,23 +842,23 @@ fn run_train(c: TrainCmd) -> Result<()> {
         Some(StopReason::Requested) => "stopped",
         _ => "epoch limit",
     };
-    println!("trained {} epochs ({reason})", h.epochs.len());
+    outln!("trained {} epochs ({reason})", h.epochs.len());
     if let Some(b) = h.best_epoch {
-        println!("restored the weights of epoch {b}");
+        outln!("restored the weights of epoch {b}");
     }
     let mean_secs = h.epochs.iter().map(|e| e.seconds).sum::<f64>() / h.epochs.len().max(1) as f64;
-    println!("mean epoch time {mean_secs:.3} s");
+    outln!("mean epoch time {mean_secs:.3} s");
     match test_acc {
-        Some(a) => println!(
+        Some(a) => outln!(
             "test loss {test_loss:.4}  test accuracy {a:.4}  ({} rows)",
             test.len()
         ),
-        None => println!("test loss {test_loss:.4}  ({} rows)", test.len()),
+        None => outln!("test loss {test_loss:.4}  ({} rows)", test.len()),
     }
     let zeros = trainer.model.kernel_zeros();
     for (layer, z, total) in &zeros {
         if *z > 0 || trainer.config.l1_mode == L1Mode::Proximal {
-            println!(
+            outln!(
                 "layer {layer}: {z} of {total} kernel weights exactly zero ({:.1}%)",
                 100.0 * *z as f64 / *total as f64
             );
@@ -866,15 +866,15 @@ fn run_train(c: TrainCmd) -> Result<()> {
     }
     if let Some(path) = &c.save {
         save_model(&trainer.model, path)?;
-        println!("saved {}", path.display());
+        outln!("saved {}", path.display());
     }
     if let Some(path) = &c.plot {
         regml::plot::save(&regml::plot::history(&h), path)?;
-        println!("plot written to {}", path.display());
+        outln!("plot written to {}", path.display());
     }
     if let Some(path) = &c.plot_weights {
         regml::plot::save(&regml::plot::weight_histograms(&trainer.model), path)?;
-        println!("plot written to {}", path.display());
+        outln!("plot written to {}", path.display());
     }
     if let Some(path) = &c.history {
         let bytes = if path.extension().is_some_and(|e| e == "json") {
@@ -913,8 +913,8 @@ fn run_eval(c: EvalCmd) -> Result<()> {
     let data = dataset(&model, &raw, model.classes.len())?;
     let (loss, acc) = evaluate(&model, &data)?;
     match acc {
-        Some(a) => println!("loss {loss:.6}  accuracy {a:.4}  ({} rows)", data.len()),
-        None => println!("loss {loss:.6}  ({} rows)", data.len()),
+        Some(a) => outln!("loss {loss:.6}  accuracy {a:.4}  ({} rows)", data.len()),
+        None => outln!("loss {loss:.6}  ({} rows)", data.len()),
     }
     Ok(())
 }
@@ -1123,15 +1123,23 @@ fn run_tune(c: TuneCmd) -> Result<()> {
         &mut quiet,
     )?;
     let best = tune::best_trial(&trials).context("no trial produced a finite validation loss")?;
-    println!(
+    outln!(
         "{:>5} {:>10} {:>10} {:>8} {:>10} {:>10} {:>10} {:>9} {:>8}",
-        "rank", "l1", "l2", "dropout", "wd", "lr", "val_loss", "se", "val_acc"
+        "rank",
+        "l1",
+        "l2",
+        "dropout",
+        "wd",
+        "lr",
+        "val_loss",
+        "se",
+        "val_acc"
     );
     let mut order: Vec<usize> = (0..trials.len()).collect();
     order.sort_by(|&a, &b| trials[a].val_loss.total_cmp(&trials[b].val_loss));
     for (r, &i) in order.iter().enumerate() {
         let t = &trials[i];
-        println!(
+        outln!(
             "{:>5} {:>10.3e} {:>10.3e} {:>8.2} {:>10.3e} {:>10.3e} {:>10.4} {:>9.4} {:>8}",
             r + 1,
             t.candidate.l1,
@@ -1145,9 +1153,13 @@ fn run_tune(c: TuneCmd) -> Result<()> {
         );
     }
     let b = &trials[best].candidate;
-    println!(
+    outln!(
         "best: l1 {} l2 {} dropout {} weight_decay {} lr {}",
-        b.l1, b.l2, b.dropout, b.weight_decay, b.lr
+        b.l1,
+        b.l2,
+        b.dropout,
+        b.weight_decay,
+        b.lr
     );
     let mut test_metrics = None;
     if let Some(path) = &c.save {
@@ -1163,13 +1175,13 @@ fn run_tune(c: TuneCmd) -> Result<()> {
         let (l, a) = evaluate(&t.model, &test)?;
         match a {
             Some(a) => {
-                println!("refit on all training rows: test loss {l:.4}  test accuracy {a:.4}")
+                outln!("refit on all training rows: test loss {l:.4}  test accuracy {a:.4}")
             }
-            None => println!("refit on all training rows: test loss {l:.4}"),
+            None => outln!("refit on all training rows: test loss {l:.4}"),
         }
         test_metrics = Some((l, a));
         save_model(&t.model, path)?;
-        println!("saved {}", path.display());
+        outln!("saved {}", path.display());
     }
     if let Some(path) = &c.json {
         let v = serde_json::json!({

@@ -449,3 +449,30 @@ fn demos_write_their_figures_and_explain_them() {
     fails_with(&["demo", "polynomial", "--degree", "40"], "degree");
     regml().args(["demo", "nonsense"]).assert().code(2);
 }
+
+#[test]
+fn a_closed_stdout_ends_the_output_without_a_panic() {
+    // `regml ... | head -1`: the reader is gone before the table is written
+    for args in [
+        vec!["path", "--dataset", "diabetes"],
+        vec!["datasets"],
+        vec!["demo", "geometry", "--out", "DIR"],
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let args: Vec<String> = args
+            .iter()
+            .map(|a| a.replace("DIR", dir.path().to_str().unwrap()))
+            .collect();
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_regml"))
+            .args(&args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+    }
+}
