@@ -176,6 +176,14 @@ impl GramCache {
                 missing.extend(extra);
             }
         }
+        // in chunks: each chunk's rows exclude the chunks before it (a blocked triangle)
+        for chunk in missing.chunks(GRAM_CHUNK) {
+            self.compute_block(x, chunk);
+        }
+    }
+
+    /// Computes the columns `missing` (none cached) in one block product.
+    fn compute_block<D: crate::design::Design>(&mut self, x: &D, missing: &[usize]) {
         // X'X is symmetric: rows of already cached features are copied from their columns,
         // only the rows of uncached features are computed
         let rows: Vec<usize> = (0..self.p).filter(|&k| !self.has(k)).collect();
@@ -273,6 +281,10 @@ impl Anderson {
 /// Smallest number of Gram columns computed in one block product.
 pub(crate) const MIN_GRAM_BLOCK: usize = 64;
 
+/// Widest single block product: wider requests are computed chunk by chunk, each chunk's
+/// rows excluding the chunks before it, so a large request costs about half a square.
+pub(crate) const GRAM_CHUNK: usize = 256;
+
 /// Solves the small symmetric positive definite system `a x = b` (row-major `k x k`).
 /// Returns `None` when `a` is not numerically positive definite.
 pub(crate) fn solve_spd(a: &[f64], b: &[f64]) -> Option<Vec<f64>> {
@@ -362,3 +374,4 @@ mod tests {
         }
     }
 }
+
