@@ -19,4 +19,9 @@ for demo in polynomial geometry sparsity overfitting; do
     $regml demo "$demo" --format "$fmt" --out "$out" >/dev/null
 done
 $regml demo polynomial --basis legendre --format "$fmt" --out "$out/legendre" >/dev/null
+if [ -d /usr/share/datasets/fashion-mnist ]; then
+    $regml demo overfitting --dataset fashion-mnist --format "$fmt" --out "$out" >/dev/null
+else
+    echo "Fashion-MNIST missing (sudo bash scripts/install-data.sh): overfitting-curves-fashion-mnist not redrawn" >&2
+fi
 ls "$out"

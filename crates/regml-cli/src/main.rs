@@ -159,9 +159,15 @@ struct DemoCmd {
     /// sparsity: number of rows
     #[arg(long, default_value_t = 100)]
     rows: usize,
-    /// overfitting: epochs
-    #[arg(long, default_value_t = 300)]
-    epochs: usize,
+    /// overfitting: digits (embedded) or fashion-mnist (scripts/install-data.sh)
+    #[arg(long, default_value = "digits", value_parser = ["digits", "fashion-mnist"])]
+    dataset: String,
+    /// overfitting: epochs (default 300 on digits, 100 on Fashion-MNIST)
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// overfitting: training rows (default 100 on digits, 1000 on Fashion-MNIST)
+    #[arg(long)]
+    train_rows: Option<usize>,
 }
 
 #[derive(Args, Debug)]
@@ -378,11 +384,25 @@ fn run_demo(c: DemoCmd) -> Result<()> {
             })?
         }
         "sparsity" => demo::sparsity::run(c.rows, c.seed)?,
-        _ => demo::overfitting::run(&demo::overfitting::OverfittingParams {
-            epochs: c.epochs,
-            seed: c.seed,
-            ..Default::default()
-        })?,
+        _ => {
+            use demo::overfitting::{DemoData, OverfittingParams};
+            let fashion = c.dataset == "fashion-mnist";
+            let base = OverfittingParams::default();
+            demo::overfitting::run(&OverfittingParams {
+                data: if fashion {
+                    DemoData::FashionMnist
+                } else {
+                    DemoData::Digits
+                },
+                epochs: c.epochs.unwrap_or(if fashion { 100 } else { base.epochs }),
+                n_train: c
+                    .train_rows
+                    .unwrap_or(if fashion { 1000 } else { base.n_train }),
+                n_val: if fashion { 2000 } else { base.n_val },
+                seed: c.seed,
+                ..base
+            })?
+        }
     };
     std::fs::create_dir_all(&c.out)
         .with_context(|| format!("cannot create directory {}", c.out.display()))?;

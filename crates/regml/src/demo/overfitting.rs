@@ -1,7 +1,8 @@
 //! A network that overfits, and four cures side by side.
 //!
-//! A 64-256-256-10 ReLU network is trained with Adam on a small part of the embedded 8x8
-//! digits (`n_train` rows; another `n_val` rows validate) for `epochs` epochs:
+//! A ReLU network with two hidden layers of 256 units is trained with Adam on a small part of
+//! the embedded 8x8 digits or of Fashion-MNIST (`n_train` rows; another `n_val` rows validate)
+//! for `epochs` epochs:
 //! - without regularization,
 //! - with an L2 kernel regularizer (Keras `l2 * sum w^2` on every kernel),
 //! - with dropout after each hidden layer,
@@ -18,9 +19,22 @@ use crate::plot::{Chart, Figure, Series, VLine, PALETTE};
 use crate::{Error, Result};
 use ndarray::Array2;
 
+/// Where the images come from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum DemoData {
+    /// The embedded 8x8 digits (1797 images, pixels 0..16).
+    #[default]
+    Digits,
+    /// Fashion-MNIST from its Debian package (`scripts/install-data.sh`): training rows from
+    /// the training split, validation rows from the test split.
+    FashionMnist,
+}
+
 /// Settings of [`run`].
 #[derive(Clone, Debug)]
 pub struct OverfittingParams {
+    /// Images.
+    pub data: DemoData,
     /// Training rows.
     pub n_train: usize,
     /// Validation rows.
@@ -40,6 +54,7 @@ pub struct OverfittingParams {
 impl Default for OverfittingParams {
     fn default() -> Self {
         OverfittingParams {
+            data: DemoData::Digits,
             n_train: 100,
             n_val: 800,
             epochs: 300,
@@ -51,37 +66,67 @@ impl Default for OverfittingParams {
     }
 }
 
-/// The digits split into training and validation sets (pixels scaled to `[0, 1]`).
-fn digits(p: &OverfittingParams) -> Result<(Dataset<f32>, Dataset<f32>)> {
-    let t = crate::data::dataset("digits")?;
-    let target = t.column_index("digit")?;
-    let (x, _) = t.matrix_without(&[target])?;
-    let labels: Vec<u32> = t.numeric(target)?.iter().map(|v| *v as u32).collect();
-    let n = x.nrows();
-    if p.n_train < 10 || p.n_val < 10 || p.n_train + p.n_val > n {
+/// Rows `idx` of `x` scaled by `scale`, with their labels.
+fn part(x: &Array2<f64>, labels: &[u32], idx: &[usize], scale: f64) -> Result<Dataset<f32>> {
+    let xs = Array2::from_shape_fn((idx.len(), x.ncols()), |(i, j)| {
+        (x[[idx[i], j]] * scale) as f32
+    });
+    Dataset::new(
+        xs,
+        Targets::Classes {
+            labels: idx.iter().map(|&i| labels[i]).collect(),
+            n_classes: 10,
+        },
+    )
+}
+
+fn check_rows(p: &OverfittingParams, train_rows: usize, val_rows: usize) -> Result<()> {
+    if p.n_train < 10 || p.n_val < 10 || p.n_train > train_rows || p.n_val > val_rows {
         return Err(Error::param(
             "rows",
             format!("{} + {}", p.n_train, p.n_val),
-            format!("need at least 10 rows each and at most {n} together"),
+            format!(
+                "need at least 10 rows each, at most {train_rows} for training and {val_rows} for validation"
+            ),
         ));
     }
-    let idx = shuffled_indices(n, p.seed);
-    let part = |rows: &[usize]| -> Result<Dataset<f32>> {
-        let xs = Array2::from_shape_fn((rows.len(), x.ncols()), |(i, j)| {
-            (x[[rows[i], j]] / 16.0) as f32
-        });
-        Dataset::new(
-            xs,
-            Targets::Classes {
-                labels: rows.iter().map(|&i| labels[i]).collect(),
-                n_classes: 10,
-            },
-        )
-    };
-    Ok((
-        part(&idx[..p.n_train])?,
-        part(&idx[p.n_train..p.n_train + p.n_val])?,
-    ))
+    Ok(())
+}
+
+/// Training and validation sets (pixels scaled to `[0, 1]`).
+fn images(p: &OverfittingParams) -> Result<(Dataset<f32>, Dataset<f32>)> {
+    match p.data {
+        DemoData::Digits => {
+            let t = crate::data::dataset("digits")?;
+            let target = t.column_index("digit")?;
+            let (x, _) = t.matrix_without(&[target])?;
+            let labels: Vec<u32> = t.numeric(target)?.iter().map(|v| *v as u32).collect();
+            let n = x.nrows();
+            check_rows(p, n, n.saturating_sub(p.n_train))?;
+            let idx = shuffled_indices(n, p.seed);
+            Ok((
+                part(&x, &labels, &idx[..p.n_train], 1.0 / 16.0)?,
+                part(
+                    &x,
+                    &labels,
+                    &idx[p.n_train..p.n_train + p.n_val],
+                    1.0 / 16.0,
+                )?,
+            ))
+        }
+        DemoData::FashionMnist => {
+            use crate::nn::data::{fashion_mnist, Split};
+            let (xt, lt) = fashion_mnist(None, Split::Train)?;
+            let (xv, lv) = fashion_mnist(None, Split::Test)?;
+            check_rows(p, xt.nrows(), xv.nrows())?;
+            let it = shuffled_indices(xt.nrows(), p.seed);
+            let iv = shuffled_indices(xv.nrows(), p.seed);
+            Ok((
+                part(&xt, &lt, &it[..p.n_train], 1.0 / 255.0)?,
+                part(&xv, &lv, &iv[..p.n_val], 1.0 / 255.0)?,
+            ))
+        }
+    }
 }
 
 /// Runs the four trainings; returns `(name, history)` pairs.
@@ -89,7 +134,8 @@ pub fn train_all(p: &OverfittingParams) -> Result<Vec<(String, History)>> {
     if p.epochs == 0 || p.epochs > 10_000 {
         return Err(Error::param("epochs", p.epochs, "must be 1..=10000"));
     }
-    let (train, val) = digits(p)?;
+    let (train, val) = images(p)?;
+    let n_inputs = train.x.ncols();
     let reg = Regularizer::new(0.0, p.l2)?;
     let net = |l2: bool, dropout: f64| -> Vec<LayerSpec> {
         let k = l2.then_some(reg);
@@ -131,7 +177,7 @@ pub fn train_all(p: &OverfittingParams) -> Result<Vec<(String, History)>> {
     ];
     let mut out = Vec::new();
     for (name, specs, kind, wd) in runs {
-        let model = Sequential::<f32>::new(64, specs, Loss::SoftmaxCrossEntropy, p.seed)?;
+        let model = Sequential::<f32>::new(n_inputs, specs, Loss::SoftmaxCrossEntropy, p.seed)?;
         let mut opt = OptimizerConfig::new(kind);
         opt.weight_decay = wd;
         let mut cfg = FitConfig::new(p.epochs, 32, opt);
@@ -143,14 +189,19 @@ pub fn train_all(p: &OverfittingParams) -> Result<Vec<(String, History)>> {
     Ok(out)
 }
 
-/// Runs the demo: figure `overfitting-curves` (one panel per run with training and
-/// validation loss, plus validation accuracy of all runs) and the summary.
+/// Runs the demo: figure `overfitting-curves` (`overfitting-curves-fashion-mnist`), one
+/// panel per run with training and validation loss plus the validation accuracy of all
+/// runs, and the summary.
 pub fn run(p: &OverfittingParams) -> Result<DemoOutput> {
     let runs = train_all(p)?;
     let mut panels = Vec::new();
     let mut acc_series = Vec::new();
+    let (inputs, what) = match p.data {
+        DemoData::Digits => (64, "digits"),
+        DemoData::FashionMnist => (784, "Fashion-MNIST images"),
+    };
     let mut summary = vec![format!(
-        "64-256-256-10 ReLU network, Adam lr 1e-3, batch 32, {} epochs on {} digits; {} validate",
+        "{inputs}-256-256-10 ReLU network, Adam lr 1e-3, batch 32, {} epochs on {} {what}; {} validate",
         p.epochs, p.n_train, p.n_val
     )];
     // the unregularized loss (penalty excluded) is what generalizes; validation loss of the
@@ -222,7 +273,7 @@ pub fn run(p: &OverfittingParams) -> Result<DemoOutput> {
         let last = final_of(h0, &|e| e.val_loss);
         summary.push(format!(
             "Without regularization the training loss falls to {:.4} while the validation loss \
-             ends {:.3} above its minimum: the network fits the training digits more closely \
+             ends {:.3} above its minimum: the network fits the training images more closely \
              than it generalizes.",
             final_of(h0, &|e| Some(e.loss)),
             last - lowest
@@ -257,7 +308,10 @@ pub fn run(p: &OverfittingParams) -> Result<DemoOutput> {
     panels.push(acc);
     Ok(DemoOutput {
         figures: vec![(
-            "overfitting-curves".into(),
+            match p.data {
+                DemoData::Digits => "overfitting-curves".into(),
+                DemoData::FashionMnist => "overfitting-curves-fashion-mnist".into(),
+            },
             Figure::grid(
                 "Training vs validation loss without and with regularization",
                 panels,
