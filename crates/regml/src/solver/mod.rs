@@ -190,7 +190,7 @@ impl GramCache {
         let m = rows.len();
         let mut block = std::mem::take(&mut self.block);
         block.resize(m * missing.len(), 0.0);
-        x.gram_block(&rows, &missing, &mut block, &mut self.scratch);
+        x.gram_block(&rows, missing, &mut block, &mut self.scratch);
         let start = self.data.len() / self.p.max(1);
         self.data
             .resize(self.data.len() + missing.len() * self.p, 0.0);
