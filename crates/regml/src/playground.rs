@@ -363,6 +363,13 @@ pub struct Playground {
     trainer: Trainer<f32>,
 }
 
+/// The points of an `n x n` grid over `[-6, 6]^2`, row by row from the top (`x2 = 6`) and
+/// left to right.
+fn grid(n: usize) -> Vec<[f64; 2]> {
+    let at = |k: usize| -6.0 + 12.0 * k as f64 / (n - 1) as f64;
+    (0..n * n).map(|i| [at(i % n), at(n - 1 - i / n)]).collect()
+}
+
 fn dataset(pts: &[([f64; 2], f64)], features: &[Feature]) -> Result<Dataset<f32>> {
     let x = Array2::from_shape_fn((pts.len(), features.len()), |(i, j)| {
         features[j].eval(pts[i].0[0], pts[i].0[1]) as f32
@@ -514,10 +521,7 @@ impl Playground {
     /// (`x2 = 6`) and left to right: probability of class 1, or the regression value.
     pub fn heatmap(&self, n: usize) -> Result<Vec<f32>> {
         let n = n.clamp(2, 200);
-        let at = |k: usize| -6.0 + 12.0 * k as f64 / (n - 1) as f64;
-        let pts: Vec<([f64; 2], f64)> = (0..n * n)
-            .map(|i| ([at(i % n), at(n - 1 - i / n)], 0.0))
-            .collect();
+        let pts: Vec<([f64; 2], f64)> = grid(n).into_iter().map(|p| (p, 0.0)).collect();
         let d = dataset(&pts, &self.config.features)?;
         // probabilities (sigmoid output) or values
         let out = self.trainer.model.predict(d.x.view())?;
@@ -543,13 +547,12 @@ impl Playground {
     /// Every neuron's output on an `n x n` grid (inference mode: dropout is the identity).
     pub fn network_view(&self, n: usize) -> Result<NetworkView> {
         let n = n.clamp(2, 64);
-        let at = |k: usize| -6.0 + 12.0 * k as f64 / (n - 1) as f64;
-        let grid: Vec<(f64, f64)> = (0..n * n).map(|i| (at(i % n), at(n - 1 - i / n))).collect();
+        let grid = grid(n);
         let inputs: Vec<Vec<f32>> = self
             .config
             .features
             .iter()
-            .map(|f| grid.iter().map(|&(a, b)| f.eval(a, b) as f32).collect())
+            .map(|f| grid.iter().map(|&[a, b]| f.eval(a, b) as f32).collect())
             .collect();
         let model = &self.trainer.model;
         let mut current: Vec<Vec<f32>> = inputs.clone();
