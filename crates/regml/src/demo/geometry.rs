@@ -40,10 +40,17 @@ impl Default for Quadratic {
 }
 
 impl Quadratic {
-    /// Checks that `H` is positive definite and the numbers finite.
+    /// Checks that `H` is positive definite and finite, and `b_ls` within `[-1e6, 1e6]^2`.
     pub fn check(&self) -> Result<()> {
         let [a, b, c] = self.h;
-        let finite = self.center.iter().chain(&self.h).all(|v| v.is_finite());
+        if !self.center.iter().all(|v| v.abs() <= 1e6) {
+            return Err(Error::param(
+                "center",
+                format!("{:?}", self.center),
+                "coordinates must be finite and at most 1e6 in size",
+            ));
+        }
+        let finite = self.h.iter().all(|v| v.is_finite());
         if !finite || !(a > 0.0) || !(a * c - b * b > 0.0) {
             return Err(Error::param(
                 "curvature",
