@@ -234,6 +234,9 @@ pub struct EvalCmd {
     /// Which rows: test (the held-out part) or train (everything else) or all
     #[arg(long, default_value = "test")]
     split: String,
+    /// Draw a histogram of each dense layer's kernel weights to FILE.svg or FILE.png
+    #[arg(long, value_name = "FILE")]
+    plot_weights: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -901,6 +904,9 @@ fn run_train(c: TrainCmd) -> Result<()> {
 }
 
 fn run_eval(c: EvalCmd) -> Result<()> {
+    if let Some(p) = &c.plot_weights {
+        regml::plot::Format::from_path(p)?;
+    }
     let model = load_model::<f32>(&c.model)?;
     let mut d = c.data.clone();
     d.loss = match model.loss() {
@@ -915,6 +921,10 @@ fn run_eval(c: EvalCmd) -> Result<()> {
     match acc {
         Some(a) => outln!("loss {loss:.6}  accuracy {a:.4}  ({} rows)", data.len()),
         None => outln!("loss {loss:.6}  ({} rows)", data.len()),
+    }
+    if let Some(path) = &c.plot_weights {
+        regml::plot::save(&regml::plot::weight_histograms(&model), path)?;
+        outln!("plot written to {}", path.display());
     }
     Ok(())
 }

@@ -448,4 +448,37 @@ fn training_history_and_weight_histograms_are_plotted() {
         &["nn", "train", "--dataset", "digits", "--plot", "h.gif"],
         "must end in .svg or .png",
     );
+    // a saved model's weights, drawn by `nn eval`
+    let model = dir.path().join("m.regml");
+    let again = dir.path().join("w2.svg");
+    regml()
+        .args([
+            "nn",
+            "train",
+            "--dataset",
+            "digits",
+            "--layers",
+            "16",
+            "--epochs",
+            "2",
+            "--quiet",
+            "--save",
+        ])
+        .arg(&model)
+        .assert()
+        .success();
+    regml()
+        .args(["nn", "eval", "--dataset", "digits", "--model"])
+        .arg(&model)
+        .arg("--plot-weights")
+        .arg(&again)
+        .assert()
+        .success();
+    assert_eq!(
+        std::fs::read_to_string(&again)
+            .unwrap()
+            .matches("exact zeros")
+            .count(),
+        2
+    );
 }
