@@ -25,11 +25,6 @@ pub trait Design: Sync {
     fn col_dot_and_sq_norm_weighted(&self, j: usize, r: &[f64], w: &[f64]) -> (f64, f64) {
         (self.col_dot(j, r), self.col_sq_norm_weighted(j, w))
     }
-    /// `u += a * (w .* x_j)` and `z += b * x_j`; dense designs read `x_j` once.
-    fn col_axpy_pair(&self, j: usize, a: f64, b: f64, w: &[f64], u: &mut [f64], z: &mut [f64]) {
-        self.col_axpy_weighted(j, a, w, u);
-        self.col_axpy(j, b, z);
-    }
     /// `out = X' v` for all columns.
     fn t_matvec(&self, v: &[f64], out: &mut [f64]) {
         for (j, o) in out.iter_mut().enumerate() {
@@ -133,10 +128,6 @@ impl Design for DenseDesign {
     #[inline]
     fn col_dot_and_sq_norm_weighted(&self, j: usize, r: &[f64], w: &[f64]) -> (f64, f64) {
         kernels::dot_and_sq_norm_weighted(self.col(j), r, w)
-    }
-    #[inline]
-    fn col_axpy_pair(&self, j: usize, a: f64, b: f64, w: &[f64], u: &mut [f64], z: &mut [f64]) {
-        kernels::axpy_pair(a, b, self.col(j), w, u, z)
     }
     fn t_matvec(&self, v: &[f64], out: &mut [f64]) {
         #[cfg(feature = "parallel")]

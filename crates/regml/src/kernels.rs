@@ -106,17 +106,6 @@ pub fn axpy3(a: f64, x: &[f64], w: &[f64], y: &mut [f64]) {
     }
 }
 
-/// `u += a * w .* x` and `z += b * x` in one read of `x` (bitwise the two separate updates).
-#[inline]
-pub fn axpy_pair(a: f64, b: f64, x: &[f64], w: &[f64], u: &mut [f64], z: &mut [f64]) {
-    debug_assert_eq!(x.len(), u.len());
-    debug_assert_eq!(x.len(), z.len());
-    for (((ui, zi), xi), wi) in u.iter_mut().zip(z.iter_mut()).zip(x).zip(w) {
-        *ui += a * xi * wi;
-        *zi += b * xi;
-    }
-}
-
 /// Soft-thresholding `S(z, t) = sign(z) * max(|z| - t, 0)`, the proximal operator of `t*|.|`.
 #[inline]
 pub fn soft_threshold<T: num_traits::Float>(z: T, t: T) -> T {
@@ -159,12 +148,5 @@ mod tests {
         let (d, q) = dot_and_sq_norm_weighted(&x, &r, &w);
         assert_eq!(d.to_bits(), dot(&x, &r).to_bits());
         assert_eq!(q.to_bits(), dot3(&x, &w, &x).to_bits());
-        let (mut u1, mut z1) = (r.clone(), w.clone());
-        let (mut u2, mut z2) = (r.clone(), w.clone());
-        axpy_pair(-0.3, 0.7, &x, &w, &mut u1, &mut z1);
-        axpy3(-0.3, &x, &w, &mut u2);
-        axpy(0.7, &x, &mut z2);
-        assert_eq!(u1, u2);
-        assert_eq!(z1, z2);
     }
 }

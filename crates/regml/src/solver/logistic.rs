@@ -196,9 +196,10 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
     ///
     /// The quadratic model at the current `eta` (curvatures `v`, residuals `r0 = w (y - p)`)
     /// is `Q(e) = sum_i -r0_i e_i + v_i e_i^2 / 2 + P(b + delta)` with `e = d0 + X delta`.
-    /// Coordinate descent keeps `rq = r0 - v .* e` and `e` together (one read of `x_j`),
-    /// computes `L_j = sum_i v_i x_ij^2` during its first pass, and is accelerated by
-    /// Anderson extrapolation, accepted only when it lowers `Q`.
+    /// Coordinate descent keeps only `rq = r0 - v .* e` current (each update reads `x_j`,
+    /// `v` and `rq`); `e` is formed from the step's coefficients when the line search or an
+    /// extrapolation needs it. The first pass computes `L_j = sum_i v_i x_ij^2` with the
+    /// gradient. Anderson extrapolation is accepted only when it lowers `Q`.
     fn newton_step(&mut self, lambda: f64, thr: f64) -> (f64, usize) {
         let n = self.eta.len();
         for i in 0..n {
@@ -208,7 +209,6 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
             self.r0[i] = wi * (self.y[i] - p);
         }
         self.rq.copy_from_slice(&self.r0);
-        self.deta.iter_mut().for_each(|e| *e = 0.0);
         let sv = sum(&self.v);
         for &j in &self.ws {
             self.delta[j] = 0.0;
@@ -239,9 +239,8 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
                 if new != cur {
                     let d = new - cur;
                     self.delta[j] += d;
-                    // rq -= d * v .* x_j ;  e += d * x_j
-                    self.x
-                        .col_axpy_pair(j, -d, d, &self.v, &mut self.rq, &mut self.deta);
+                    // rq -= d * v .* x_j  (e = d0 + X delta is formed when needed)
+                    self.x.col_axpy_weighted(j, -d, &self.v, &mut self.rq);
                     dmax = dmax.max(lj * d * d);
                 }
             }
@@ -250,7 +249,6 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
                 d0 += d;
                 for i in 0..n {
                     self.rq[i] -= d * self.v[i];
-                    self.deta[i] += d;
                 }
                 dmax = dmax.max(sv * d * d);
             }
@@ -275,6 +273,7 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
         if !moved {
             return (0.0, passes);
         }
+        self.form_deta(d0);
         // Backtracking line search on the true objective. The change is summed term by term,
         // f(eta + s d) - f(eta) = sum_i w_i (log1pexp(eta_i + s d_i) - log1pexp(eta_i) - y_i s d_i),
         // with log1pexp(e + d) - log1pexp(e) = ln_1p(sigmoid(e) * expm1(d)) evaluated without
@@ -321,6 +320,13 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
         (chg, passes)
     }
 
+    /// `deta = d0 + X delta` from the step's coefficients (one product over the working set).
+    fn form_deta(&mut self, d0: f64) {
+        self.deta.iter_mut().for_each(|e| *e = d0);
+        self.x
+            .matvec_cols_add(&self.ws, &self.delta, &mut self.deta);
+    }
+
     /// Model objective `Q(e) = sum_i -r0_i e_i + v_i e_i^2 / 2` (penalty excluded).
     fn model_value(&self, e: &[f64]) -> f64 {
         let mut q = 0.0;
@@ -337,6 +343,7 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
         let Some(mut prop) = self.anderson.push(snap) else {
             return;
         };
+        self.form_deta(*d0);
         let pen = self.pen;
         let k = self.ws.len();
         for (t, &j) in self.ws.iter().enumerate() {
