@@ -222,12 +222,8 @@ fn api_call(state: &mut State, api: &str, body: &[u8]) -> Result<Value> {
         }
         "/api/path" => {
             let r: PathReq = serde_json::from_slice(body).context("path request")?;
-            let info = regml::data::dataset_info(&r.dataset)?;
-            let t = regml::data::dataset(&r.dataset)?;
-            let target = t.column_index(info.target)?;
-            let (x, names) = t.matrix_without(&[target])?;
-            let mut y = t.numeric(target)?;
-            let mut family = info.family;
+            let mut family = regml::data::dataset_info(&r.dataset)?.family;
+            let (x, mut y, names) = regml::data::dataset_xy(&r.dataset)?;
             if r.dataset == "digits" {
                 // one digit against the rest
                 y.iter_mut().for_each(|v| *v = f64::from(*v == 0.0));

@@ -540,6 +540,16 @@ pub fn dataset(name: &str) -> Result<Table> {
     parse_csv(gz, info.name, &CsvLimits::default(), &[])
 }
 
+/// An embedded dataset as numbers: the features (`n x p`), its target column and the feature
+/// names.
+pub fn dataset_xy(name: &str) -> Result<(Array2<f64>, Vec<f64>, Vec<String>)> {
+    let info = dataset_info(name)?;
+    let t = dataset(name)?;
+    let target = t.column_index(info.target)?;
+    let (x, names) = t.matrix_without(&[target])?;
+    Ok((x, t.numeric(target)?, names))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -629,5 +639,8 @@ mod tests {
         }
         assert_eq!(dataset("diabetes").unwrap().n_rows(), 442);
         assert_eq!(dataset("digits").unwrap().names.len(), 65);
+        let (x, y, names) = dataset_xy("breast_cancer").unwrap();
+        assert_eq!((x.dim(), y.len(), names.len()), ((569, 30), 569, 30));
+        assert!(!names.iter().any(|n| n == "benign"));
     }
 }

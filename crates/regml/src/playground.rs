@@ -484,8 +484,9 @@ impl Playground {
 
     /// Current numbers without training.
     pub fn report(&self) -> Result<StepReport> {
-        let (train_loss, train_accuracy) = self.evaluate(&self.train_set)?;
-        let (test_loss, test_accuracy) = self.evaluate(&self.test_set)?;
+        // accuracy counts a positive logit (probability above 0.5) as class 1
+        let (train_loss, train_accuracy) = evaluate(&self.trainer.model, &self.train_set)?;
+        let (test_loss, test_accuracy) = evaluate(&self.trainer.model, &self.test_set)?;
         let zeros = self.trainer.model.kernel_zeros();
         Ok(StepReport {
             epoch: self.trainer.history.epochs.len(),
@@ -497,24 +498,6 @@ impl Playground {
             zero_weights: zeros.iter().map(|z| z.1).sum(),
             kernel_weights: zeros.iter().map(|z| z.2).sum(),
         })
-    }
-
-    /// Loss and, for classification, the accuracy of the 0.5 threshold on the probability.
-    fn evaluate(&self, data: &Dataset<f32>) -> Result<(f64, Option<f64>)> {
-        let (loss, _) = evaluate(&self.trainer.model, data)?;
-        if !self.config.shape.is_classification() {
-            return Ok((loss, None));
-        }
-        let out = self.trainer.model.predict(data.x.view())?;
-        let Targets::Values(y) = &data.y else {
-            return Ok((loss, None));
-        };
-        let hits = out
-            .iter()
-            .zip(y.iter())
-            .filter(|(o, t)| (**o > 0.5) == (**t > 0.5))
-            .count();
-        Ok((loss, Some(hits as f64 / data.len().max(1) as f64)))
     }
 
     /// The network's output on an `n x n` grid over `[-6, 6]^2`, row by row from the top

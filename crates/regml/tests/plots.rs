@@ -3,17 +3,14 @@
 
 use ndarray::Array2;
 use regml::cv::{cv_path, CvParams};
-use regml::data::dataset;
+use regml::data::dataset_xy;
 use regml::linear::{fit_path, ElasticNetParams};
 use regml::nn::{Activation, LayerSpec, Loss, Sequential};
 use regml::plot::{self, Figure, PathAxis};
 
 fn diabetes() -> (Array2<f64>, ndarray::Array1<f64>, Vec<String>) {
-    let t = dataset("diabetes").expect("embedded");
-    let target = t.column_index("progression").expect("target");
-    let (x, names) = t.matrix_without(&[target]).expect("matrix");
-    let y = ndarray::Array1::from(t.numeric(target).expect("numeric"));
-    (x, y, names)
+    let (x, y, names) = dataset_xy("diabetes").expect("embedded");
+    (x, ndarray::Array1::from(y), names)
 }
 
 /// The number after `attr="` following position `from` in `s`.

@@ -97,10 +97,8 @@ fn check_rows(p: &OverfittingParams, train_rows: usize, val_rows: usize) -> Resu
 fn images(p: &OverfittingParams) -> Result<(Dataset<f32>, Dataset<f32>)> {
     match p.data {
         DemoData::Digits => {
-            let t = crate::data::dataset("digits")?;
-            let target = t.column_index("digit")?;
-            let (x, _) = t.matrix_without(&[target])?;
-            let labels: Vec<u32> = t.numeric(target)?.iter().map(|v| *v as u32).collect();
+            let (x, y, _) = crate::data::dataset_xy("digits")?;
+            let labels: Vec<u32> = y.iter().map(|v| *v as u32).collect();
             let n = x.nrows();
             check_rows(p, n, n.saturating_sub(p.n_train))?;
             let idx = shuffled_indices(n, p.seed);
