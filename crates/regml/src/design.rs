@@ -45,6 +45,12 @@ pub trait Design: Sync {
             }
         }
     }
+    /// Symmetric Gram block of `cols`: `out[r, c] = x_{cols[r]}' x_{cols[c]}`, `out` is
+    /// `cols.len() x cols.len()` column-major and exactly symmetric.
+    fn gram_square(&self, cols: &[usize], out: &mut [f64], scratch: &mut Vec<f64>) {
+        self.gram_block(cols, cols, out, scratch);
+        symmetrize_lower(cols.len(), out);
+    }
     /// Gram block: `out[r, c] = x_{rows[r]}' x_{cols[c]}`, `out` is
     /// `rows.len() x cols.len()` column-major. `scratch` is reusable working memory.
     fn gram_block(&self, rows: &[usize], cols: &[usize], out: &mut [f64], scratch: &mut Vec<f64>) {
@@ -57,6 +63,15 @@ pub trait Design: Sync {
             for (r, &i) in rows.iter().enumerate() {
                 out[k * m + r] = self.col_dot(i, &col);
             }
+        }
+    }
+}
+
+/// Copies the lower triangle of the column-major `k x k` matrix `a` onto its upper triangle.
+fn symmetrize_lower(k: usize, a: &mut [f64]) {
+    for c in 0..k {
+        for r in c + 1..k {
+            a[r * k + c] = a[c * k + r];
         }
     }
 }
@@ -191,7 +206,6 @@ impl Design for DenseDesign {
         add_rows(0, out);
     }
     fn gram_block(&self, rows: &[usize], cols: &[usize], out: &mut [f64], scratch: &mut Vec<f64>) {
-        use ndarray::{ArrayView2, ArrayViewMut2, ShapeBuilder};
         let (n, p, m, k) = (self.n_samples, self.n_features, rows.len(), cols.len());
         if k == 0 || m == 0 {
             return;
@@ -206,20 +220,53 @@ impl Design for DenseDesign {
         for (c, &j) in cols.iter().enumerate() {
             right[c * n..(c + 1) * n].copy_from_slice(self.col(j));
         }
-        let b = ArrayView2::from_shape((n, k).f(), &*right).expect("n*k elements by construction");
-        let mut o = ArrayViewMut2::from_shape((m, k).f(), &mut out[..m * k])
-            .expect("caller passes rows*cols elements");
-        // X is n x p column-major, i.e. X' is p x n row-major: no copy when all rows are wanted
-        if all_rows {
-            let xt = ArrayView2::from_shape((p, n), &self.data).expect("p*n elements");
-            ndarray::linalg::general_mat_mul(1.0, &xt, &b, 0.0, &mut o);
+        let rhs = faer::MatRef::from_column_major_slice(&*right, n, k);
+        let dst = faer::MatMut::from_column_major_slice_mut(&mut out[..m * k], m, k);
+        // X is n x p column-major: no copy when all rows are wanted
+        let lhs = if all_rows {
+            faer::MatRef::from_column_major_slice(&self.data, n, p)
         } else {
             for (r, &i) in rows.iter().enumerate() {
                 left[r * n..(r + 1) * n].copy_from_slice(self.col(i));
             }
-            let at = ArrayView2::from_shape((m, n), &left[..m * n]).expect("m*n elements");
-            ndarray::linalg::general_mat_mul(1.0, &at, &b, 0.0, &mut o);
+            faer::MatRef::from_column_major_slice(&left[..n * m], n, m)
+        };
+        faer::linalg::matmul::matmul(
+            dst,
+            faer::Accum::Replace,
+            lhs.transpose(),
+            rhs,
+            1.0,
+            crate::kernels::faer_par(),
+        );
+    }
+    fn gram_square(&self, cols: &[usize], out: &mut [f64], scratch: &mut Vec<f64>) {
+        use faer::linalg::matmul::triangular::{matmul, BlockStructure};
+        let (n, k) = (self.n_samples, cols.len());
+        if k == 0 {
+            return;
         }
+        if scratch.len() < n * k {
+            scratch.resize(n * k, 0.0);
+        }
+        for (c, &j) in cols.iter().enumerate() {
+            scratch[c * n..(c + 1) * n].copy_from_slice(self.col(j));
+        }
+        let a = faer::MatRef::from_column_major_slice(&scratch[..n * k], n, k);
+        let dst = faer::MatMut::from_column_major_slice_mut(&mut out[..k * k], k, k);
+        // only the lower triangle is computed, then mirrored
+        matmul(
+            dst,
+            BlockStructure::TriangularLower,
+            faer::Accum::Replace,
+            a.transpose(),
+            BlockStructure::Rectangular,
+            a,
+            BlockStructure::Rectangular,
+            1.0,
+            crate::kernels::faer_par(),
+        );
+        symmetrize_lower(k, out);
     }
 }
 

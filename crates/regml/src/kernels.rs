@@ -3,6 +3,22 @@
 //! Floating-point sums are split over eight independent accumulators so that the compiler
 //! can keep them in vector registers (a single accumulator forces a serial dependency chain).
 
+/// Parallelism for dense matrix products: every thread of the rayon pool with the
+/// `parallel` feature, one thread without it.
+pub(crate) fn faer_par() -> faer::Par {
+    #[cfg(feature = "parallel")]
+    {
+        match std::num::NonZeroUsize::new(rayon::current_num_threads()) {
+            Some(t) if t.get() > 1 => faer::Par::Rayon(t),
+            _ => faer::Par::Seq,
+        }
+    }
+    #[cfg(not(feature = "parallel"))]
+    {
+        faer::Par::Seq
+    }
+}
+
 /// `sum_i a_i * b_i`.
 #[inline]
 pub fn dot(a: &[f64], b: &[f64]) -> f64 {

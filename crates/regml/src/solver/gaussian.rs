@@ -14,7 +14,13 @@
 //! Working sets: the sequential strong rule `|s_j| >= alpha pf_j (2 lambda - lambda_prev)`
 //! picks the candidates; after convergence on them a full KKT check adds any violator, and a
 //! duality gap decides whether the inner threshold must tighten.
+//!
+//! In covariance mode each round starts with a Newton step on the active set (see
+//! `newton_step`): once a pass has settled which coefficients are nonzero and their signs,
+//! the problem on them is a quadratic solved from the Cholesky factor of `G_AA` kept along the
+//! path, and coordinate descent only polishes.
 
+use super::cholesky::ActiveCholesky;
 use super::{solve_spd, Anderson, Certificate, FitInfo, GaussianMode, GramCache, SolverOptions};
 use crate::design::Design;
 use crate::kernels::{axpy, dot};
@@ -47,7 +53,24 @@ pub(crate) struct GaussianSolver<'a, D: Design> {
     previous: Option<(f64, Vec<f64>)>,
     last_lambda: Option<f64>,
     b_at_start: Vec<f64>,
+    /// Factor of the active Gram block for Newton steps (covariance mode).
+    chol: ActiveCholesky,
+    /// Newton steps taken (accepted) so far.
+    pub(crate) newton_steps: usize,
 }
+
+/// Smallest active set on which a Newton step is tried: below it coordinate descent
+/// converges in a few cheap passes.
+const NEWTON_MIN: usize = 32;
+
+/// Largest active set factored for Newton steps (the factor holds `|A|^2 / 2` numbers).
+const NEWTON_MAX: usize = 4000;
+
+/// Relative residual at which the conjugate gradients of a Newton step stop.
+const NEWTON_CG_TOL: f64 = 1e-3;
+
+/// Most conjugate-gradient iterations in one Newton step.
+const NEWTON_CG_MAX_ITER: usize = 20;
 
 impl<'a, D: Design> GaussianSolver<'a, D> {
     /// Prepares the path: column norms, `X'y`, and the fit of the unpenalized features.
@@ -97,6 +120,8 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
             previous: None,
             last_lambda: None,
             b_at_start: vec![0.0; p],
+            chol: ActiveCholesky::new(p),
+            newton_steps: 0,
         };
         let unpenalized: Vec<usize> = (0..p)
             .filter(|&j| s.usable[j] && !pen.is_penalized(j))
@@ -249,6 +274,168 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
         }
     }
 
+    /// Newton step on the active set (covariance mode): with `A` the nonzero coefficients
+    /// strictly inside their bounds and their signs `s_A` fixed, the objective is the
+    /// quadratic `1/2 b'Gb - c'b + sum_A (l1_j s_j b_j + l2_j/2 b_j^2)` (`c = X'y`), minimized
+    /// by `b + d` with `(G_AA + diag(l2_A)) d = g_A - l1_A s_A - l2_A b_A` (`g = X'r`). The
+    /// system is solved by conjugate gradients preconditioned with the path's Cholesky factor
+    /// of `G_AA`: one step for the lasso, a few for the elastic net, stopping at a relative
+    /// residual of [`NEWTON_CG_TOL`] (coordinate descent polishes the rest). A penalized
+    /// coefficient whose sign would flip stops at zero, bounds are enforced, and the step is
+    /// taken only if it lowers the objective.
+    fn newton_step(&mut self, lambda: f64) {
+        let pen = self.pen;
+        let active: Vec<usize> = self
+            .ws
+            .iter()
+            .copied()
+            .filter(|&j| {
+                let b = self.b[j];
+                b != 0.0 && b > pen.lower()[j] && b < pen.upper()[j]
+            })
+            .collect();
+        if active.len() < NEWTON_MIN || active.len() > NEWTON_MAX {
+            return;
+        }
+        // the factor of G_AA preconditions G_AA + diag(l2) well only when l2 is small
+        let ridge_ok = active
+            .iter()
+            .all(|&j| pen.weights(lambda, j).1 <= 0.1 * self.lip[j]);
+        if !ridge_ok {
+            return;
+        }
+        // bring the factor to the active set; a column dependent on the factored ones stays
+        // out of the step
+        let p = self.b.len();
+        let mut in_active = vec![false; p];
+        active.iter().for_each(|&j| in_active[j] = true);
+        let leaving: Vec<usize> = self
+            .chol
+            .features()
+            .iter()
+            .copied()
+            .filter(|&j| !in_active[j])
+            .collect();
+        for j in leaving {
+            self.chol.remove(j);
+        }
+        let joining: Vec<usize> = active
+            .iter()
+            .copied()
+            .filter(|&j| !self.chol.contains(j))
+            .collect();
+        let gram = &self.gram;
+        self.chol.add_block(&joining, |j| gram.col(j));
+        let set = self.chol.features();
+        let m = set.len();
+        if m < NEWTON_MIN {
+            return;
+        }
+        let l2: Vec<f64> = set.iter().map(|&j| pen.weights(lambda, j).1).collect();
+        let rhs: Vec<f64> = set
+            .iter()
+            .zip(&l2)
+            .map(|(&j, &w2)| {
+                let (w1, _) = pen.weights(lambda, j);
+                self.g[j] - w1 * self.b[j].signum() - w2 * self.b[j]
+            })
+            .collect();
+        let rhs_norm = dot(&rhs, &rhs).sqrt();
+        if !(rhs_norm > 0.0) {
+            return;
+        }
+        // preconditioned conjugate gradients from d = 0; `gd` accumulates G[:, A] d over all
+        // features for the gradient update
+        let mut gd = vec![0.0; p];
+        let mut gv = vec![0.0; p];
+        let mut d = vec![0.0; m];
+        let mut r = rhs;
+        let mut z = r.clone();
+        self.chol.solve(&mut z);
+        let mut dir = z.clone();
+        let mut rz = dot(&r, &z);
+        for _ in 0..NEWTON_CG_MAX_ITER {
+            // q = (G_AA + diag(l2)) dir
+            gv.iter_mut().for_each(|t| *t = 0.0);
+            for (&j, &v) in set.iter().zip(&dir) {
+                if v != 0.0 {
+                    axpy(v, gram.col(j), &mut gv);
+                }
+            }
+            let q: Vec<f64> = set
+                .iter()
+                .zip(&dir)
+                .zip(&l2)
+                .map(|((&j, &v), &w2)| gv[j] + w2 * v)
+                .collect();
+            let dq = dot(&dir, &q);
+            if !(dq > 0.0) {
+                break;
+            }
+            let step = rz / dq;
+            axpy(step, &dir, &mut d);
+            axpy(step, &gv, &mut gd);
+            axpy(-step, &q, &mut r);
+            if dot(&r, &r).sqrt() <= NEWTON_CG_TOL * rhs_norm {
+                break;
+            }
+            z.copy_from_slice(&r);
+            self.chol.solve(&mut z);
+            let rz_new = dot(&r, &z);
+            let beta = rz_new / rz;
+            rz = rz_new;
+            for (a, &zi) in dir.iter_mut().zip(&z) {
+                *a = zi + beta * *a;
+            }
+        }
+        // proposal b + delta, with g' = g - G[:, A] delta = g - gd + G[:, A] (d - delta)
+        let mut g = std::mem::take(&mut self.scratch);
+        g.clone_from(&self.g);
+        axpy(-1.0, &gd, &mut g);
+        let mut bnew = self.b.clone();
+        let mut dpen = 0.0;
+        for (&j, &dj) in set.iter().zip(&d) {
+            let b = self.b[j];
+            let mut t = (b + dj).clamp(pen.lower()[j], pen.upper()[j]);
+            if pen.is_penalized(j) && pen.alpha() > 0.0 && t * b < 0.0 {
+                t = 0.0;
+            }
+            if !t.is_finite() {
+                t = b;
+            }
+            if t - b != dj {
+                axpy(dj - (t - b), gram.col(j), &mut g);
+            }
+            dpen += pen.value_diff_1d(lambda, j, b, t - b);
+            bnew[j] = t;
+        }
+        if self.move_if_lower(bnew, g, dpen) {
+            self.newton_steps += 1;
+        }
+    }
+
+    /// Covariance mode: moves to coefficients `bnew` with gradients `g` if that lowers the
+    /// objective, the penalty changing by `dpen`; the gradient buffer not kept becomes scratch.
+    /// Returns whether it moved.
+    fn move_if_lower(&mut self, bnew: Vec<f64>, g: Vec<f64>, dpen: f64) -> bool {
+        // rss = y'y - b'(X'y + g)
+        let rss_old = self.rss();
+        let rss_new = self.yty
+            - self
+                .ws
+                .iter()
+                .map(|&j| bnew[j] * (self.c[j] + g[j]))
+                .sum::<f64>();
+        if 0.5 * (rss_new - rss_old) + dpen < 0.0 {
+            self.b = bnew;
+            self.scratch = std::mem::replace(&mut self.g, g);
+            true
+        } else {
+            self.scratch = g;
+            false
+        }
+    }
+
     /// Path predictor: extrapolate the last two solutions linearly in `log(lambda)` on the
     /// coordinates that kept their sign; start from there when that lowers the objective at
     /// the new `lambda`.
@@ -290,18 +477,7 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
             for &(j, d) in &step {
                 bnew[j] += d;
             }
-            let rss_new = self.yty
-                - self
-                    .ws
-                    .iter()
-                    .map(|&j| bnew[j] * (self.c[j] + g[j]))
-                    .sum::<f64>();
-            if 0.5 * (rss_new - rss_old) + dpen < 0.0 {
-                self.b = bnew;
-                self.scratch = std::mem::replace(&mut self.g, g);
-            } else {
-                self.scratch = g;
-            }
+            self.move_if_lower(bnew, g, dpen);
         } else {
             let mut r = std::mem::take(&mut self.scratch);
             r.clone_from(&self.r);
@@ -374,9 +550,17 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
         if !frozen {
             self.predict_start(lambda);
         }
+
         let mut passes = 0usize;
         let max_iter = self.opts.max_iter;
         loop {
+            let nonzero = self.ws.iter().filter(|&&j| self.b[j] != 0.0).count();
+            if self.covariance && !frozen && nonzero >= NEWTON_MIN {
+                // one pass settles the active set and signs, a Newton step solves on them
+                passes += 1;
+                self.pass(lambda, false);
+                self.newton_step(lambda);
+            }
             // coordinate descent on the working set, then on its nonzero part
             loop {
                 passes += 1;

@@ -10,6 +10,7 @@
 //! relative duality gap `(P(b) - D(u)) / P(b)` where `u` is a dual-feasible point built from
 //! the residual (see [`FitInfo`]).
 
+mod cholesky;
 pub mod gaussian;
 pub mod logistic;
 
@@ -154,7 +155,9 @@ impl GramCache {
     /// padded with the uncached candidates of largest `priority` (the features likeliest to
     /// enter next) to at least [`MIN_GRAM_BLOCK`] columns and at least as many as are already
     /// cached: the cache grows geometrically, in `O(log p)` products, and computes at most
-    /// twice the columns the path asks for.
+    /// twice the columns the path asks for. Once a request would bring the cache to half of
+    /// the features, all remaining columns are computed in one symmetric product, which costs
+    /// half of a general one (only its lower triangle is formed).
     pub(crate) fn ensure<D: crate::design::Design>(
         &mut self,
         x: &D,
@@ -176,40 +179,66 @@ impl GramCache {
                 missing.extend(extra);
             }
         }
-        // in chunks: each chunk's rows exclude the chunks before it (a blocked triangle)
-        for chunk in missing.chunks(GRAM_CHUNK) {
-            self.compute_block(x, chunk);
+        let cached = self.data.len() / self.p.max(1);
+        if priority.is_some() && 4 * (cached + missing.len()) >= self.p {
+            // most of X'X is wanted: every remaining column in one symmetric product, which
+            // computes only its lower triangle
+            let rest: Vec<usize> = (0..self.p).filter(|&j| !self.has(j)).collect();
+            self.compute_square(x, &rest);
+        } else {
+            self.compute_block(x, &missing);
         }
     }
 
-    /// Computes the columns `missing` (none cached) in one block product.
+    /// Computes the columns `missing` (none cached) with one product against all of `X`.
     fn compute_block<D: crate::design::Design>(&mut self, x: &D, missing: &[usize]) {
-        // X'X is symmetric: rows of already cached features are copied from their columns,
-        // only the rows of uncached features are computed
-        let rows: Vec<usize> = (0..self.p).filter(|&k| !self.has(k)).collect();
-        let m = rows.len();
+        let p = self.p;
+        let all: Vec<usize> = (0..p).collect();
         let mut block = std::mem::take(&mut self.block);
-        block.resize(m * missing.len(), 0.0);
-        x.gram_block(&rows, missing, &mut block, &mut self.scratch);
-        let start = self.data.len() / self.p.max(1);
-        self.data
-            .resize(self.data.len() + missing.len() * self.p, 0.0);
-        for (c, &j) in missing.iter().enumerate() {
-            let base = (start + c) * self.p;
-            for (r, &k) in rows.iter().enumerate() {
-                self.data[base + k] = block[c * m + r];
+        block.resize(p * missing.len(), 0.0);
+        x.gram_block(&all, missing, &mut block, &mut self.scratch);
+        let start = self.data.len() / p.max(1);
+        self.data.extend_from_slice(&block[..p * missing.len()]);
+        self.block = block;
+        self.symmetrize_new(missing, start);
+    }
+
+    /// Computes the columns `rest` (none cached) from their symmetric Gram block; their rows
+    /// of cached features come from the cached columns.
+    fn compute_square<D: crate::design::Design>(&mut self, x: &D, rest: &[usize]) {
+        let (p, u) = (self.p, rest.len());
+        let mut block = std::mem::take(&mut self.block);
+        block.resize(u * u, 0.0);
+        x.gram_square(rest, &mut block, &mut self.scratch);
+        let start = self.data.len() / p.max(1);
+        self.data.resize(self.data.len() + u * p, 0.0);
+        for (c, _) in rest.iter().enumerate() {
+            let base = (start + c) * p;
+            for (r, &k) in rest.iter().enumerate() {
+                self.data[base + k] = block[c * u + r];
             }
-            for k in 0..self.p {
+        }
+        self.block = block;
+        self.symmetrize_new(rest, start);
+    }
+
+    /// Registers the new columns `cols` stored from slot `start` on, with their rows of
+    /// previously cached features copied from those features' columns, so that the cached
+    /// part of `X'X` is exactly symmetric.
+    fn symmetrize_new(&mut self, cols: &[usize], start: usize) {
+        let p = self.p;
+        for (c, &j) in cols.iter().enumerate() {
+            let base = (start + c) * p;
+            for k in 0..p {
                 let s = self.slot[k];
                 if s != NO_SLOT {
-                    self.data[base + k] = self.data[s * self.p + j];
+                    self.data[base + k] = self.data[s * p + j];
                 }
             }
         }
-        for (c, &j) in missing.iter().enumerate() {
+        for (c, &j) in cols.iter().enumerate() {
             self.slot[j] = start + c;
         }
-        self.block = block;
     }
 }
 
@@ -281,10 +310,6 @@ impl Anderson {
 /// Smallest number of Gram columns computed in one block product.
 pub(crate) const MIN_GRAM_BLOCK: usize = 64;
 
-/// Widest single block product: wider requests are computed chunk by chunk, each chunk's
-/// rows excluding the chunks before it, so a large request costs about half a square.
-pub(crate) const GRAM_CHUNK: usize = 256;
-
 /// Solves the small symmetric positive definite system `a x = b` (row-major `k x k`).
 /// Returns `None` when `a` is not numerically positive definite.
 pub(crate) fn solve_spd(a: &[f64], b: &[f64]) -> Option<Vec<f64>> {
@@ -326,6 +351,98 @@ mod tests {
                 (u - v).abs() < 1e-6 * (u.abs() + 1e-3),
                 "{what}: {u} vs {v}"
             );
+        }
+    }
+
+    /// A correlated design with many active features: `x_ij = z_ij + 0.6 x_i(j-1)`, with
+    /// column 7 duplicated as column 8.
+    fn correlated(n: usize, p: usize) -> (DenseDesign, Vec<f64>) {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let mut data = vec![0.0; n * p];
+        for j in 0..p {
+            for i in 0..n {
+                let z = rng.random::<f64>() - 0.5;
+                let prev = if j > 0 { data[(j - 1) * n + i] } else { 0.0 };
+                data[j * n + i] = z + 0.6 * prev;
+            }
+        }
+        let dup: Vec<f64> = data[7 * n..8 * n].to_vec();
+        data[8 * n..9 * n].copy_from_slice(&dup);
+        let x = DenseDesign::from_col_major(data, n, p).unwrap();
+        let y: Vec<f64> = (0..n)
+            .map(|i| {
+                (0..p)
+                    .map(|j| x.col(j)[i] * ((j % 5) as f64 - 2.0))
+                    .sum::<f64>()
+                    + ((i * 13) % 7) as f64
+                    - 3.0
+            })
+            .collect();
+        (x, y)
+    }
+
+    #[test]
+    fn newton_steps_reach_the_coordinate_descent_solution() {
+        // covariance mode with Newton steps against naive mode, which has none; lasso and a
+        // small-ridge elastic net, with penalty factors (one unpenalized) and bounds
+        let (n, p) = (400, 70);
+        let (x, y) = correlated(n, p);
+        let mut pf = vec![1.0; p];
+        pf[3] = 0.0;
+        pf[10] = 2.0;
+        let mut upper = vec![f64::INFINITY; p];
+        upper[20] = 0.5;
+        let lower = vec![f64::NEG_INFINITY; p];
+        for alpha in [1.0, 0.99] {
+            let pen = ElasticNet::new(alpha, p)
+                .unwrap()
+                .with_penalty_factor(pf.clone())
+                .unwrap()
+                .with_bounds(lower.clone(), upper.clone())
+                .unwrap();
+            let usable = vec![true; p];
+            let run = |mode| {
+                let opts = SolverOptions {
+                    tol: 1e-10,
+                    gaussian_mode: mode,
+                    ..SolverOptions::default()
+                };
+                let mut s = GaussianSolver::new(&x, &y, &pen, usable.clone(), opts);
+                let lmax = s.lambda_max();
+                let mut prev = lmax;
+                let mut out = Vec::new();
+                for k in 1..40 {
+                    let l = lmax * 0.8f64.powi(k);
+                    let info = s.solve(l, prev);
+                    assert!(info.converged, "{mode:?} alpha {alpha} lambda {l} {info:?}");
+                    prev = l;
+                    out.push((info.primal, s.b.clone()));
+                }
+                (out, s.newton_steps)
+            };
+            let (cov, steps) = run(GaussianMode::Covariance);
+            let (naive, none) = run(GaussianMode::Naive);
+            assert!(steps > 10, "alpha {alpha}: {steps} Newton steps");
+            assert_eq!(none, 0);
+            let last = &cov.last().unwrap().1;
+            let nonzero = last.iter().filter(|v| **v != 0.0).count();
+            assert!(nonzero > 40, "{nonzero} nonzero");
+            assert!(last[20] <= 0.5);
+            for ((fa, a), (fb, b)) in cov.iter().zip(&naive) {
+                assert!((fa - fb).abs() <= 1e-9 * fa, "objectives {fa} vs {fb}");
+                // the duplicated pair may split its weight differently; its sum is unique
+                let (sa, sb) = (a[7] + a[8], b[7] + b[8]);
+                assert!((sa - sb).abs() < 1e-5 * (1.0 + sa.abs()), "{sa} vs {sb}");
+                for j in (0..p).filter(|&j| j != 7 && j != 8) {
+                    assert!(
+                        (a[j] - b[j]).abs() < 1e-5 * (1.0 + a[j].abs()),
+                        "alpha {alpha} j {j}: {} vs {}",
+                        a[j],
+                        b[j]
+                    );
+                }
+            }
         }
     }
 
