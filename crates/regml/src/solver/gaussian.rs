@@ -33,6 +33,8 @@ pub(crate) struct GaussianSolver<'a, D: Design> {
     y: &'a [f64],
     pen: &'a ElasticNet,
     usable: Vec<bool>,
+    /// The usable features, in order.
+    usable_idx: Vec<usize>,
     opts: SolverOptions,
     covariance: bool,
     lip: Vec<f64>,
@@ -105,6 +107,7 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
             g: c.clone(),
             c,
             grad_scale,
+            usable_idx: (0..p).filter(|&j| usable[j]).collect(),
             usable,
             opts,
             covariance,
@@ -626,18 +629,20 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
     fn certificate(&mut self, lambda: f64, ws_only: bool) -> FitInfo {
         let pen = self.pen;
         let p = self.b.len();
-        let feats: Vec<usize> = if ws_only {
-            self.ws.clone()
-        } else {
-            (0..p).filter(|&j| self.usable[j]).collect()
-        };
+        let feats: &[usize] = if ws_only { &self.ws } else { &self.usable_idx };
         let (rr, ry) = if self.covariance {
             let bc = dot(&self.b, &self.c);
             (self.yty - bc - dot(&self.b, &self.g), self.yty - bc)
         } else {
             (dot(&self.r, &self.r), dot(&self.r, self.y))
         };
-        let primal = 0.5 * rr + pen.value(lambda, &self.b);
+        // coefficients outside the working set are zero
+        let primal = 0.5 * rr
+            + self
+                .ws
+                .iter()
+                .map(|&j| pen.value_1d(lambda, j, self.b[j]))
+                .sum::<f64>();
         let kkt = feats
             .iter()
             .map(|&j| pen.subdiff_distance(lambda, j, self.b[j], self.g[j]))
@@ -647,7 +652,7 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
         // r <- r - X_F a with G_FF a = s_F (one exact least-squares step on those coordinates).
         let mut kind = Certificate::DualityGap;
         let mut free = Vec::new();
-        for &j in &feats {
+        for &j in feats {
             if self.usable[j] && !pen.is_penalized(j) {
                 let b = self.b[j];
                 if b > pen.lower()[j] && b < pen.upper()[j] {
@@ -698,13 +703,13 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
         if kind == Certificate::DualityGap {
             // u = -t r: scale t so that every conjugate is finite
             let mut t: f64 = 1.0;
-            for &j in &feats {
+            for &j in feats {
                 if !is_free[j] {
                     t = t.min(pen.dual_scaling_limit(lambda, j, s[j]));
                 }
             }
             let mut dual = t * ry2 - 0.5 * t * t * rr2;
-            for &j in &feats {
+            for &j in feats {
                 if !is_free[j] {
                     dual -= pen.conjugate(lambda, j, t * s[j]);
                 }
