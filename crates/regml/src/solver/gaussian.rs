@@ -512,8 +512,11 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
         } else {
             // r = y - X b
             self.r.copy_from_slice(self.y);
-            let neg_b: Vec<f64> = self.b.iter().map(|v| -v).collect();
+            let mut neg_b = std::mem::take(&mut self.scratch);
+            neg_b.clear();
+            neg_b.extend(self.b.iter().map(|v| -v));
             self.x.matvec_cols_add(&self.ws, &neg_b, &mut self.r);
+            self.scratch = neg_b;
             self.x.t_matvec_cols(&self.ws, &self.r, &mut self.g);
         }
     }
