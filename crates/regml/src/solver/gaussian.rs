@@ -288,15 +288,12 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
     /// taken only if it lowers the objective.
     fn newton_step(&mut self, lambda: f64) {
         let pen = self.pen;
-        let active: Vec<usize> = self
-            .ws
-            .iter()
-            .copied()
-            .filter(|&j| {
-                let b = self.b[j];
-                b != 0.0 && b > pen.lower()[j] && b < pen.upper()[j]
-            })
-            .collect();
+        let b_now = &self.b;
+        let is_active = |j: usize| {
+            let b = b_now[j];
+            b != 0.0 && b > pen.lower()[j] && b < pen.upper()[j]
+        };
+        let active: Vec<usize> = self.ws.iter().copied().filter(|&j| is_active(j)).collect();
         if active.len() < NEWTON_MIN || active.len() > NEWTON_MAX {
             return;
         }
@@ -310,14 +307,13 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
         // bring the factor to the active set; a column dependent on the factored ones stays
         // out of the step
         let p = self.b.len();
-        let mut in_active = vec![false; p];
-        active.iter().for_each(|&j| in_active[j] = true);
+        // the factor holds only working-set features, so "not active" is the test
         let leaving: Vec<usize> = self
             .chol
             .features()
             .iter()
             .copied()
-            .filter(|&j| !in_active[j])
+            .filter(|&j| !is_active(j))
             .collect();
         for j in leaving {
             self.chol.remove(j);
@@ -468,7 +464,6 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
             .iter()
             .map(|&(j, d)| pen.value_diff_1d(lambda, j, self.b[j], d))
             .sum();
-        let rss_old = self.rss();
         if self.covariance {
             // s' = s - sum_j G[:, j] d_j ;  rss' = y'y - b'(X'y + s')
             let mut g = std::mem::take(&mut self.scratch);
@@ -482,6 +477,7 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
             }
             self.move_if_lower(bnew, g, dpen);
         } else {
+            let rss_old = self.rss();
             let mut r = std::mem::take(&mut self.scratch);
             r.clone_from(&self.r);
             for &(j, d) in &step {

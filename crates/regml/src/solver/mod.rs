@@ -212,7 +212,7 @@ impl GramCache {
         x.gram_square(rest, &mut block, &mut self.scratch);
         let start = self.data.len() / p.max(1);
         self.data.resize(self.data.len() + u * p, 0.0);
-        for (c, _) in rest.iter().enumerate() {
+        for c in 0..u {
             let base = (start + c) * p;
             for (r, &k) in rest.iter().enumerate() {
                 self.data[base + k] = block[c * u + r];
