@@ -19,6 +19,62 @@ pub(crate) fn faer_par() -> faer::Par {
     }
 }
 
+/// `(0..count).map(f)` collected in order; the calls run on the rayon pool (feature
+/// `parallel`) when `work`, the number of elements they touch together, is large enough to
+/// pay for it. Each call's arithmetic is the same either way, so results are bitwise equal.
+pub(crate) fn map_indices<T: Send>(
+    count: usize,
+    work: usize,
+    f: impl Fn(usize) -> T + Sync + Send,
+) -> Vec<T> {
+    #[cfg(feature = "parallel")]
+    {
+        use rayon::prelude::*;
+        if work > 1 << 18 {
+            return (0..count).into_par_iter().map(f).collect();
+        }
+    }
+    let _ = work;
+    (0..count).map(f).collect()
+}
+
+/// Calls `f(j, chunk_j)` for the consecutive chunks of `len` elements of `data`, on the rayon
+/// pool (feature `parallel`) when `data` is large; the same calls either way.
+pub(crate) fn for_each_chunk_mut(
+    data: &mut [f64],
+    len: usize,
+    f: impl Fn(usize, &mut [f64]) + Sync + Send,
+) {
+    if len == 0 {
+        return;
+    }
+    #[cfg(feature = "parallel")]
+    {
+        use rayon::prelude::*;
+        if data.len() > 1 << 18 {
+            data.par_chunks_mut(len)
+                .enumerate()
+                .for_each(|(j, c)| f(j, c));
+            return;
+        }
+    }
+    data.chunks_mut(len).enumerate().for_each(|(j, c)| f(j, c));
+}
+
+/// Whether every element of `a` is finite: `0 v` is 0 for a finite `v` and NaN otherwise,
+/// summed over eight independent lanes.
+pub fn all_finite(a: &[f64]) -> bool {
+    let mut acc = [0.0f64; 8];
+    let chunks = a.chunks_exact(8);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for k in 0..8 {
+            acc[k] += c[k] * 0.0;
+        }
+    }
+    acc.iter().all(|v| *v == 0.0) && rest.iter().all(|v| v.is_finite())
+}
+
 /// `sum_i a_i * b_i`.
 #[inline]
 pub fn dot(a: &[f64], b: &[f64]) -> f64 {
@@ -131,6 +187,26 @@ pub fn soft_threshold<T: num_traits::Float>(z: T, t: T) -> T {
         z + t
     } else {
         T::zero()
+    }
+}
+
+#[cfg(test)]
+mod finite_tests {
+    use super::all_finite;
+
+    #[test]
+    fn all_finite_finds_every_kind_of_non_finite_value_anywhere() {
+        let base: Vec<f64> = (0..21).map(|i| i as f64 * 1e300 - 3.0).collect();
+        assert!(all_finite(&base));
+        assert!(all_finite(&[]));
+        for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            for at in [0, 7, 8, 15, 16, 20] {
+                let mut v = base.clone();
+                v[at] = bad;
+                assert!(!all_finite(&v), "{bad} at {at}");
+            }
+        }
+        assert!(all_finite(&[f64::MAX, -f64::MAX, f64::MIN_POSITIVE]));
     }
 }
 

@@ -221,7 +221,12 @@ pub(crate) struct Prepared {
 fn check_finite_2d(x: &ArrayView2<f64>) -> Result<()> {
     // fast path over contiguous memory; locate the offending entry only on failure
     if let Some(s) = x.as_slice_memory_order() {
-        if s.iter().all(|v| v.is_finite()) {
+        const CHUNK: usize = 1 << 16;
+        let chunks = s.len().div_ceil(CHUNK);
+        let ok = crate::kernels::map_indices(chunks, s.len(), |k| {
+            crate::kernels::all_finite(&s[k * CHUNK..((k + 1) * CHUNK).min(s.len())])
+        });
+        if ok.iter().all(|v| *v) {
             return Ok(());
         }
     }
@@ -355,29 +360,28 @@ pub(crate) fn prepare(
     params: &ElasticNetParams,
 ) -> Prepared {
     let (n, p) = x.dim();
-    let mut x_mean = vec![0.0; p];
-    let mut x_scale = vec![1.0; p];
-    let mut usable = vec![true; p];
-    for j in 0..p {
+    let first_row = (0..n).find(|&i| w[i] > 0.0);
+    // per column: (usable, mean or 0, sd or 1)
+    let stats = crate::kernels::map_indices(p, n * p, |j| {
         let col = x.column(j);
-        let first = (0..n).find(|&i| w[i] > 0.0).map(|i| col[i]).unwrap_or(0.0);
-        if (0..n).all(|i| w[i] == 0.0 || col[i] == first) {
-            usable[j] = false;
-        }
+        let first = first_row.map(|i| col[i]).unwrap_or(0.0);
+        let mut usable = !(0..n).all(|i| w[i] == 0.0 || col[i] == first);
         let m: f64 = col.iter().zip(w).map(|(a, b)| a * b).sum();
-        if params.fit_intercept {
-            x_mean[j] = m;
-        }
-        if params.standardize && usable[j] {
+        let mut scale = 1.0;
+        if params.standardize && usable {
             let var: f64 = col.iter().zip(w).map(|(a, b)| b * (a - m) * (a - m)).sum();
             let sd = var.sqrt();
             if sd > 0.0 {
-                x_scale[j] = sd;
+                scale = sd;
             } else {
-                usable[j] = false;
+                usable = false;
             }
         }
-    }
+        (usable, if params.fit_intercept { m } else { 0.0 }, scale)
+    });
+    let usable: Vec<bool> = stats.iter().map(|s| s.0).collect();
+    let x_mean: Vec<f64> = stats.iter().map(|s| s.1).collect();
+    let x_scale: Vec<f64> = stats.iter().map(|s| s.2).collect();
     let y_mean = if params.fit_intercept && params.family == Family::Gaussian {
         y.iter().zip(w).map(|(a, b)| a * b).sum()
     } else {
@@ -450,20 +454,19 @@ pub fn lambda_grid(params: &ElasticNetParams, lambda_max: f64, n: usize, p: usiz
 fn solver_design(x: &ArrayView2<f64>, prep: &Prepared, row_scale: Option<&[f64]>) -> DenseDesign {
     let (n, p) = x.dim();
     let mut data = vec![0.0; n * p];
-    for j in 0..p {
+    crate::kernels::for_each_chunk_mut(&mut data, n, |j, out| {
         if !prep.usable[j] {
-            continue;
+            return;
         }
         let (m, s) = (prep.x_mean[j], prep.x_scale[j]);
-        let col = &mut data[j * n..(j + 1) * n];
         for (i, v) in x.column(j).iter().enumerate() {
             let z = (v - m) / s;
-            col[i] = match row_scale {
+            out[i] = match row_scale {
                 Some(r) => z * r[i],
                 None => z,
             };
         }
-    }
+    });
     DenseDesign::from_col_major(data, n, p).expect("n*p elements by construction")
 }
 

@@ -86,7 +86,7 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
     ) -> Self {
         let (n, p) = (x.n_samples(), x.n_features());
         let ones = vec![1.0; n];
-        let lip: Vec<f64> = (0..p).map(|j| x.col_sq_norm_weighted(j, &ones)).collect();
+        let lip = crate::kernels::map_indices(p, n * p, |j| x.col_sq_norm_weighted(j, &ones));
         let mut c = vec![0.0; p];
         x.t_matvec(y, &mut c);
         let covariance = match opts.gaussian_mode {
