@@ -76,18 +76,19 @@ fn symmetrize_lower(k: usize, a: &mut [f64]) {
     }
 }
 
-/// Dense column-major design: column `j` is `data[j*n .. (j+1)*n]`.
+/// Dense column-major design: column `j` is `data[j*n .. (j+1)*n]`. The storage `S` is owned
+/// (`Vec<f64>`, the default) or borrowed (`&[f64]`, no copy of the caller's matrix).
 #[derive(Clone, Debug)]
-pub struct DenseDesign {
-    data: Vec<f64>,
+pub struct DenseDesign<S = Vec<f64>> {
+    data: S,
     n_samples: usize,
     n_features: usize,
 }
 
-impl DenseDesign {
+impl<S: AsRef<[f64]>> DenseDesign<S> {
     /// Wraps column-major storage. Returns `None` if `data.len() != n_samples * n_features`.
-    pub fn from_col_major(data: Vec<f64>, n_samples: usize, n_features: usize) -> Option<Self> {
-        (data.len() == n_samples.checked_mul(n_features)?).then_some(DenseDesign {
+    pub fn from_col_major(data: S, n_samples: usize, n_features: usize) -> Option<Self> {
+        (data.as_ref().len() == n_samples.checked_mul(n_features)?).then_some(DenseDesign {
             data,
             n_samples,
             n_features,
@@ -97,23 +98,25 @@ impl DenseDesign {
     /// Column `j` as a slice.
     #[inline]
     pub fn col(&self, j: usize) -> &[f64] {
-        &self.data[j * self.n_samples..(j + 1) * self.n_samples]
+        &self.data.as_ref()[j * self.n_samples..(j + 1) * self.n_samples]
     }
 
+    /// Raw column-major storage.
+    pub fn as_slice(&self) -> &[f64] {
+        self.data.as_ref()
+    }
+}
+
+impl DenseDesign {
     /// Mutable column `j`.
     #[inline]
     pub fn col_mut(&mut self, j: usize) -> &mut [f64] {
         let n = self.n_samples;
         &mut self.data[j * n..(j + 1) * n]
     }
-
-    /// Raw column-major storage.
-    pub fn as_slice(&self) -> &[f64] {
-        &self.data
-    }
 }
 
-impl Design for DenseDesign {
+impl<S: AsRef<[f64]> + Sync> Design for DenseDesign<S> {
     fn n_samples(&self) -> usize {
         self.n_samples
     }
@@ -179,31 +182,7 @@ impl Design for DenseDesign {
         }
     }
     fn matvec_cols_add(&self, cols: &[usize], coef: &[f64], out: &mut [f64]) {
-        // each row block sums the columns in the same order as the serial loop: the result
-        // does not depend on the number of threads
-        let n = self.n_samples;
-        let add_rows = |start: usize, block: &mut [f64]| {
-            for &j in cols {
-                if coef[j] != 0.0 {
-                    let col = &self.col(j)[start..start + block.len()];
-                    kernels::axpy(coef[j], col, block);
-                }
-            }
-        };
-        #[cfg(feature = "parallel")]
-        {
-            use rayon::prelude::*;
-            if n * cols.len() > 1 << 18 {
-                let rows = n
-                    .div_ceil(rayon::current_num_threads().max(1))
-                    .next_multiple_of(8);
-                out.par_chunks_mut(rows)
-                    .enumerate()
-                    .for_each(|(k, block)| add_rows(k * rows, block));
-                return;
-            }
-        }
-        add_rows(0, out);
+        kernels::add_scaled_columns(out, cols.len(), |c| (coef[cols[c]], self.col(cols[c])));
     }
     fn gram_block(&self, rows: &[usize], cols: &[usize], out: &mut [f64], scratch: &mut Vec<f64>) {
         let (n, p, m, k) = (self.n_samples, self.n_features, rows.len(), cols.len());
@@ -224,7 +203,7 @@ impl Design for DenseDesign {
         let dst = faer::MatMut::from_column_major_slice_mut(&mut out[..m * k], m, k);
         // X is n x p column-major: no copy when all rows are wanted
         let lhs = if all_rows {
-            faer::MatRef::from_column_major_slice(&self.data, n, p)
+            faer::MatRef::from_column_major_slice(self.as_slice(), n, p)
         } else {
             for (r, &i) in rows.iter().enumerate() {
                 left[r * n..(r + 1) * n].copy_from_slice(self.col(i));
@@ -242,33 +221,61 @@ impl Design for DenseDesign {
     }
     fn gram_square(&self, cols: &[usize], out: &mut [f64], scratch: &mut Vec<f64>) {
         use faer::linalg::matmul::triangular::{matmul, BlockStructure};
+        use faer::reborrow::ReborrowMut;
         let (n, k) = (self.n_samples, cols.len());
-        if k == 0 {
+        if k == 0 || n == 0 {
             return;
         }
-        if scratch.len() < n * k {
-            scratch.resize(n * k, 0.0);
-        }
-        for (c, &j) in cols.iter().enumerate() {
-            scratch[c * n..(c + 1) * n].copy_from_slice(self.col(j));
-        }
-        let a = faer::MatRef::from_column_major_slice(&scratch[..n * k], n, k);
-        let dst = faer::MatMut::from_column_major_slice_mut(&mut out[..k * k], k, k);
+        let mut dst = faer::MatMut::from_column_major_slice_mut(&mut out[..k * k], k, k);
         // only the lower triangle is computed, then mirrored
-        matmul(
-            dst,
-            BlockStructure::TriangularLower,
-            faer::Accum::Replace,
-            a.transpose(),
-            BlockStructure::Rectangular,
-            a,
-            BlockStructure::Rectangular,
-            1.0,
-            crate::kernels::faer_par(),
-        );
+        let lower = |dst: faer::MatMut<f64>, a: faer::MatRef<f64>, accum| {
+            matmul(
+                dst,
+                BlockStructure::TriangularLower,
+                accum,
+                a.transpose(),
+                BlockStructure::Rectangular,
+                a,
+                BlockStructure::Rectangular,
+                1.0,
+                crate::kernels::faer_par(),
+            )
+        };
+        if cols.iter().enumerate().all(|(c, &j)| j == cols[0] + c) {
+            // consecutive columns are read in place
+            let a = &self.as_slice()[cols[0] * n..(cols[0] + k) * n];
+            lower(
+                dst.rb_mut(),
+                faer::MatRef::from_column_major_slice(a, n, k),
+                faer::Accum::Replace,
+            );
+        } else {
+            // X_c' X_c = sum over row blocks R of X_c[R]' X_c[R]: the gathered block stays a
+            // few megabytes however many columns are wanted
+            let rows = (GATHER_BYTES / 8 / k).clamp(256, n);
+            if scratch.len() < rows * k {
+                scratch.resize(rows * k, 0.0);
+            }
+            for start in (0..n).step_by(rows) {
+                let m = rows.min(n - start);
+                for (c, &j) in cols.iter().enumerate() {
+                    scratch[c * m..(c + 1) * m].copy_from_slice(&self.col(j)[start..start + m]);
+                }
+                let a = faer::MatRef::from_column_major_slice(&scratch[..m * k], m, k);
+                let accum = if start == 0 {
+                    faer::Accum::Replace
+                } else {
+                    faer::Accum::Add
+                };
+                lower(dst.rb_mut(), a, accum);
+            }
+        }
         symmetrize_lower(k, out);
     }
 }
+
+/// Size of the gathered row block of a dense symmetric Gram product.
+const GATHER_BYTES: usize = 4 << 20;
 
 /// Compressed sparse column design (CSC): column `j` holds rows `indices[indptr[j]..indptr[j+1]]`.
 #[derive(Clone, Debug)]
@@ -309,7 +316,7 @@ impl CscDesign {
     }
 
     /// Converts a dense design (exact zeros are dropped).
-    pub fn from_dense(d: &DenseDesign) -> Self {
+    pub fn from_dense<S: AsRef<[f64]> + Sync>(d: &DenseDesign<S>) -> Self {
         let mut indptr = vec![0];
         let (mut indices, mut values) = (Vec::new(), Vec::new());
         for j in 0..d.n_features() {
@@ -417,6 +424,34 @@ mod tests {
                 -1.0
             };
             assert_eq!(g_fast[j].to_bits(), want.to_bits(), "column {j}");
+        }
+    }
+
+    /// The dense symmetric Gram product (in place for consecutive columns, gathered row
+    /// block by row block otherwise) equals the column dot products, is exactly symmetric,
+    /// and is bitwise the same on borrowed storage.
+    #[test]
+    fn dense_gram_square_equals_column_dot_products() {
+        let (n, p) = (20_000, 90);
+        let data: Vec<f64> = (0..n * p).map(|i| ((i as f64) * 0.3311).sin()).collect();
+        let owned = DenseDesign::from_col_major(data.clone(), n, p).expect("shape");
+        let borrowed = DenseDesign::from_col_major(data.as_slice(), n, p).expect("shape");
+        let scattered: Vec<usize> = (0..p).filter(|j| j % 3 != 1).collect();
+        let consecutive: Vec<usize> = (10..70).collect();
+        // 60 columns gather ~8700 rows per block: three blocks
+        for cols in [scattered, consecutive] {
+            let k = cols.len();
+            let (mut a, mut b) = (vec![0.0; k * k], vec![0.0; k * k]);
+            owned.gram_square(&cols, &mut a, &mut Vec::new());
+            borrowed.gram_square(&cols, &mut b, &mut Vec::new());
+            assert_eq!(a, b);
+            for (c, &jc) in cols.iter().enumerate() {
+                for (r, &jr) in cols.iter().enumerate() {
+                    let want = owned.col_dot(jr, owned.col(jc));
+                    assert!((a[c * k + r] - want).abs() <= 1e-11 * n as f64, "{jr},{jc}");
+                    assert_eq!(a[c * k + r], a[r * k + c]);
+                }
+            }
         }
     }
 }

@@ -61,6 +61,38 @@ pub(crate) fn for_each_chunk_mut(
     data.chunks_mut(len).enumerate().for_each(|(j, c)| f(j, c));
 }
 
+/// `out += sum_c a_c v_c` over `count` terms, `(a_c, v_c) = term(c)` with `v_c` as long as
+/// `out`; terms with `a_c = 0` are skipped. Large sums (feature `parallel`) split `out` into one
+/// row block per thread; every entry adds the terms in order `c = 0, 1, ..`, so the result is
+/// bitwise that of the serial loop whatever the number of threads.
+pub(crate) fn add_scaled_columns<'v>(
+    out: &mut [f64],
+    count: usize,
+    term: impl Fn(usize) -> (f64, &'v [f64]) + Sync,
+) {
+    let add_rows = |start: usize, block: &mut [f64]| {
+        for c in 0..count {
+            let (a, v) = term(c);
+            if a != 0.0 {
+                axpy(a, &v[start..start + block.len()], block);
+            }
+        }
+    };
+    #[cfg(feature = "parallel")]
+    {
+        use rayon::prelude::*;
+        let threads = rayon::current_num_threads();
+        if threads > 1 && out.len() * count > 1 << 18 {
+            let rows = out.len().div_ceil(threads).next_multiple_of(8);
+            out.par_chunks_mut(rows)
+                .enumerate()
+                .for_each(|(k, block)| add_rows(k * rows, block));
+            return;
+        }
+    }
+    add_rows(0, out);
+}
+
 /// Whether every element of `a` is finite: `0 v` is 0 for a finite `v` and NaN otherwise,
 /// summed over eight independent lanes.
 pub fn all_finite(a: &[f64]) -> bool {

@@ -470,6 +470,66 @@ fn solver_design(x: &ArrayView2<f64>, prep: &Prepared, row_scale: Option<&[f64]>
     DenseDesign::from_col_major(data, n, p).expect("n*p elements by construction")
 }
 
+/// The caller's matrix as the least-squares solver design, without a copy, when no
+/// transformation is needed: column-major storage, no centering, no scaling, every feature
+/// usable and equal weights `w0` (then the weighted objective is `w0` times the unweighted
+/// one with `lambda / w0`).
+fn plain_design<'x>(
+    x: &ArrayView2<'x, f64>,
+    w: &[f64],
+    prep: &Prepared,
+    params: &ElasticNetParams,
+) -> Option<(DenseDesign<&'x [f64]>, f64)> {
+    let (n, p) = x.dim();
+    let w0 = *w.first()?;
+    let plain = !params.standardize
+        && !params.fit_intercept
+        && w0 > 0.0
+        && w.iter().all(|&v| v == w0)
+        && prep.usable.iter().all(|&u| u);
+    if !plain {
+        return None;
+    }
+    let data = x.reversed_axes().to_slice()?;
+    Some((DenseDesign::from_col_major(data, n, p)?, w0))
+}
+
+/// A least-squares path solver run on `X` and `y` without the weights `w0` (all equal): its
+/// objective is the weighted one divided by `w0`, so `lambda` is divided by `w0` on the way in
+/// and objectives, deviances and gradients are multiplied by `w0` on the way out.
+struct Rescaled<S> {
+    inner: S,
+    scale: f64,
+}
+
+impl<S: PathSolver> PathSolver for Rescaled<S> {
+    fn solve(&mut self, lambda: f64, lambda_prev: f64) -> FitInfo {
+        let s = self.scale;
+        let info = self.inner.solve(lambda / s, lambda_prev / s);
+        FitInfo {
+            primal: info.primal * s,
+            duality_gap: info.duality_gap * s,
+            kkt_violation: info.kkt_violation * s,
+            ..info
+        }
+    }
+    fn lambda_max(&self) -> f64 {
+        self.inner.lambda_max() * self.scale
+    }
+    fn null_deviance(&self) -> f64 {
+        self.inner.null_deviance() * self.scale
+    }
+    fn deviance(&self) -> f64 {
+        self.inner.deviance() * self.scale
+    }
+    fn coefficients(&self) -> &[f64] {
+        self.inner.coefficients()
+    }
+    fn intercept(&self) -> f64 {
+        self.inner.intercept()
+    }
+}
+
 /// Fits the whole regularization path.
 pub fn fit_path(
     x: ArrayView2<f64>,
@@ -519,22 +579,41 @@ pub(crate) fn fit_prepared(
     };
     let traced = match params.family {
         Family::Gaussian => {
-            let sw: Vec<f64> = w.iter().map(|v| v.sqrt()).collect();
-            let design = solver_design(x, prep, Some(&sw));
-            let yt: Vec<f64> = y
-                .iter()
-                .zip(&sw)
-                .map(|(v, s)| (v - prep.y_mean) * s)
-                .collect();
-            let mut solver = GaussianSolver::new(
-                &design,
-                &yt,
-                &pen,
-                prep.usable.clone(),
-                params.solver.clone(),
-            );
-            let lambdas = resolve_grid(params, lambdas_override, solver.lambda_max(), n, p)?;
-            trace_path(&mut solver, Family::Gaussian, lambdas, user_grid)
+            let run = |solver: &mut dyn PathSolver| -> Result<Traced> {
+                let lambdas = resolve_grid(params, lambdas_override, solver.lambda_max(), n, p)?;
+                Ok(trace_path(solver, Family::Gaussian, lambdas, user_grid))
+            };
+            match plain_design(x, w, prep, params) {
+                Some((design, w0)) => {
+                    // X and y as given: the solver's objective is the weighted one over w0
+                    let yv = y.to_vec();
+                    let inner = GaussianSolver::new(
+                        &design,
+                        &yv,
+                        &pen,
+                        prep.usable.clone(),
+                        params.solver.clone(),
+                    );
+                    run(&mut Rescaled { inner, scale: w0 })?
+                }
+                None => {
+                    let sw: Vec<f64> = w.iter().map(|v| v.sqrt()).collect();
+                    let design = solver_design(x, prep, Some(&sw));
+                    let yt: Vec<f64> = y
+                        .iter()
+                        .zip(&sw)
+                        .map(|(v, s)| (v - prep.y_mean) * s)
+                        .collect();
+                    let mut solver = GaussianSolver::new(
+                        &design,
+                        &yt,
+                        &pen,
+                        prep.usable.clone(),
+                        params.solver.clone(),
+                    );
+                    run(&mut solver)?
+                }
+            }
         }
         Family::Binomial => {
             let design = solver_design(x, prep, None);
@@ -681,7 +760,7 @@ struct Traced {
 /// Solves along `lambdas` with warm starts, applying glmnet's early stop on default grids:
 /// explained deviance above 0.999, or (from the 5th lambda on) a change below 1e-5,
 /// relative for gaussian and absolute for binomial.
-fn trace_path<S: PathSolver>(
+fn trace_path<S: PathSolver + ?Sized>(
     solver: &mut S,
     family: Family,
     lambdas: Vec<f64>,
