@@ -155,9 +155,9 @@ impl GramCache {
     /// padded with the uncached candidates of largest `priority` (the features likeliest to
     /// enter next) to at least [`MIN_GRAM_BLOCK`] columns and at least as many as are already
     /// cached: the cache grows geometrically, in `O(log p)` products, and computes at most
-    /// twice the columns the path asks for. Once a request would bring the cache to half of
-    /// the features, all remaining columns are computed in one symmetric product, which costs
-    /// half of a general one (only its lower triangle is formed).
+    /// twice the columns the path asks for. Once a request would bring the cache to a quarter
+    /// of the features, all remaining columns are computed in one symmetric product, which
+    /// costs half of a general one (only its lower triangle is formed).
     pub(crate) fn ensure<D: crate::design::Design>(
         &mut self,
         x: &D,
@@ -181,8 +181,8 @@ impl GramCache {
         }
         let cached = self.data.len() / self.p.max(1);
         if priority.is_some() && 4 * (cached + missing.len()) >= self.p {
-            // most of X'X is wanted: every remaining column in one symmetric product, which
-            // computes only its lower triangle
+            // a large part of X'X is wanted: every remaining column in one symmetric product,
+            // which computes only its lower triangle
             let rest: Vec<usize> = (0..self.p).filter(|&j| !self.has(j)).collect();
             self.compute_square(x, &rest);
         } else {
