@@ -18,7 +18,8 @@
 //! In covariance mode each round starts with a Newton step on the active set (see
 //! `newton_step`): once a pass has settled which coefficients are nonzero and their signs,
 //! the problem on them is a quadratic solved from the Cholesky factor of `G_AA` kept along the
-//! path, and coordinate descent only polishes.
+//! path. When the step is taken and the duality gap of the working set is then already within
+//! tolerance, no further pass is needed; otherwise coordinate descent continues from there.
 
 use super::cholesky::ActiveCholesky;
 use super::{solve_spd, Anderson, Certificate, FitInfo, GaussianMode, GramCache, SolverOptions};
@@ -280,13 +281,15 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
     /// Newton step on the active set (covariance mode): with `A` the nonzero coefficients
     /// strictly inside their bounds and their signs `s_A` fixed, the objective is the
     /// quadratic `1/2 b'Gb - c'b + sum_A (l1_j s_j b_j + l2_j/2 b_j^2)` (`c = X'y`), minimized
-    /// by `b + d` with `(G_AA + diag(l2_A)) d = g_A - l1_A s_A - l2_A b_A` (`g = X'r`). The
-    /// system is solved by conjugate gradients preconditioned with the path's Cholesky factor
-    /// of `G_AA`: one step for the lasso, a few for the elastic net, stopping at a relative
-    /// residual of [`NEWTON_CG_TOL`] (coordinate descent polishes the rest). A penalized
-    /// coefficient whose sign would flip stops at zero, bounds are enforced, and the step is
-    /// taken only if it lowers the objective.
-    fn newton_step(&mut self, lambda: f64) {
+    /// by `b + d` with `(G_AA + diag(l2_A)) d = g_A - l1_A s_A - l2_A b_A` (`g = X'r`). With
+    /// the path's Cholesky factor `G_AA = L L'`, the lasso system is solved directly and the
+    /// elastic-net one by conjugate gradients (see `ActiveCholesky::solve_shifted`), which
+    /// stop at a relative
+    /// residual of [`NEWTON_CG_TOL`]. A penalized coefficient whose sign would flip stops at
+    /// zero and bounds are enforced. The gradients at the proposal are computed afresh
+    /// (`O(p |ws|)`), and the step is taken only if it lowers the objective. Returns whether
+    /// it was taken; the gradients are then exact, as after a refresh.
+    fn newton_step(&mut self, lambda: f64) -> bool {
         let pen = self.pen;
         let b_now = &self.b;
         let is_active = |j: usize| {
@@ -295,18 +298,17 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
         };
         let active: Vec<usize> = self.ws.iter().copied().filter(|&j| is_active(j)).collect();
         if active.len() < NEWTON_MIN || active.len() > NEWTON_MAX {
-            return;
+            return false;
         }
         // the factor of G_AA preconditions G_AA + diag(l2) well only when l2 is small
         let ridge_ok = active
             .iter()
             .all(|&j| pen.weights(lambda, j).1 <= 0.1 * self.lip[j]);
         if !ridge_ok {
-            return;
+            return false;
         }
         // bring the factor to the active set; a column dependent on the factored ones stays
         // out of the step
-        let p = self.b.len();
         // the factor holds only working-set features, so "not active" is the test
         let leaving: Vec<usize> = self
             .chol
@@ -328,7 +330,7 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
         let set = self.chol.features();
         let m = set.len();
         if m < NEWTON_MIN {
-            return;
+            return false;
         }
         let l2: Vec<f64> = set.iter().map(|&j| pen.weights(lambda, j).1).collect();
         let rhs: Vec<f64> = set
@@ -341,59 +343,21 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
             .collect();
         let rhs_norm = dot(&rhs, &rhs).sqrt();
         if !(rhs_norm > 0.0) {
-            return;
+            return false;
         }
-        // preconditioned conjugate gradients from d = 0; `gd` accumulates G[:, A] d over all
-        // features for the gradient update
-        let mut gd = vec![0.0; p];
-        let mut gv = vec![0.0; p];
-        let mut d = vec![0.0; m];
-        let mut r = rhs;
-        let mut z = r.clone();
-        self.chol.solve(&mut z);
-        let mut dir = z.clone();
-        let mut rz = dot(&r, &z);
-        for _ in 0..NEWTON_CG_MAX_ITER {
-            // q = (G_AA + diag(l2)) dir
-            gv.iter_mut().for_each(|t| *t = 0.0);
-            for (&j, &v) in set.iter().zip(&dir) {
-                if v != 0.0 {
-                    axpy(v, gram.col(j), &mut gv);
-                }
-            }
-            let q: Vec<f64> = set
-                .iter()
-                .zip(&dir)
-                .zip(&l2)
-                .map(|((&j, &v), &w2)| gv[j] + w2 * v)
-                .collect();
-            let dq = dot(&dir, &q);
-            if !(dq > 0.0) {
-                break;
-            }
-            let step = rz / dq;
-            axpy(step, &dir, &mut d);
-            axpy(step, &gv, &mut gd);
-            axpy(-step, &q, &mut r);
-            if dot(&r, &r).sqrt() <= NEWTON_CG_TOL * rhs_norm {
-                break;
-            }
-            z.copy_from_slice(&r);
-            self.chol.solve(&mut z);
-            let rz_new = dot(&r, &z);
-            let beta = rz_new / rz;
-            rz = rz_new;
-            for (a, &zi) in dir.iter_mut().zip(&z) {
-                *a = zi + beta * *a;
-            }
-        }
-        // proposal b + delta, with g' = g - G[:, A] delta = g - gd + G[:, A] (d - delta)
-        let mut g = std::mem::take(&mut self.scratch);
-        g.clone_from(&self.g);
-        axpy(-1.0, &gd, &mut g);
+        let d = if l2.iter().all(|&w| w == 0.0) {
+            // the factor is of the system itself: one direct solve
+            let mut d = rhs;
+            self.chol.solve(&mut d);
+            d
+        } else {
+            self.chol
+                .solve_shifted(rhs, &l2, NEWTON_CG_TOL, NEWTON_CG_MAX_ITER)
+        };
+        // proposal: b + d with signs kept and bounds enforced
         let mut bnew = self.b.clone();
         let mut dpen = 0.0;
-        for (&j, &dj) in set.iter().zip(&d) {
+        for (&j, &dj) in self.chol.features().iter().zip(&d) {
             let b = self.b[j];
             let mut t = (b + dj).clamp(pen.lower()[j], pen.upper()[j]);
             if pen.is_penalized(j) && pen.alpha() > 0.0 && t * b < 0.0 {
@@ -402,15 +366,17 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
             if !t.is_finite() {
                 t = b;
             }
-            if t - b != dj {
-                axpy(dj - (t - b), gram.col(j), &mut g);
-            }
             dpen += pen.value_diff_1d(lambda, j, b, t - b);
             bnew[j] = t;
         }
-        if self.move_if_lower(bnew, g, dpen) {
+        // its gradients computed afresh, g' = X'y - G[:, ws] b' (no drift carried over)
+        let mut g = std::mem::take(&mut self.scratch);
+        gradient_at(&self.gram, &self.c, &self.ws, &bnew, &mut g);
+        let moved = self.move_if_lower(bnew, g, dpen);
+        if moved {
             self.newton_steps += 1;
         }
+        moved
     }
 
     /// Covariance mode: moves to coefficients `bnew` with gradients `g` if that lowers the
@@ -498,13 +464,7 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
     /// removing accumulated drift, and the gradients of the working set.
     fn refresh(&mut self) {
         if self.covariance {
-            // s = X'y - sum_j G[:, j] b_j
-            self.g.copy_from_slice(&self.c);
-            for &j in &self.ws {
-                if self.b[j] != 0.0 {
-                    axpy(-self.b[j], self.gram.col(j), &mut self.g);
-                }
-            }
+            gradient_at(&self.gram, &self.c, &self.ws, &self.b, &mut self.g);
         } else {
             // r = y - X b
             self.r.copy_from_slice(self.y);
@@ -557,33 +517,40 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
         let max_iter = self.opts.max_iter;
         loop {
             let nonzero = self.ws.iter().filter(|&&j| self.b[j] != 0.0).count();
+            // an accepted Newton step leaves the gradients computed afresh
+            let mut settled = false;
             if self.covariance && !frozen && nonzero >= NEWTON_MIN {
                 // one pass settles the active set and signs, a Newton step solves on them
                 passes += 1;
                 self.pass(lambda, false);
-                self.newton_step(lambda);
+                settled = self.newton_step(lambda);
             }
-            // coordinate descent on the working set, then on its nonzero part
-            loop {
-                passes += 1;
-                if self.pass(lambda, false) < thr || passes >= max_iter {
-                    break;
-                }
-                self.anderson.reset();
+            // coordinate descent on the working set, then on its nonzero part; after a
+            // Newton step the working-set gap below decides whether it is needed at all
+            if !settled {
                 loop {
                     passes += 1;
-                    if self.pass(lambda, true) < thr || passes >= max_iter {
+                    if self.pass(lambda, false) < thr || passes >= max_iter {
                         break;
                     }
-                    self.try_extrapolation(lambda);
+                    self.anderson.reset();
+                    loop {
+                        passes += 1;
+                        if self.pass(lambda, true) < thr || passes >= max_iter {
+                            break;
+                        }
+                        self.try_extrapolation(lambda);
+                    }
                 }
+                self.refresh();
             }
-            self.refresh();
             // the gap of the working-set problem costs O(n |ws|); the full gradient only
             // once it is met
             let ws_info = self.certificate(lambda, true);
             if ws_info.relative_gap > tol && passes < max_iter && thr >= 1e-24 * null {
-                thr *= (tol / ws_info.relative_gap).clamp(1e-3, 0.1);
+                if !settled {
+                    thr *= (tol / ws_info.relative_gap).clamp(1e-3, 0.1);
+                }
                 continue;
             }
             self.full_gradient();
@@ -719,5 +686,17 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
             }
         }
         FitInfo::from_parts(kind, gap, primal, kkt, self.grad_scale)
+    }
+}
+
+/// Covariance mode: the gradients `g = X'y - sum_{j in ws} G[:, j] b_j` of every feature at
+/// coefficients `b` that are zero outside the working set `ws`.
+fn gradient_at(gram: &GramCache, c: &[f64], ws: &[usize], b: &[f64], g: &mut Vec<f64>) {
+    g.clear();
+    g.extend_from_slice(c);
+    for &j in ws {
+        if b[j] != 0.0 {
+            axpy(-b[j], gram.col(j), g);
+        }
     }
 }
