@@ -10,20 +10,26 @@ use crate::kernels::{axpy, dot};
 
 const ABSENT: usize = usize::MAX;
 
-/// Lower-triangular `L` with `L L' = M`, row `i` stored as `L[i][0..=i]`.
+/// Lower-triangular `L` with `L L' = M`, stored column-major in one buffer with column
+/// stride `cap`: `L[i][t]` at `l[t * cap + i]` for `i >= t`, zero elsewhere.
 #[derive(Debug, Default)]
 pub(crate) struct ActiveCholesky {
     features: Vec<usize>,
     pos: Vec<usize>,
-    rows: Vec<Vec<f64>>,
+    cap: usize,
+    l: Vec<f64>,
 }
+
+/// Smallest column stride of the factor's buffer.
+const MIN_CAP: usize = 64;
 
 impl ActiveCholesky {
     pub(crate) fn new(p: usize) -> Self {
         ActiveCholesky {
             features: Vec::new(),
             pos: vec![ABSENT; p],
-            rows: Vec::new(),
+            cap: 0,
+            l: Vec::new(),
         }
     }
 
@@ -36,48 +42,88 @@ impl ActiveCholesky {
         self.pos[j] != ABSENT
     }
 
-    /// Appends the features `js` in order, `gram_col(j)` being the Gram column of `j` over
-    /// all features. Each new row is `z = L^-1 G[A, j]` followed by the factor of the Schur
-    /// complement `G[J, J] - Z'Z`; the triangular solves of all new features advance together
-    /// row by row, so the factor is read once. A feature numerically in the span of those
-    /// before it (pivot `<= 1e-10 G_jj`) is left out.
-    pub(crate) fn add_block<'g>(&mut self, js: &[usize], gram_col: impl Fn(usize) -> &'g [f64]) {
-        let m = self.features.len();
-        let cols: Vec<&[f64]> = js.iter().map(|&j| gram_col(j)).collect();
-        // z_c = L^-1 G[A, j_c]
-        let mut z: Vec<Vec<f64>> = cols
-            .iter()
-            .map(|col| self.features.iter().map(|&f| col[f]).collect())
-            .collect();
-        for i in 0..m {
-            let li = &self.rows[i];
-            for zc in z.iter_mut() {
-                zc[i] = (zc[i] - dot(&li[..i], &zc[..i])) / li[i];
-            }
+    /// Column `t` of the factor from its diagonal down, `L[t..m][t]`.
+    #[inline]
+    fn col(&self, t: usize) -> &[f64] {
+        &self.l[t * self.cap + t..t * self.cap + self.features.len()]
+    }
+
+    /// Makes room for `m` features: the stride at least doubles when it grows, so the copies
+    /// cost `O(m^2)` over a whole path.
+    fn reserve(&mut self, m: usize) {
+        if m <= self.cap {
+            return;
         }
+        let cap = (2 * self.cap).max(MIN_CAP).min(self.pos.len()).max(m);
+        let mut l = vec![0.0; cap * cap];
+        for t in 0..self.features.len() {
+            l[t * cap + t..t * cap + self.features.len()].copy_from_slice(self.col(t));
+        }
+        self.cap = cap;
+        self.l = l;
+    }
+
+    /// Appends the features `js` in order, `gram_col(j)` being the Gram column of `j` over
+    /// all features. The new rows are `Z' = (L^-1 G[A, J])'` (one blocked triangular solve
+    /// with all new features as right-hand sides, `O(|A|^2 |J|)`, which reads the factor
+    /// once) followed by the factor of the Schur complement `G[J, J] - Z'Z`. A feature
+    /// numerically in the span of those before it (pivot `<= 1e-10 G_jj`) is left out.
+    pub(crate) fn add_block<'g>(&mut self, js: &[usize], gram_col: impl Fn(usize) -> &'g [f64]) {
+        let (m, k) = (self.features.len(), js.len());
+        if k == 0 {
+            return;
+        }
+        self.reserve(m + k);
+        let cap = self.cap;
+        let cols: Vec<&[f64]> = js.iter().map(|&j| gram_col(j)).collect();
+        // Z = L^-1 G[A, J], column c of Z (contiguous) for feature js[c]
+        let mut z = vec![0.0; m * k];
+        if m > 0 {
+            for (zc, col) in z.chunks_exact_mut(m).zip(&cols) {
+                for (v, &f) in zc.iter_mut().zip(&self.features) {
+                    *v = col[f];
+                }
+            }
+            // at this size the solve is bound by reading the factor: one thread
+            faer::linalg::triangular_solve::solve_lower_triangular_in_place(
+                faer::MatRef::from_column_major_slice_with_stride(
+                    &self.l[..(m - 1) * cap + m],
+                    m,
+                    m,
+                    cap,
+                ),
+                faer::MatMut::from_column_major_slice_mut(&mut z, m, k),
+                faer::Par::Seq,
+            );
+        }
+        let zcol = |c: usize| &z[c * m..(c + 1) * m];
         // Cholesky of the Schur complement G[J, J] - Z'Z, skipping dependent pivots; each
         // accepted feature's row is its z followed by its part of that factor
-        let mut accepted: Vec<usize> = Vec::with_capacity(js.len());
-        for c in 0..js.len() {
+        let mut accepted: Vec<usize> = Vec::with_capacity(k);
+        let mut tails: Vec<Vec<f64>> = Vec::with_capacity(k);
+        for c in 0..k {
             let mut tail: Vec<f64> = Vec::with_capacity(accepted.len() + 1);
             for (t, &a) in accepted.iter().enumerate() {
-                let s = cols[c][js[a]] - dot(&z[c], &z[a][..m]);
-                let ta = &z[a][m..];
+                let s = cols[c][js[a]] - dot(zcol(c), zcol(a));
+                let ta = &tails[t];
                 tail.push((s - dot(&tail[..t], &ta[..t])) / ta[t]);
             }
             let diag = cols[c][js[c]];
-            let d2 = diag - dot(&z[c], &z[c]) - dot(&tail, &tail);
+            let d2 = diag - dot(zcol(c), zcol(c)) - dot(&tail, &tail);
             if !(d2 > 1e-10 * diag) || !d2.is_finite() {
                 continue;
             }
             tail.push(d2.sqrt());
-            z[c].extend_from_slice(&tail);
+            tails.push(tail);
             accepted.push(c);
         }
-        for c in accepted {
-            self.pos[js[c]] = self.features.len();
+        for (c, tail) in accepted.into_iter().zip(tails) {
+            let i = self.features.len();
+            for (t, &v) in zcol(c).iter().chain(&tail).enumerate() {
+                self.l[t * cap + i] = v;
+            }
+            self.pos[js[c]] = i;
             self.features.push(js[c]);
-            self.rows.push(std::mem::take(&mut z[c]));
         }
     }
 
@@ -85,25 +131,38 @@ impl ActiveCholesky {
     pub(crate) fn remove(&mut self, j: usize) {
         let k = self.pos[j];
         debug_assert!(k != ABSENT);
-        self.rows.remove(k);
+        let (m, cap) = (self.features.len(), self.cap);
         self.features.remove(k);
         self.pos[j] = ABSENT;
         for (i, &f) in self.features.iter().enumerate().skip(k) {
             self.pos[f] = i;
         }
-        // rows after k lose their entry k, which becomes a rank-one update of the trailing
-        // factor: L22 L22' + x x'
-        let mut x: Vec<f64> = self.rows[k..].iter_mut().map(|r| r.remove(k)).collect();
-        let m = x.len();
-        for a in 0..m {
-            let la = self.rows[k + a][k + a];
+        // rows after k move up and lose their entry k, which becomes a rank-one update of the
+        // trailing factor: L22 L22' + x x'
+        let mut x: Vec<f64> = self.l[k * cap + k + 1..k * cap + m].to_vec();
+        for t in 0..k {
+            self.l
+                .copy_within(t * cap + k + 1..t * cap + m, t * cap + k);
+        }
+        for t in k + 1..m {
+            self.l
+                .copy_within(t * cap + t..t * cap + m, (t - 1) * cap + t - 1);
+        }
+        // row m - 1 and column m - 1 are now outside the factor
+        for t in 0..m {
+            self.l[t * cap + m - 1] = 0.0;
+        }
+        self.l[(m - 1) * cap..(m - 1) * cap + m].fill(0.0);
+        for a in 0..x.len() {
+            let col = (k + a) * cap + k;
+            let la = self.l[col + a];
             let r = la.hypot(x[a]);
             let (c, s) = (r / la, x[a] / la);
-            self.rows[k + a][k + a] = r;
-            for b in a + 1..m {
-                let v = (self.rows[k + b][k + a] + s * x[b]) / c;
+            self.l[col + a] = r;
+            for b in a + 1..x.len() {
+                let v = (self.l[col + b] + s * x[b]) / c;
                 x[b] = c * x[b] - s * v;
-                self.rows[k + b][k + a] = v;
+                self.l[col + b] = v;
             }
         }
     }
@@ -164,19 +223,21 @@ impl ActiveCholesky {
         w
     }
 
-    /// Solves `L v = rhs` in place (forward substitution, `M = L L'`).
+    /// Solves `L v = rhs` in place (forward substitution by columns, `M = L L'`).
     pub(crate) fn solve_lower(&self, v: &mut [f64]) {
-        for (i, li) in self.rows.iter().enumerate() {
-            v[i] = (v[i] - dot(&li[..i], &v[..i])) / li[i];
+        for t in 0..self.features.len() {
+            let lt = self.col(t);
+            v[t] /= lt[0];
+            let vt = v[t];
+            axpy(-vt, &lt[1..], &mut v[t + 1..]);
         }
     }
 
-    /// Solves `L' v = rhs` in place (back substitution, `M = L L'`).
+    /// Solves `L' v = rhs` in place (back substitution by columns, `M = L L'`).
     pub(crate) fn solve_upper(&self, v: &mut [f64]) {
-        for (i, li) in self.rows.iter().enumerate().rev() {
-            v[i] /= li[i];
-            let vi = v[i];
-            axpy(-vi, &li[..i], &mut v[..i]);
+        for t in (0..self.features.len()).rev() {
+            let lt = self.col(t);
+            v[t] = (v[t] - dot(&lt[1..], &v[t + 1..])) / lt[0];
         }
     }
 }
@@ -216,21 +277,24 @@ mod tests {
         f.add_block(&[5], col);
         let set = f.features().to_vec();
         assert_eq!(set, vec![4, 7, 0, 2, 5]);
-        // M v = rhs checked through M times the solution
-        let rhs: Vec<f64> = (0..set.len()).map(|i| 1.0 + i as f64).collect();
+        assert_solves(&f, &g);
+    }
+
+    /// `M v = rhs` solved through the factor, checked through `M` times the solution.
+    fn assert_solves(f: &ActiveCholesky, g: &[f64]) {
+        let p = f.pos.len();
+        let set = f.features();
+        let rhs: Vec<f64> = (0..set.len()).map(|i| ((i % 7) as f64) - 2.5).collect();
         let mut v = rhs.clone();
         f.solve(&mut v);
+        let scale = dot(&rhs, &rhs).sqrt();
         for (i, &a) in set.iter().enumerate() {
             let mv: f64 = set
                 .iter()
                 .enumerate()
                 .map(|(k, &b)| g[b * p + a] * v[k])
                 .sum();
-            assert!(
-                (mv - rhs[i]).abs() < 1e-9 * rhs[i].abs(),
-                "{mv} vs {}",
-                rhs[i]
-            );
+            assert!((mv - rhs[i]).abs() < 1e-9 * scale, "{mv} vs {}", rhs[i]);
         }
     }
 
@@ -274,6 +338,27 @@ mod tests {
     }
 
     #[test]
+    fn a_factor_that_outgrows_its_buffer_still_solves() {
+        // 150 features added in blocks past two growths of the column stride, with removals
+        // between them
+        let p = 150;
+        let g = gram(p);
+        let col = |j: usize| &g[j * p..(j + 1) * p];
+        let mut f = ActiveCholesky::new(p);
+        let order: Vec<usize> = (0..p).map(|i| (i * 37) % p).collect();
+        f.add_block(&order[..50], col);
+        f.remove(order[3]);
+        f.add_block(&order[50..110], col);
+        f.remove(order[0]);
+        f.remove(order[80]);
+        f.add_block(&order[110..], col);
+        // the stride grew from 64 to 128, then to p (never beyond)
+        assert_eq!(f.cap, p);
+        assert_eq!(f.features().len(), p - 3);
+        assert_solves(&f, &g);
+    }
+
+    #[test]
     fn a_block_add_equals_single_adds() {
         let p = 12;
         let g = gram(p);
@@ -288,8 +373,8 @@ mod tests {
         }
         block.add_block(&new, col);
         assert_eq!(one.features(), block.features());
-        for (a, b) in one.rows.iter().zip(&block.rows) {
-            for (u, v) in a.iter().zip(b) {
+        for t in 0..one.features().len() {
+            for (u, v) in one.col(t).iter().zip(block.col(t)) {
                 assert!((u - v).abs() < 1e-10 * (1.0 + u.abs()), "{u} vs {v}");
             }
         }
