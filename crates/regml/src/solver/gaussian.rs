@@ -72,6 +72,18 @@ const NEWTON_MAX: usize = 4000;
 /// Relative residual at which the conjugate gradients of a Newton step stop.
 const NEWTON_CG_TOL: f64 = 1e-3;
 
+/// Most Newton steps in one round: after the first, each corrects the active set (features
+/// that entered, coefficients that stopped at zero) without a coordinate-descent pass.
+const NEWTON_MAX_STEPS: usize = 3;
+
+/// What an accepted Newton step found about its active set.
+struct NewtonOutcome {
+    /// Working-set features at zero that violate their optimality condition.
+    violators: Vec<usize>,
+    /// Whether a coefficient stopped at zero instead of changing sign.
+    clipped: bool,
+}
+
 /// Most conjugate-gradient iterations in one Newton step.
 const NEWTON_CG_MAX_ITER: usize = 20;
 
@@ -279,43 +291,53 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
     }
 
     /// Newton step on the active set (covariance mode): with `A` the nonzero coefficients
-    /// strictly inside their bounds and their signs `s_A` fixed, the objective is the
-    /// quadratic `1/2 b'Gb - c'b + sum_A (l1_j s_j b_j + l2_j/2 b_j^2)` (`c = X'y`), minimized
-    /// by `b + d` with `(G_AA + diag(l2_A)) d = g_A - l1_A s_A - l2_A b_A` (`g = X'r`). With
-    /// the path's Cholesky factor `G_AA = L L'`, the lasso system is solved directly and the
+    /// strictly inside their bounds plus the features `entering` (zero, with the sign of
+    /// their gradient), and the signs `s_A` fixed, the objective is the quadratic
+    /// `1/2 b'Gb - c'b + sum_A (l1_j s_j b_j + l2_j/2 b_j^2)` (`c = X'y`), minimized by
+    /// `b + d` with `(G_AA + diag(l2_A)) d = g_A - l1_A s_A - l2_A b_A` (`g = X'r`). With the
+    /// path's Cholesky factor `G_AA = L L'`, the lasso system is solved directly and the
     /// elastic-net one by conjugate gradients (see `ActiveCholesky::solve_shifted`), which
-    /// stop at a relative
-    /// residual of [`NEWTON_CG_TOL`]. A penalized coefficient whose sign would flip stops at
-    /// zero and bounds are enforced. The gradients at the proposal are computed afresh
-    /// (`O(p |ws|)`), and the step is taken only if it lowers the objective. Returns whether
-    /// it was taken; the gradients are then exact, as after a refresh.
-    fn newton_step(&mut self, lambda: f64) -> bool {
+    /// stop at a relative residual of [`NEWTON_CG_TOL`]. A penalized coefficient whose sign
+    /// would flip stops at zero and bounds are enforced. The gradients at the proposal are
+    /// computed afresh (`O(p |ws|)`), and the step is taken only if it lowers the objective.
+    ///
+    /// Returns `None` if no step was taken; otherwise the gradients are exact, as after a
+    /// refresh, and the result says whether the active set was right: `Some(v)` lists the
+    /// working-set features at zero that violate their optimality condition at the new
+    /// point (candidates to enter), and `clipped` is set when a coefficient stopped at zero.
+    fn newton_step(&mut self, lambda: f64, entering: &[usize]) -> Option<NewtonOutcome> {
         let pen = self.pen;
         let b_now = &self.b;
         let is_active = |j: usize| {
             let b = b_now[j];
             b != 0.0 && b > pen.lower()[j] && b < pen.upper()[j]
         };
-        let active: Vec<usize> = self.ws.iter().copied().filter(|&j| is_active(j)).collect();
+        let is_entering = |j: usize| entering.contains(&j);
+        let active: Vec<usize> = self
+            .ws
+            .iter()
+            .copied()
+            .filter(|&j| is_active(j) || is_entering(j))
+            .collect();
         if active.len() < NEWTON_MIN || active.len() > NEWTON_MAX {
-            return false;
+            return None;
         }
         // the factor of G_AA preconditions G_AA + diag(l2) well only when l2 is small
         let ridge_ok = active
             .iter()
             .all(|&j| pen.weights(lambda, j).1 <= 0.1 * self.lip[j]);
         if !ridge_ok {
-            return false;
+            return None;
         }
         // bring the factor to the active set; a column dependent on the factored ones stays
-        // out of the step
-        // the factor holds only working-set features, so "not active" is the test
+        // out of the step (the factor holds only working-set features, so "not active" is
+        // the test)
         let leaving: Vec<usize> = self
             .chol
             .features()
             .iter()
             .copied()
-            .filter(|&j| !is_active(j))
+            .filter(|&j| !is_active(j) && !is_entering(j))
             .collect();
         for j in leaving {
             self.chol.remove(j);
@@ -330,20 +352,28 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
         let set = self.chol.features();
         let m = set.len();
         if m < NEWTON_MIN {
-            return false;
+            return None;
         }
+        // signs: of the coefficient, or of the gradient for an entering feature
+        let sign = |j: usize| {
+            if self.b[j] != 0.0 {
+                self.b[j].signum()
+            } else {
+                self.g[j].signum()
+            }
+        };
         let l2: Vec<f64> = set.iter().map(|&j| pen.weights(lambda, j).1).collect();
         let rhs: Vec<f64> = set
             .iter()
             .zip(&l2)
             .map(|(&j, &w2)| {
                 let (w1, _) = pen.weights(lambda, j);
-                self.g[j] - w1 * self.b[j].signum() - w2 * self.b[j]
+                self.g[j] - w1 * sign(j) - w2 * self.b[j]
             })
             .collect();
         let rhs_norm = dot(&rhs, &rhs).sqrt();
         if !(rhs_norm > 0.0) {
-            return false;
+            return None;
         }
         let d = if l2.iter().all(|&w| w == 0.0) {
             // the factor is of the system itself: one direct solve
@@ -357,11 +387,13 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
         // proposal: b + d with signs kept and bounds enforced
         let mut bnew = self.b.clone();
         let mut dpen = 0.0;
-        for (&j, &dj) in self.chol.features().iter().zip(&d) {
+        let mut clipped = false;
+        for (&j, &dj) in set.iter().zip(&d) {
             let b = self.b[j];
             let mut t = (b + dj).clamp(pen.lower()[j], pen.upper()[j]);
-            if pen.is_penalized(j) && pen.alpha() > 0.0 && t * b < 0.0 {
+            if pen.is_penalized(j) && pen.alpha() > 0.0 && t * sign(j) < 0.0 {
                 t = 0.0;
+                clipped = true;
             }
             if !t.is_finite() {
                 t = b;
@@ -372,11 +404,24 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
         // its gradients computed afresh, g' = X'y - G[:, ws] b' (no drift carried over)
         let mut g = std::mem::take(&mut self.scratch);
         gradient_at(&self.gram, &self.c, &self.ws, &bnew, &mut g);
-        let moved = self.move_if_lower(bnew, g, dpen);
-        if moved {
-            self.newton_steps += 1;
+        if !self.move_if_lower(bnew, g, dpen) {
+            return None;
         }
-        moved
+        self.newton_steps += 1;
+        // features at zero, strictly inside their bounds, whose gradient exceeds the penalty
+        let (b, g) = (&self.b, &self.g);
+        let violators = self
+            .ws
+            .iter()
+            .copied()
+            .filter(|&j| {
+                b[j] == 0.0
+                    && pen.lower()[j] < 0.0
+                    && pen.upper()[j] > 0.0
+                    && pen.subdiff_distance(lambda, j, 0.0, g[j]) > 0.0
+            })
+            .collect();
+        Some(NewtonOutcome { violators, clipped })
     }
 
     /// Covariance mode: moves to coefficients `bnew` with gradients `g` if that lowers the
@@ -520,10 +565,24 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
             // an accepted Newton step leaves the gradients computed afresh
             let mut settled = false;
             if self.covariance && !frozen && nonzero >= NEWTON_MIN {
-                // one pass settles the active set and signs, a Newton step solves on them
+                // one pass settles the active set and signs, a Newton step solves on them;
+                // further steps correct the set while the working-set gap is not met
                 passes += 1;
                 self.pass(lambda, false);
-                settled = self.newton_step(lambda);
+                let mut entering = Vec::new();
+                for step in 1..=NEWTON_MAX_STEPS {
+                    let Some(out) = self.newton_step(lambda, &entering) else {
+                        break;
+                    };
+                    settled = true;
+                    if (out.violators.is_empty() && !out.clipped)
+                        || step == NEWTON_MAX_STEPS
+                        || self.certificate(lambda, true).relative_gap <= tol
+                    {
+                        break;
+                    }
+                    entering = out.violators;
+                }
             }
             // coordinate descent on the working set, then on its nonzero part; after a
             // Newton step the working-set gap below decides whether it is needed at all
