@@ -365,8 +365,17 @@ pub(crate) fn prepare(
     let stats = crate::kernels::map_indices(p, n * p, |j| {
         let col = x.column(j);
         let first = first_row.map(|i| col[i]).unwrap_or(0.0);
-        let mut usable = !(0..n).all(|i| w[i] == 0.0 || col[i] == first);
-        let m: f64 = col.iter().zip(w).map(|(a, b)| a * b).sum();
+        // a column is constant when every row of positive weight equals the first one
+        let mut usable = match col.as_slice() {
+            Some(c) => c.iter().zip(w).any(|(&v, &wi)| wi != 0.0 && v != first),
+            None => col.iter().zip(w).any(|(&v, &wi)| wi != 0.0 && v != first),
+        };
+        let centred = params.fit_intercept || params.standardize;
+        let m: f64 = if centred {
+            col.iter().zip(w).map(|(a, b)| a * b).sum()
+        } else {
+            0.0
+        };
         let mut scale = 1.0;
         if params.standardize && usable {
             let var: f64 = col.iter().zip(w).map(|(a, b)| b * (a - m) * (a - m)).sum();

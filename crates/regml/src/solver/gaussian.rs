@@ -98,10 +98,12 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
         opts: SolverOptions,
     ) -> Self {
         let (n, p) = (x.n_samples(), x.n_features());
+        // `X'y` and the column norms in one sweep over `X`
         let ones = vec![1.0; n];
-        let lip = crate::kernels::map_indices(p, n * p, |j| x.col_sq_norm_weighted(j, &ones));
-        let mut c = vec![0.0; p];
-        x.t_matvec(y, &mut c);
+        let (c, lip): (Vec<f64>, Vec<f64>) =
+            crate::kernels::map_indices(p, n * p, |j| x.col_dot_and_sq_norm_weighted(j, y, &ones))
+                .into_iter()
+                .unzip();
         let covariance = match opts.gaussian_mode {
             GaussianMode::Naive => false,
             GaussianMode::Covariance => true,
