@@ -1,7 +1,7 @@
 #!/usr/bin/env Rscript
 # Runs R glmnet on one problem: Rscript run_glmnet.R MODE PROBLEM_ID OUTDIR
 # Warm-up on the first 5 lambdas, then the whole path timed in-process (loading excluded).
-# MODE default: thresh = 1e-7 (glmnet's default); tight: thresh = 1e-14.
+# MODE default: thresh = 1e-7 (glmnet's default); tight: thresh = 1e-14; tol=X: thresh = X.
 suppressMessages({library(glmnet); library(jsonlite)})
 args <- commandArgs(trailingOnly = TRUE)
 mode <- args[1]; pid <- args[2]; outdir <- args[3]
@@ -13,7 +13,7 @@ x <- matrix(readBin(file.path(here, "data", paste0(name, ".x.f64")), "double", n
 y <- readBin(file.path(here, "data", paste0(name, ".y.f64")), "double", n = n, size = 8, endian = "little")
 prob <- Filter(function(q) q$id == pid, meta$problems)[[1]]
 lambdas <- unlist(prob$lambdas)
-thresh <- if (mode == "tight") 1e-14 else 1e-7
+thresh <- if (mode == "tight") 1e-14 else if (startsWith(mode, "tol=")) as.numeric(substring(mode, 5)) else 1e-7
 fam <- prob$family
 run <- function(l) glmnet(x, y, family = fam, alpha = prob$alpha, lambda = l, standardize = FALSE,
                           intercept = FALSE, thresh = thresh, maxit = 1e7)
