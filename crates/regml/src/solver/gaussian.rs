@@ -566,6 +566,8 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
             let nonzero = self.ws.iter().filter(|&&j| self.b[j] != 0.0).count();
             // an accepted Newton step leaves the gradients computed afresh
             let mut settled = false;
+            // the working-set certificate, when the Newton steps already computed it
+            let mut known: Option<FitInfo> = None;
             if self.covariance && !frozen && nonzero >= NEWTON_MIN {
                 // one pass settles the active set and signs, a Newton step solves on them;
                 // further steps correct the set while the working-set gap is not met
@@ -577,10 +579,12 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
                         break;
                     };
                     settled = true;
-                    if (out.violators.is_empty() && !out.clipped)
-                        || step == NEWTON_MAX_STEPS
-                        || self.certificate(lambda, true).relative_gap <= tol
-                    {
+                    if (out.violators.is_empty() && !out.clipped) || step == NEWTON_MAX_STEPS {
+                        break;
+                    }
+                    let info = self.certificate(lambda, true);
+                    if info.relative_gap <= tol {
+                        known = Some(info);
                         break;
                     }
                     entering = out.violators;
@@ -607,7 +611,10 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
             }
             // the gap of the working-set problem costs O(n |ws|); the full gradient only
             // once it is met
-            let ws_info = self.certificate(lambda, true);
+            let ws_info = match known {
+                Some(info) => info,
+                None => self.certificate(lambda, true),
+            };
             if ws_info.relative_gap > tol && passes < max_iter && thr >= 1e-24 * null {
                 if !settled {
                     thr *= (tol / ws_info.relative_gap).clamp(1e-3, 0.1);
