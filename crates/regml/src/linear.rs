@@ -366,10 +366,7 @@ pub(crate) fn prepare(
         let col = x.column(j);
         let first = first_row.map(|i| col[i]).unwrap_or(0.0);
         // a column is constant when every row of positive weight equals the first one
-        let mut usable = match col.as_slice() {
-            Some(c) => c.iter().zip(w).any(|(&v, &wi)| wi != 0.0 && v != first),
-            None => col.iter().zip(w).any(|(&v, &wi)| wi != 0.0 && v != first),
-        };
+        let mut usable = col.iter().zip(w).any(|(&v, &wi)| wi != 0.0 && v != first);
         let centred = params.fit_intercept || params.standardize;
         let m: f64 = if centred {
             col.iter().zip(w).map(|(a, b)| a * b).sum()
