@@ -52,6 +52,8 @@ pub(crate) struct GaussianSolver<'a, D: Design> {
     gram: GramCache,
     anderson: Anderson,
     scratch: Vec<f64>,
+    /// Coefficient buffer for proposals (covariance mode), swapped with `b` when one is taken.
+    b_spare: Vec<f64>,
     /// Solution at the lambda before the last one solved: `(lambda, b)`.
     previous: Option<(f64, Vec<f64>)>,
     last_lambda: Option<f64>,
@@ -135,6 +137,7 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
             gram: GramCache::new(p),
             anderson: Anderson::default(),
             scratch: Vec::new(),
+            b_spare: Vec::new(),
             previous: None,
             last_lambda: None,
             b_at_start: vec![0.0; p],
@@ -240,17 +243,27 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
         for (v, &j) in prop.iter_mut().zip(&self.ws) {
             *v = v.clamp(pen.lower()[j], pen.upper()[j]);
         }
+        self.accept_if_lower(lambda, &prop);
+    }
+
+    /// Moves the working-set coefficients to `prop` (one value per working-set feature, in
+    /// working-set order) if that lowers the objective `1/2 ||y - Xb||^2 + pen(b)`; the
+    /// gradients `X'y - Gb` (covariance) or the residual `y - Xb` (naive) are computed at the
+    /// proposal from scratch, so they are exact whichever way it goes. Returns whether it
+    /// moved.
+    fn accept_if_lower(&mut self, lambda: f64, prop: &[f64]) -> bool {
+        let pen = self.pen;
         let pen_of = |vals: &mut dyn Iterator<Item = (usize, f64)>| -> f64 {
             vals.map(|(j, b)| pen.value_1d(lambda, j, b)).sum()
         };
         let current = 0.5 * self.rss() + pen_of(&mut self.ws.iter().map(|&j| (j, self.b[j])));
-        let proposed_pen = pen_of(&mut self.ws.iter().zip(&prop).map(|(&j, &b)| (j, b)));
-        if self.covariance {
+        let proposed_pen = pen_of(&mut self.ws.iter().zip(prop).map(|(&j, &b)| (j, b)));
+        let accept = if self.covariance {
             // s' = X'y - G b'
             let mut g = std::mem::take(&mut self.scratch);
             g.clear();
             g.extend_from_slice(&self.c);
-            for (&j, &b) in self.ws.iter().zip(&prop) {
+            for (&j, &b) in self.ws.iter().zip(prop) {
                 if b != 0.0 {
                     axpy(-b, self.gram.col(j), &mut g);
                 }
@@ -260,36 +273,40 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
                 - self
                     .ws
                     .iter()
-                    .zip(&prop)
+                    .zip(prop)
                     .map(|(&j, &b)| b * (self.c[j] + g[j]))
                     .sum::<f64>();
-            if 0.5 * rss + proposed_pen < current {
-                for (&j, &b) in self.ws.iter().zip(&prop) {
-                    self.b[j] = b;
-                }
-                self.scratch = std::mem::replace(&mut self.g, g);
+            let accept = 0.5 * rss + proposed_pen < current;
+            self.scratch = if accept {
+                std::mem::replace(&mut self.g, g)
             } else {
-                self.scratch = g;
-            }
+                g
+            };
+            accept
         } else {
             // r' = y - X b'
             let mut r = std::mem::take(&mut self.scratch);
             r.clear();
             r.extend_from_slice(self.y);
-            for (&j, &b) in self.ws.iter().zip(&prop) {
+            for (&j, &b) in self.ws.iter().zip(prop) {
                 if b != 0.0 {
                     self.x.col_axpy(j, -b, &mut r);
                 }
             }
-            if 0.5 * dot(&r, &r) + proposed_pen < current {
-                for (&j, &b) in self.ws.iter().zip(&prop) {
-                    self.b[j] = b;
-                }
-                self.scratch = std::mem::replace(&mut self.r, r);
+            let accept = 0.5 * dot(&r, &r) + proposed_pen < current;
+            self.scratch = if accept {
+                std::mem::replace(&mut self.r, r)
             } else {
-                self.scratch = r;
+                r
+            };
+            accept
+        };
+        if accept {
+            for (&j, &b) in self.ws.iter().zip(prop) {
+                self.b[j] = b;
             }
         }
+        accept
     }
 
     /// Newton step on the active set (covariance mode): with `A` the nonzero coefficients
@@ -387,7 +404,8 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
                 .solve_shifted(rhs, &l2, NEWTON_CG_TOL, NEWTON_CG_MAX_ITER)
         };
         // proposal: b + d with signs kept and bounds enforced
-        let mut bnew = self.b.clone();
+        let mut bnew = std::mem::take(&mut self.b_spare);
+        bnew.clone_from(&self.b);
         let mut dpen = 0.0;
         let mut clipped = false;
         for (&j, &dj) in set.iter().zip(&d) {
@@ -427,7 +445,7 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
     }
 
     /// Covariance mode: moves to coefficients `bnew` with gradients `g` if that lowers the
-    /// objective, the penalty changing by `dpen`; the gradient buffer not kept becomes scratch.
+    /// objective, the penalty changing by `dpen`; the buffers not kept become the spares.
     /// Returns whether it moved.
     fn move_if_lower(&mut self, bnew: Vec<f64>, g: Vec<f64>, dpen: f64) -> bool {
         // rss = y'y - b'(X'y + g)
@@ -439,10 +457,11 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
                 .map(|&j| bnew[j] * (self.c[j] + g[j]))
                 .sum::<f64>();
         if 0.5 * (rss_new - rss_old) + dpen < 0.0 {
-            self.b = bnew;
+            self.b_spare = std::mem::replace(&mut self.b, bnew);
             self.scratch = std::mem::replace(&mut self.g, g);
             true
         } else {
+            self.b_spare = bnew;
             self.scratch = g;
             false
         }
@@ -452,7 +471,15 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
     /// coordinates that kept their sign; start from there when that lowers the objective at
     /// the new `lambda`.
     fn predict_start(&mut self, lambda: f64) {
-        let (Some(l1), Some((l0, b_prev))) = (self.last_lambda, self.previous.clone()) else {
+        if let Some((l0, b_prev)) = self.previous.take() {
+            self.predict_from(lambda, l0, &b_prev);
+            self.previous = Some((l0, b_prev));
+        }
+    }
+
+    /// [`Self::predict_start`] with the solution `b_prev` at `l0`, the lambda before the last.
+    fn predict_from(&mut self, lambda: f64, l0: f64, b_prev: &[f64]) {
+        let Some(l1) = self.last_lambda else {
             return;
         };
         if !(l0 > l1 && l1 > lambda) {
@@ -484,7 +511,8 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
             for &(j, d) in &step {
                 axpy(-d, self.gram.col(j), &mut g);
             }
-            let mut bnew = self.b.clone();
+            let mut bnew = std::mem::take(&mut self.b_spare);
+            bnew.clone_from(&self.b);
             for &(j, d) in &step {
                 bnew[j] += d;
             }
@@ -765,6 +793,126 @@ fn gradient_at(gram: &GramCache, c: &[f64], ws: &[usize], b: &[f64], g: &mut Vec
     for &j in ws {
         if b[j] != 0.0 {
             axpy(-b[j], gram.col(j), g);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::design::DenseDesign;
+
+    /// `n x p` design with correlated columns and a response, from a fixed integer sequence.
+    fn problem(n: usize, p: usize) -> (DenseDesign, Vec<f64>) {
+        let mut state: u64 = 12345;
+        let mut next = || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((state >> 11) as f64 / (1u64 << 53) as f64) - 0.5
+        };
+        let mut data = vec![0.0; n * p];
+        for i in 0..n {
+            let mut prev = 0.0;
+            for j in 0..p {
+                prev = 0.6 * prev + next();
+                data[j * n + i] = prev;
+            }
+        }
+        let y: Vec<f64> = (0..n)
+            .map(|i| data[i] - 2.0 * data[2 * n + i] + 0.5 * next())
+            .collect();
+        (DenseDesign::from_col_major(data, n, p).expect("shape"), y)
+    }
+
+    /// `1/2 ||y - Xb||^2 + pen(b)` from `X` itself.
+    fn objective(x: &DenseDesign, y: &[f64], pen: &ElasticNet, lambda: f64, b: &[f64]) -> f64 {
+        let mut r = y.to_vec();
+        for (j, &bj) in b.iter().enumerate() {
+            x.col_axpy(j, -bj, &mut r);
+        }
+        let penalty: f64 = b
+            .iter()
+            .enumerate()
+            .map(|(j, &bj)| pen.value_1d(lambda, j, bj))
+            .sum();
+        0.5 * dot(&r, &r) + penalty
+    }
+
+    #[test]
+    fn extrapolation_moves_exactly_when_the_objective_drops_and_keeps_its_state_exact() {
+        let (n, p) = (50, 6);
+        let (x, y) = problem(n, p);
+        let pen = ElasticNet::new(0.7, p).expect("penalty");
+        let all: Vec<usize> = (0..p).collect();
+        for mode in [GaussianMode::Covariance, GaussianMode::Naive] {
+            let opts = SolverOptions {
+                gaussian_mode: mode,
+                ..SolverOptions::default()
+            };
+            // the solution at lambda, from a separate solver
+            let mut reference = GaussianSolver::new(&x, &y, &pen, vec![true; p], opts.clone());
+            let lambda = 0.05 * reference.lambda_max();
+            reference.solve(lambda, reference.lambda_max());
+            let sol = reference.b.clone();
+            assert!(sol.iter().filter(|v| **v != 0.0).count() >= 2);
+
+            let mut s = GaussianSolver::new(&x, &y, &pen, vec![true; p], opts);
+            s.add_to_working_set(&all);
+            let scaled = |k: f64| sol.iter().map(|v| k * v).collect::<Vec<f64>>();
+            let mut shifted = sol.clone();
+            shifted[1] += 0.3;
+            // along the ray k * sol (k > 0, signs fixed) the objective is a quadratic in k;
+            // from the start 0.5 sol it is equalled again at k_e = 2 k_min - 0.5, so the
+            // proposals just beyond and just short of k_e are told apart only by an exact test
+            let f = |k: f64| objective(&x, &y, &pen, lambda, &scaled(k));
+            let (d1, d2) = (f(1.0) - f(0.0), f(2.0) - f(0.0));
+            let a = 0.5 * (d2 - 2.0 * d1);
+            let k_e = (a - d1) / a - 0.5;
+            assert!(k_e > 1.0, "{k_e}");
+            let proposals = [
+                scaled(0.5),
+                scaled(k_e * (1.0 + 1e-9)),
+                scaled(k_e * (1.0 - 1e-9)),
+                scaled(3.0),
+                sol.clone(),
+                shifted,
+                scaled(-1.0),
+            ];
+            let mut moved = [false; 2];
+            for prop in &proposals {
+                let before = s.b.clone();
+                let (g0, r0) = (s.g.clone(), s.r.clone());
+                let drop = objective(&x, &y, &pen, lambda, prop)
+                    - objective(&x, &y, &pen, lambda, &before);
+                let accepted = s.accept_if_lower(lambda, prop);
+                assert_eq!(accepted, drop < 0.0, "{mode:?}: change {drop}");
+                moved[usize::from(accepted)] = true;
+                if accepted {
+                    assert_eq!(&s.b, prop);
+                } else {
+                    assert_eq!(s.b, before);
+                    assert_eq!((&s.g, &s.r), (&g0, &r0));
+                }
+                // the state matches the coefficients: gradients X'(y - Xb) or residual y - Xb
+                let mut r = y.clone();
+                for (j, &bj) in s.b.iter().enumerate() {
+                    x.col_axpy(j, -bj, &mut r);
+                }
+                for j in 0..p {
+                    let g = x.col_dot(j, &r);
+                    if mode == GaussianMode::Covariance {
+                        assert!((s.g[j] - g).abs() <= 1e-10 * (1.0 + g.abs()), "{j}");
+                    }
+                }
+                if mode == GaussianMode::Naive {
+                    for (a, b) in s.r.iter().zip(&r) {
+                        assert!((a - b).abs() <= 1e-12 * (1.0 + b.abs()));
+                    }
+                }
+            }
+            // both outcomes were exercised
+            assert_eq!(moved, [true, true], "{mode:?}");
         }
     }
 }
