@@ -25,6 +25,12 @@ pub trait Design: Sync {
     fn col_dot_and_sq_norm_weighted(&self, j: usize, r: &[f64], w: &[f64]) -> (f64, f64) {
         (self.col_dot(j, r), self.col_sq_norm_weighted(j, w))
     }
+    /// Column `j` as a contiguous slice of its `n` values, for dense designs; `None` for
+    /// designs that do not store it so (then row-range kernels are not available).
+    fn dense_col(&self, j: usize) -> Option<&[f64]> {
+        let _ = j;
+        None
+    }
     /// `out = X' v` for all columns.
     fn t_matvec(&self, v: &[f64], out: &mut [f64]) {
         for (j, o) in out.iter_mut().enumerate() {
@@ -146,6 +152,9 @@ impl<S: AsRef<[f64]> + Sync> Design for DenseDesign<S> {
     #[inline]
     fn col_dot_and_sq_norm_weighted(&self, j: usize, r: &[f64], w: &[f64]) -> (f64, f64) {
         kernels::dot_and_sq_norm_weighted(self.col(j), r, w)
+    }
+    fn dense_col(&self, j: usize) -> Option<&[f64]> {
+        Some(self.col(j))
     }
     fn t_matvec(&self, v: &[f64], out: &mut [f64]) {
         #[cfg(feature = "parallel")]

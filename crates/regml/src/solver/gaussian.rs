@@ -801,26 +801,14 @@ fn gradient_at(gram: &GramCache, c: &[f64], ws: &[usize], b: &[f64], g: &mut Vec
 mod tests {
     use super::*;
     use crate::design::DenseDesign;
+    use crate::solver::test_data::{correlated, Lcg};
 
     /// `n x p` design with correlated columns and a response, from a fixed integer sequence.
     fn problem(n: usize, p: usize) -> (DenseDesign, Vec<f64>) {
-        let mut state: u64 = 12345;
-        let mut next = || {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            ((state >> 11) as f64 / (1u64 << 53) as f64) - 0.5
-        };
-        let mut data = vec![0.0; n * p];
-        for i in 0..n {
-            let mut prev = 0.0;
-            for j in 0..p {
-                prev = 0.6 * prev + next();
-                data[j * n + i] = prev;
-            }
-        }
+        let mut rng = Lcg(12345);
+        let data = correlated(n, p, 0.6, &mut rng);
         let y: Vec<f64> = (0..n)
-            .map(|i| data[i] - 2.0 * data[2 * n + i] + 0.5 * next())
+            .map(|i| data[i] - 2.0 * data[2 * n + i] + 0.5 * rng.next())
             .collect();
         (DenseDesign::from_col_major(data, n, p).expect("shape"), y)
     }

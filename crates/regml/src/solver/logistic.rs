@@ -202,56 +202,20 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
     /// gradient. Anderson extrapolation is accepted only when it lowers `Q`.
     fn newton_step(&mut self, lambda: f64, thr: f64) -> (f64, usize) {
         let n = self.eta.len();
-        for i in 0..n {
-            let p = sigmoid(self.eta[i]);
-            let wi = self.w[i];
-            self.v[i] = (wi * p * (1.0 - p)).max(wi * MIN_CURVATURE);
-            self.r0[i] = wi * (self.y[i] - p);
-        }
-        self.rq.copy_from_slice(&self.r0);
-        let sv = sum(&self.v);
-        for &j in &self.ws {
-            self.delta[j] = 0.0;
-        }
+        let sv = self.newton_model();
         let mut d0 = 0.0;
         let mut passes = 0usize;
         let mut full = true;
         let mut first = true;
         self.anderson.reset();
         loop {
-            let mut dmax: f64 = 0.0;
-            for idx in 0..self.ws.len() {
-                let j = self.ws[idx];
-                let cur = self.b[j] + self.delta[j];
-                if !full && cur == 0.0 {
-                    continue;
-                }
-                let sj = if first {
-                    // L_j = sum_i v_i x_ij^2 read together with the gradient
-                    let (sj, lj) = self.x.col_dot_and_sq_norm_weighted(j, &self.rq, &self.v);
-                    self.lipw[j] = lj;
-                    sj
-                } else {
-                    self.x.col_dot(j, &self.rq)
-                };
-                let lj = self.lipw[j];
-                let new = self.pen.prox_1d(lambda, j, lj * cur + sj, lj);
-                if new != cur {
-                    let d = new - cur;
-                    self.delta[j] += d;
-                    // rq -= d * v .* x_j  (e = d0 + X delta is formed when needed)
-                    self.x.col_axpy_weighted(j, -d, &self.v, &mut self.rq);
-                    dmax = dmax.max(lj * d * d);
-                }
-            }
-            if self.intercept && sv > 0.0 {
-                let d = sum(&self.rq) / sv;
-                d0 += d;
-                for i in 0..n {
-                    self.rq[i] -= d * self.v[i];
-                }
-                dmax = dmax.max(sv * d * d);
-            }
+            let set = PassSettings {
+                lambda,
+                full,
+                first,
+                sv,
+            };
+            let dmax = self.cd_pass(set, &mut d0);
             first = false;
             passes += 1;
             if passes >= self.opts.max_iter {
@@ -318,6 +282,162 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
             *e += step * d;
         }
         (chg, passes)
+    }
+
+    /// The quadratic model at the current `eta`: curvatures `v_i = w_i p_i (1 - p_i)` (at least
+    /// `w_i * MIN_CURVATURE`), residuals `r0 = rq = w (y - p)`, step `delta = 0` on the working
+    /// set. Returns `sum(v)`.
+    fn newton_model(&mut self) -> f64 {
+        for i in 0..self.eta.len() {
+            let p = sigmoid(self.eta[i]);
+            let wi = self.w[i];
+            self.v[i] = (wi * p * (1.0 - p)).max(wi * MIN_CURVATURE);
+            self.r0[i] = wi * (self.y[i] - p);
+        }
+        self.rq.copy_from_slice(&self.r0);
+        for &j in &self.ws {
+            self.delta[j] = 0.0;
+        }
+        sum(&self.v)
+    }
+
+    /// One coordinate-descent pass of the Newton model over the working set (only its nonzero
+    /// part unless `full`), then the intercept (`d0`, by `sum(rq) / sum(v)`); the `first` pass
+    /// also computes the curvatures `L_j = sum_i v_i x_ij^2`. Returns the largest weighted
+    /// change `max L_j d_j^2`. Large dense problems run the pass on two threads, each owning
+    /// half of the rows (see [`half_pass`]).
+    fn cd_pass(&mut self, set: PassSettings, d0: &mut f64) -> f64 {
+        #[cfg(feature = "parallel")]
+        if let Some(dmax) = self.cd_pass_split(set, d0) {
+            return dmax;
+        }
+        self.cd_pass_serial(set, d0)
+    }
+
+    /// [`Self::cd_pass`] on the calling thread.
+    fn cd_pass_serial(&mut self, set: PassSettings, d0: &mut f64) -> f64 {
+        let PassSettings {
+            lambda,
+            full,
+            first,
+            sv,
+        } = set;
+        let n = self.eta.len();
+        let mut dmax: f64 = 0.0;
+        for idx in 0..self.ws.len() {
+            let j = self.ws[idx];
+            let cur = self.b[j] + self.delta[j];
+            if !full && cur == 0.0 {
+                continue;
+            }
+            let sj = if first {
+                // L_j = sum_i v_i x_ij^2 read together with the gradient
+                let (sj, lj) = self.x.col_dot_and_sq_norm_weighted(j, &self.rq, &self.v);
+                self.lipw[j] = lj;
+                sj
+            } else {
+                self.x.col_dot(j, &self.rq)
+            };
+            let lj = self.lipw[j];
+            let new = self.pen.prox_1d(lambda, j, lj * cur + sj, lj);
+            if new != cur {
+                let d = new - cur;
+                self.delta[j] += d;
+                // rq -= d * v .* x_j  (e = d0 + X delta is formed when needed)
+                self.x.col_axpy_weighted(j, -d, &self.v, &mut self.rq);
+                dmax = dmax.max(lj * d * d);
+            }
+        }
+        if self.intercept && sv > 0.0 {
+            let d = sum(&self.rq) / sv;
+            *d0 += d;
+            for i in 0..n {
+                self.rq[i] -= d * self.v[i];
+            }
+            dmax = dmax.max(sv * d * d);
+        }
+        dmax
+    }
+
+    /// [`Self::cd_pass`] on the two threads of [`split_pool`], when the design is dense,
+    /// `n >= SPLIT_MIN_ROWS`, the rayon pool has at least two threads (so `RAYON_NUM_THREADS=1`
+    /// keeps every fit on one core), the caller is not one of them (cross-validation folds
+    /// already keep the pool busy) and no other split pass is running. Returns `None`, having
+    /// done nothing, otherwise.
+    #[cfg(feature = "parallel")]
+    fn cd_pass_split(&mut self, set: PassSettings, d0: &mut f64) -> Option<f64> {
+        let n = self.eta.len();
+        if n < SPLIT_MIN_ROWS
+            || rayon::current_num_threads() < 2
+            || rayon::current_thread_index().is_some()
+        {
+            return None;
+        }
+        // one split pass at a time, on a pool of its own: its two threads are then both free
+        // (a busy thread of a shared pool could leave the other spinning)
+        let _only = SPLIT_LOCK.try_lock().ok()?;
+        let pool = split_pool()?;
+        self.cd_pass_on(pool, set, d0)
+    }
+
+    /// [`Self::cd_pass`] with the rows split in halves, one per thread of `pool`, which must
+    /// have exactly two threads, both free (else the pass waits for the busy one). Returns
+    /// `None`, having done nothing, if the design is not dense.
+    #[cfg(feature = "parallel")]
+    fn cd_pass_on(
+        &mut self,
+        pool: &rayon::ThreadPool,
+        set: PassSettings,
+        d0: &mut f64,
+    ) -> Option<f64> {
+        let n = self.eta.len();
+        let x = self.x;
+        let cols: Vec<&[f64]> = self
+            .ws
+            .iter()
+            .map(|&j| x.dense_col(j))
+            .collect::<Option<_>>()?;
+        let pass = PassInput {
+            ws: &self.ws,
+            cols: &cols,
+            b: &self.b,
+            pen: self.pen,
+            intercept: self.intercept,
+            set,
+        };
+        let h = (n / 2).next_multiple_of(8).min(n);
+        let (rq0, rq1) = self.rq.split_at_mut(h);
+        let (v0, v1) = self.v.split_at(h);
+        let (delta, lipw) = (&mut self.delta, &mut self.lipw);
+        // the second half works on its own copies of the per-feature state, which it updates
+        // exactly as the first half updates the real one
+        let (mut delta1, mut lipw1) = (delta.clone(), lipw.clone());
+        let halves = [
+            std::sync::Mutex::new(Half {
+                rows: 0..h,
+                rq: rq0,
+                v: v0,
+                delta,
+                lipw,
+            }),
+            std::sync::Mutex::new(Half {
+                rows: h..n,
+                rq: rq1,
+                v: v1,
+                delta: &mut delta1,
+                lipw: &mut lipw1,
+            }),
+        ];
+        let ex = Exchange::default();
+        // each of the pool's two threads runs the closure once and takes its half (each mutex
+        // has a single user)
+        let out = pool.broadcast(|ctx| {
+            let mut half = halves.get(ctx.index())?.lock().ok()?;
+            Some(half.run(&pass, &ex, ctx.index()))
+        });
+        let (dmax, dd0) = out.first().copied().flatten()?;
+        *d0 += dd0;
+        Some(dmax)
     }
 
     /// `deta = d0 + X delta` from the step's coefficients (one product over the working set).
@@ -658,5 +778,261 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
             }
         }
         FitInfo::from_parts(kind, gap, primal, kkt, self.grad_scale)
+    }
+}
+
+/// Fewest rows for which a coordinate-descent pass is split over two threads: each
+/// coordinate then costs one exchange of partial sums between them.
+#[cfg(feature = "parallel")]
+const SPLIT_MIN_ROWS: usize = 4096;
+
+/// Held during a split pass: another solver that finds it taken runs its pass serially.
+#[cfg(feature = "parallel")]
+static SPLIT_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// The two threads of split passes, created at the first one; `None` if they cannot be.
+#[cfg(feature = "parallel")]
+fn split_pool() -> Option<&'static rayon::ThreadPool> {
+    static POOL: std::sync::OnceLock<Option<rayon::ThreadPool>> = std::sync::OnceLock::new();
+    POOL.get_or_init(|| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .thread_name(|i| format!("regml-split-{i}"))
+            .build()
+            .ok()
+    })
+    .as_ref()
+}
+
+/// Spins before a thread waiting for its partner's partial sums yields its core.
+#[cfg(feature = "parallel")]
+const SPIN_LIMIT: u32 = 1 << 12;
+
+/// What both halves of a split pass read: the working set with its dense columns, the
+/// coefficients and the pass settings of [`LogisticSolver::cd_pass`].
+#[cfg(feature = "parallel")]
+struct PassInput<'s> {
+    ws: &'s [usize],
+    cols: &'s [&'s [f64]],
+    b: &'s [f64],
+    pen: &'s ElasticNet,
+    intercept: bool,
+    set: PassSettings,
+}
+
+/// One coordinate-descent pass of a Newton step: at `lambda`, over the whole working set
+/// (`full`) or its nonzero part, computing the curvatures too on the `first` pass; `sv` is
+/// `sum(v)`, the intercept's curvature.
+#[derive(Clone, Copy, Debug)]
+struct PassSettings {
+    lambda: f64,
+    full: bool,
+    first: bool,
+    sv: f64,
+}
+
+/// Partial sums passed between the two threads of a split pass. Step `k` of thread `t`
+/// writes its pair into `part[t][k % 2]` and publishes `k` in `epoch[t]`; it then waits for
+/// the partner's `epoch` to reach `k`. A thread can reuse a slot (at step `k + 2`) only after
+/// the partner has published `k + 1`, that is after it has read step `k`'s pair.
+#[cfg(feature = "parallel")]
+#[derive(Default)]
+struct Exchange {
+    part: [[[std::sync::atomic::AtomicU64; 2]; 2]; 2],
+    epoch: [std::sync::atomic::AtomicUsize; 2],
+}
+
+#[cfg(feature = "parallel")]
+impl Exchange {
+    /// Publishes thread `t`'s partial sums of step `step` and returns the totals. Both
+    /// threads get the same bits (`a + b == b + a` in floating point).
+    fn exchange(&self, t: usize, step: usize, mine: (f64, f64)) -> (f64, f64) {
+        use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+        let slot = &self.part[t][step % 2];
+        slot[0].store(mine.0.to_bits(), Relaxed);
+        slot[1].store(mine.1.to_bits(), Relaxed);
+        self.epoch[t].store(step, Release);
+        let mut spins = 0u32;
+        while self.epoch[1 - t].load(Acquire) < step {
+            if spins < SPIN_LIMIT {
+                spins += 1;
+                std::hint::spin_loop();
+            } else {
+                std::thread::yield_now();
+            }
+        }
+        let o = &self.part[1 - t][step % 2];
+        let other = (
+            f64::from_bits(o[0].load(Relaxed)),
+            f64::from_bits(o[1].load(Relaxed)),
+        );
+        (mine.0 + other.0, mine.1 + other.1)
+    }
+}
+
+/// One thread's rows of a split pass: its parts of the residual and the curvatures, and its
+/// copy of the per-feature state.
+#[cfg(feature = "parallel")]
+struct Half<'a> {
+    rows: std::ops::Range<usize>,
+    rq: &'a mut [f64],
+    v: &'a [f64],
+    delta: &'a mut [f64],
+    lipw: &'a mut [f64],
+}
+
+#[cfg(feature = "parallel")]
+impl Half<'_> {
+    fn run(&mut self, pass: &PassInput, ex: &Exchange, t: usize) -> (f64, f64) {
+        half_pass(
+            pass,
+            self.rows.clone(),
+            self.rq,
+            self.v,
+            self.delta,
+            self.lipw,
+            ex,
+            t,
+        )
+    }
+}
+
+/// Thread `t`'s half of a split coordinate-descent pass over the rows `rows` (its parts `rq`
+/// and `v` of the residual and the curvatures). For each coordinate both threads compute
+/// their partial `x_j' rq` (and `sum v x_j^2` on the first pass), exchange them, and from the
+/// same totals compute the same update, which each applies to its own rows. Returns the
+/// largest weighted change and the intercept's change.
+#[cfg(feature = "parallel")]
+#[allow(clippy::too_many_arguments)]
+fn half_pass(
+    pass: &PassInput,
+    rows: std::ops::Range<usize>,
+    rq: &mut [f64],
+    v: &[f64],
+    delta: &mut [f64],
+    lipw: &mut [f64],
+    ex: &Exchange,
+    t: usize,
+) -> (f64, f64) {
+    let mut step = 0usize;
+    let mut dmax: f64 = 0.0;
+    for (&j, col) in pass.ws.iter().zip(pass.cols) {
+        let cur = pass.b[j] + delta[j];
+        if !pass.set.full && cur == 0.0 {
+            continue;
+        }
+        let x = &col[rows.clone()];
+        let part = if pass.set.first {
+            crate::kernels::dot_and_sq_norm_weighted(x, rq, v)
+        } else {
+            (dot(x, rq), 0.0)
+        };
+        step += 1;
+        let (sj, lsum) = ex.exchange(t, step, part);
+        if pass.set.first {
+            lipw[j] = lsum;
+        }
+        let lj = lipw[j];
+        let new = pass.pen.prox_1d(pass.set.lambda, j, lj * cur + sj, lj);
+        if new != cur {
+            let d = new - cur;
+            delta[j] += d;
+            crate::kernels::axpy3(-d, x, v, rq);
+            dmax = dmax.max(lj * d * d);
+        }
+    }
+    let mut dd0 = 0.0;
+    if pass.intercept && pass.set.sv > 0.0 {
+        step += 1;
+        let (total, _) = ex.exchange(t, step, (sum(rq), 0.0));
+        dd0 = total / pass.set.sv;
+        for (r, vi) in rq.iter_mut().zip(v) {
+            *r -= dd0 * vi;
+        }
+        dmax = dmax.max(pass.set.sv * dd0 * dd0);
+    }
+    (dmax, dd0)
+}
+
+#[cfg(all(test, feature = "parallel"))]
+mod tests {
+    use super::*;
+    use crate::design::DenseDesign;
+    use crate::solver::test_data::{correlated, Lcg};
+
+    /// `n x p` design with correlated columns and 0/1 labels, from a fixed integer sequence.
+    fn problem(n: usize, p: usize) -> (DenseDesign, Vec<f64>, Vec<f64>) {
+        let mut rng = Lcg(987654321);
+        let data = correlated(n, p, 0.5, &mut rng);
+        let y: Vec<f64> = (0..n)
+            .map(|i| {
+                let eta = 3.0 * data[i] - 2.0 * data[3 * n + i];
+                f64::from(rng.next() + 0.5 < 1.0 / (1.0 + (-eta).exp()))
+            })
+            .collect();
+        let w: Vec<f64> = (0..n).map(|i| 0.5 + (i % 3) as f64).collect();
+        (
+            DenseDesign::from_col_major(data, n, p).expect("shape"),
+            y,
+            w,
+        )
+    }
+
+    #[test]
+    fn a_pass_split_over_two_threads_makes_the_serial_pass_updates() {
+        // odd n: halves of unequal length
+        let (n, p) = (1001, 12);
+        let (x, y, w) = problem(n, p);
+        let pen = ElasticNet::new(0.8, p).expect("penalty");
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .expect("pool");
+        let all: Vec<usize> = (0..p).collect();
+        let solver = || {
+            let mut s = LogisticSolver::new(
+                &x,
+                &y,
+                &w,
+                &pen,
+                vec![true; p],
+                SolverOptions::default(),
+                true,
+            );
+            s.add_to_working_set(&all);
+            s
+        };
+        let (mut serial, mut split) = (solver(), solver());
+        let lambda = 0.1 * serial.lambda_max();
+        let (sv, sv2) = (serial.newton_model(), split.newton_model());
+        assert_eq!(sv, sv2);
+        let (mut d0, mut d0_split) = (0.0, 0.0);
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-10 * (1.0 + a.abs().max(b.abs()));
+        // a first full pass, passes over the nonzero part, and a full pass again
+        for (first, full) in [(true, true), (false, false), (false, false), (false, true)] {
+            let set = PassSettings {
+                lambda,
+                full,
+                first,
+                sv,
+            };
+            let dmax = serial.cd_pass_serial(set, &mut d0);
+            let dmax_split = split
+                .cd_pass_on(&pool, set, &mut d0_split)
+                .expect("a dense design");
+            assert!(close(dmax, dmax_split), "{dmax} {dmax_split}");
+            assert!(close(d0, d0_split), "{d0} {d0_split}");
+            for j in 0..p {
+                assert!(close(serial.delta[j], split.delta[j]), "delta {j}");
+                assert!(close(serial.lipw[j], split.lipw[j]), "L {j}");
+            }
+            for i in 0..n {
+                assert!(close(serial.rq[i], split.rq[i]), "rq {i}");
+            }
+        }
+        // the passes moved some coefficients and left others at zero
+        let moved = (0..p).filter(|&j| serial.delta[j] != 0.0).count();
+        assert!(moved >= 2 && moved < p, "{moved} of {p} moved");
+        assert!(d0 != 0.0);
     }
 }
