@@ -3,32 +3,9 @@
 //! (fitted inside a one-thread pool).
 #![cfg(feature = "parallel")]
 
-use ndarray::{Array1, Array2};
-use regml::linear::{fit_path, objective, ElasticNetParams, LinearPath};
+mod common;
 
-/// `n x p` correlated features and 0/1 labels from a logistic model, from a fixed sequence.
-fn data(n: usize, p: usize) -> (Array2<f64>, Array1<f64>) {
-    let mut state: u64 = 20261201;
-    let mut uniform = move || {
-        state = state
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (state >> 11) as f64 / (1u64 << 53) as f64
-    };
-    let mut x = Array2::zeros((n, p));
-    for i in 0..n {
-        let mut prev = 0.0;
-        for j in 0..p {
-            prev = 0.6 * prev + uniform() - 0.5;
-            x[[i, j]] = prev + 0.1 * j as f64;
-        }
-    }
-    let y = Array1::from_iter((0..n).map(|i| {
-        let eta = 4.0 * x[[i, 0]] - 3.0 * x[[i, 5]] + 2.0 * x[[i, 9]];
-        f64::from(uniform() < 1.0 / (1.0 + (-eta).exp()))
-    }));
-    (x, y)
-}
+use regml::linear::{fit_path, objective, ElasticNetParams, LinearPath};
 
 #[test]
 fn a_logistic_path_on_two_threads_certifies_like_the_one_thread_path() {
@@ -37,7 +14,7 @@ fn a_logistic_path_on_two_threads_certifies_like_the_one_thread_path() {
         .num_threads(2)
         .build_global()
         .expect("the global pool is not built before this test");
-    let (x, y) = data(4500, 40);
+    let (x, y) = common::simulate_binary(4500, 40, 0.6, 5, 17);
     let params = ElasticNetParams {
         nlambda: 30,
         ..ElasticNetParams::logistic(0.5)
