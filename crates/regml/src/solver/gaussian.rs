@@ -801,14 +801,14 @@ fn gradient_at(gram: &GramCache, c: &[f64], ws: &[usize], b: &[f64], g: &mut Vec
 mod tests {
     use super::*;
     use crate::design::DenseDesign;
-    use crate::solver::test_data::{correlated, Lcg};
+    use crate::solver::test_data::{centered, correlated, rng};
 
     /// `n x p` design with correlated columns and a response, from a fixed integer sequence.
     fn problem(n: usize, p: usize) -> (DenseDesign, Vec<f64>) {
-        let mut rng = Lcg(12345);
+        let mut rng = rng(12345);
         let data = correlated(n, p, 0.6, &mut rng);
         let y: Vec<f64> = (0..n)
-            .map(|i| data[i] - 2.0 * data[2 * n + i] + 0.5 * rng.next())
+            .map(|i| data[i] - 2.0 * data[2 * n + i] + 0.5 * centered(&mut rng))
             .collect();
         (DenseDesign::from_col_major(data, n, p).expect("shape"), y)
     }

@@ -958,16 +958,16 @@ fn half_pass(
 mod tests {
     use super::*;
     use crate::design::DenseDesign;
-    use crate::solver::test_data::{correlated, Lcg};
+    use crate::solver::test_data::{centered, correlated, rng};
 
     /// `n x p` design with correlated columns and 0/1 labels, from a fixed integer sequence.
     fn problem(n: usize, p: usize) -> (DenseDesign, Vec<f64>, Vec<f64>) {
-        let mut rng = Lcg(987654321);
+        let mut rng = rng(987654321);
         let data = correlated(n, p, 0.5, &mut rng);
         let y: Vec<f64> = (0..n)
             .map(|i| {
                 let eta = 3.0 * data[i] - 2.0 * data[3 * n + i];
-                f64::from(rng.next() + 0.5 < 1.0 / (1.0 + (-eta).exp()))
+                f64::from(centered(&mut rng) + 0.5 < 1.0 / (1.0 + (-eta).exp()))
             })
             .collect();
         let w: Vec<f64> = (0..n).map(|i| 0.5 + (i % 3) as f64).collect();

@@ -495,27 +495,27 @@ mod tests {
 /// Deterministic data for the solvers' unit tests.
 #[cfg(test)]
 pub(crate) mod test_data {
-    /// Linear congruential sequence of uniform numbers in `[-0.5, 0.5)`.
-    pub(crate) struct Lcg(pub(crate) u64);
+    use rand::{Rng, SeedableRng};
+    pub(crate) use rand_chacha::ChaCha8Rng;
 
-    impl Lcg {
-        pub(crate) fn next(&mut self) -> f64 {
-            self.0 = self
-                .0
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            ((self.0 >> 11) as f64 / (1u64 << 53) as f64) - 0.5
-        }
+    /// Seeded generator of the tests' draws.
+    pub(crate) fn rng(seed: u64) -> ChaCha8Rng {
+        ChaCha8Rng::seed_from_u64(seed)
+    }
+
+    /// Uniform draw in `[-0.5, 0.5)`.
+    pub(crate) fn centered(rng: &mut ChaCha8Rng) -> f64 {
+        rng.random::<f64>() - 0.5
     }
 
     /// `n x p` column-major design, row by row `x_ij = rho x_i(j-1) + u_ij` with `u` drawn
-    /// from `rng`: neighbouring columns are correlated.
-    pub(crate) fn correlated(n: usize, p: usize, rho: f64, rng: &mut Lcg) -> Vec<f64> {
+    /// by [`centered`]: neighbouring columns are correlated.
+    pub(crate) fn correlated(n: usize, p: usize, rho: f64, rng: &mut ChaCha8Rng) -> Vec<f64> {
         let mut data = vec![0.0; n * p];
         for i in 0..n {
             let mut prev = 0.0;
             for j in 0..p {
-                prev = rho * prev + rng.next();
+                prev = rho * prev + centered(rng);
                 data[j * n + i] = prev;
             }
         }
