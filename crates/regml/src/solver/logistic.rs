@@ -305,7 +305,7 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
     /// part unless `full`), then the intercept (`d0`, by `sum(rq) / sum(v)`); the `first` pass
     /// also computes the curvatures `L_j = sum_i v_i x_ij^2`. Returns the largest weighted
     /// change `max L_j d_j^2`. Large dense problems run the pass on two threads, each owning
-    /// half of the rows (see [`half_pass`]).
+    /// half of the rows (see `Half::run`).
     fn cd_pass(&mut self, set: PassSettings, d0: &mut f64) -> f64 {
         #[cfg(feature = "parallel")]
         if let Some(dmax) = self.cd_pass_split(set, d0) {
@@ -883,75 +883,58 @@ struct Half<'a> {
 
 #[cfg(feature = "parallel")]
 impl Half<'_> {
+    /// Thread `t`'s half of a split coordinate-descent pass. For each coordinate both threads
+    /// compute their partial `x_j' rq` (and `sum v x_j^2` on the first pass), exchange them,
+    /// and from the same totals compute the same update, which each applies to its own rows.
+    /// Returns the largest weighted change and the intercept's change.
     fn run(&mut self, pass: &PassInput, ex: &Exchange, t: usize) -> (f64, f64) {
-        half_pass(
-            pass,
-            self.rows.clone(),
-            self.rq,
-            self.v,
-            self.delta,
-            self.lipw,
-            ex,
-            t,
-        )
+        let Half {
+            rows,
+            rq,
+            v,
+            delta,
+            lipw,
+        } = self;
+        let set = pass.set;
+        let mut step = 0usize;
+        let mut dmax: f64 = 0.0;
+        for (&j, col) in pass.ws.iter().zip(pass.cols) {
+            let cur = pass.b[j] + delta[j];
+            if !set.full && cur == 0.0 {
+                continue;
+            }
+            let x = &col[rows.clone()];
+            let part = if set.first {
+                crate::kernels::dot_and_sq_norm_weighted(x, rq, v)
+            } else {
+                (dot(x, rq), 0.0)
+            };
+            step += 1;
+            let (sj, lsum) = ex.exchange(t, step, part);
+            if set.first {
+                lipw[j] = lsum;
+            }
+            let lj = lipw[j];
+            let new = pass.pen.prox_1d(set.lambda, j, lj * cur + sj, lj);
+            if new != cur {
+                let d = new - cur;
+                delta[j] += d;
+                crate::kernels::axpy3(-d, x, v, rq);
+                dmax = dmax.max(lj * d * d);
+            }
+        }
+        let mut dd0 = 0.0;
+        if pass.intercept && set.sv > 0.0 {
+            step += 1;
+            let (total, _) = ex.exchange(t, step, (sum(rq), 0.0));
+            dd0 = total / set.sv;
+            for (r, vi) in rq.iter_mut().zip(v.iter()) {
+                *r -= dd0 * vi;
+            }
+            dmax = dmax.max(set.sv * dd0 * dd0);
+        }
+        (dmax, dd0)
     }
-}
-
-/// Thread `t`'s half of a split coordinate-descent pass over the rows `rows` (its parts `rq`
-/// and `v` of the residual and the curvatures). For each coordinate both threads compute
-/// their partial `x_j' rq` (and `sum v x_j^2` on the first pass), exchange them, and from the
-/// same totals compute the same update, which each applies to its own rows. Returns the
-/// largest weighted change and the intercept's change.
-#[cfg(feature = "parallel")]
-#[allow(clippy::too_many_arguments)]
-fn half_pass(
-    pass: &PassInput,
-    rows: std::ops::Range<usize>,
-    rq: &mut [f64],
-    v: &[f64],
-    delta: &mut [f64],
-    lipw: &mut [f64],
-    ex: &Exchange,
-    t: usize,
-) -> (f64, f64) {
-    let mut step = 0usize;
-    let mut dmax: f64 = 0.0;
-    for (&j, col) in pass.ws.iter().zip(pass.cols) {
-        let cur = pass.b[j] + delta[j];
-        if !pass.set.full && cur == 0.0 {
-            continue;
-        }
-        let x = &col[rows.clone()];
-        let part = if pass.set.first {
-            crate::kernels::dot_and_sq_norm_weighted(x, rq, v)
-        } else {
-            (dot(x, rq), 0.0)
-        };
-        step += 1;
-        let (sj, lsum) = ex.exchange(t, step, part);
-        if pass.set.first {
-            lipw[j] = lsum;
-        }
-        let lj = lipw[j];
-        let new = pass.pen.prox_1d(pass.set.lambda, j, lj * cur + sj, lj);
-        if new != cur {
-            let d = new - cur;
-            delta[j] += d;
-            crate::kernels::axpy3(-d, x, v, rq);
-            dmax = dmax.max(lj * d * d);
-        }
-    }
-    let mut dd0 = 0.0;
-    if pass.intercept && pass.set.sv > 0.0 {
-        step += 1;
-        let (total, _) = ex.exchange(t, step, (sum(rq), 0.0));
-        dd0 = total / pass.set.sv;
-        for (r, vi) in rq.iter_mut().zip(v) {
-            *r -= dd0 * vi;
-        }
-        dmax = dmax.max(pass.set.sv * dd0 * dd0);
-    }
-    (dmax, dd0)
 }
 
 #[cfg(all(test, feature = "parallel"))]
