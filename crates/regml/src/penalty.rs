@@ -248,6 +248,7 @@ impl Prox1d for ElasticNet {
 }
 
 impl SubdiffDistance for ElasticNet {
+    #[inline]
     fn subdiff_distance(&self, lambda: f64, j: usize, b: f64, s: f64) -> f64 {
         let (l1, l2) = self.weights(lambda, j);
         // subdifferential of the penalty part (an interval [lo, hi])
@@ -278,6 +279,7 @@ impl SubdiffDistance for ElasticNet {
 }
 
 impl Conjugate for ElasticNet {
+    #[inline]
     fn conjugate(&self, lambda: f64, j: usize, s: f64) -> f64 {
         let (l1, l2) = self.weights(lambda, j);
         let (lo, hi) = (self.lower[j], self.upper[j]);
@@ -298,6 +300,7 @@ impl Conjugate for ElasticNet {
         best
     }
 
+    #[inline]
     fn dual_scaling_limit(&self, lambda: f64, j: usize, s: f64) -> f64 {
         let (l1, l2) = self.weights(lambda, j);
         if l2 > 0.0 {
