@@ -64,25 +64,45 @@ impl ActiveCholesky {
     }
 
     /// Appends the features `js` in order, `gram_col(j)` being the Gram column of `j` over
-    /// all features. The new rows are `Z' = (L^-1 G[A, J])'` (one blocked triangular solve
-    /// with all new features as right-hand sides, `O(|A|^2 |J|)`, which reads the factor
-    /// once) followed by the factor of the Schur complement `G[J, J] - Z'Z`. A feature
-    /// numerically in the span of those before it (pivot `<= 1e-10 G_jj`) is left out.
+    /// all features (see [`Self::add_block_from`]).
     pub(crate) fn add_block<'g>(&mut self, js: &[usize], gram_col: impl Fn(usize) -> &'g [f64]) {
+        let rows = self.block_rows(js);
+        let mut cross = Vec::with_capacity(rows.len() * js.len());
+        for &j in js {
+            let col = gram_col(j);
+            cross.extend(rows.iter().map(|&f| col[f]));
+        }
+        self.add_block_from(js, &cross);
+    }
+
+    /// The rows of the block [`Self::add_block_from`] takes for the features `js`: the
+    /// factor's features in factor order, then `js`.
+    pub(crate) fn block_rows(&self, js: &[usize]) -> Vec<usize> {
+        self.features.iter().chain(js).copied().collect()
+    }
+
+    /// Appends the features `js` in order, given `cross = G[R, J]` column-major for the rows
+    /// `R` of [`Self::block_rows`] (`|A| + |J|` of them). The new rows are
+    /// `Z' = (L^-1 G[A, J])'` (one blocked triangular solve with all new features as
+    /// right-hand sides, `O(|A|^2 |J|)`, which reads the factor once) followed by the factor
+    /// of the Schur complement `G[J, J] - Z'Z`. A feature numerically in the span of those
+    /// before it (pivot `<= 1e-10 G_jj`) is left out.
+    pub(crate) fn add_block_from(&mut self, js: &[usize], cross: &[f64]) {
         let (m, k) = (self.features.len(), js.len());
         if k == 0 {
             return;
         }
+        let rows = m + k;
+        debug_assert_eq!(cross.len(), rows * k);
         self.reserve(m + k);
         let cap = self.cap;
-        let cols: Vec<&[f64]> = js.iter().map(|&j| gram_col(j)).collect();
+        // G[j_c, j_a] for new features c and a
+        let g_new = |c: usize, a: usize| cross[c * rows + m + a];
         // Z = L^-1 G[A, J], column c of Z (contiguous) for feature js[c]
         let mut z = vec![0.0; m * k];
         if m > 0 {
-            for (zc, col) in z.chunks_exact_mut(m).zip(&cols) {
-                for (v, &f) in zc.iter_mut().zip(&self.features) {
-                    *v = col[f];
-                }
+            for (c, zc) in z.chunks_exact_mut(m).enumerate() {
+                zc.copy_from_slice(&cross[c * rows..c * rows + m]);
             }
             // at this size the solve is bound by reading the factor: one thread
             faer::linalg::triangular_solve::solve_lower_triangular_in_place(
@@ -104,11 +124,11 @@ impl ActiveCholesky {
         for c in 0..k {
             let mut tail: Vec<f64> = Vec::with_capacity(accepted.len() + 1);
             for (t, &a) in accepted.iter().enumerate() {
-                let s = cols[c][js[a]] - dot(zcol(c), zcol(a));
+                let s = g_new(c, a) - dot(zcol(c), zcol(a));
                 let ta = &tails[t];
                 tail.push((s - dot(&tail[..t], &ta[..t])) / ta[t]);
             }
-            let diag = cols[c][js[c]];
+            let diag = g_new(c, c);
             let d2 = diag - dot(zcol(c), zcol(c)) - dot(&tail, &tail);
             if !(d2 > 1e-10 * diag) || !d2.is_finite() {
                 continue;

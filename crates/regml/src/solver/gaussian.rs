@@ -15,11 +15,12 @@
 //! picks the candidates; after convergence on them a full KKT check adds any violator, and a
 //! duality gap decides whether the inner threshold must tighten.
 //!
-//! In covariance mode each round starts with a Newton step on the active set (see
-//! `newton_step`): once a pass has settled which coefficients are nonzero and their signs,
-//! the problem on them is a quadratic solved from the Cholesky factor of `G_AA` kept along the
-//! path. When the step is taken and the duality gap of the working set is then already within
-//! tolerance, no further pass is needed; otherwise coordinate descent continues from there.
+//! Each round starts with a Newton step on the active set (see `newton_step`): once a pass has
+//! settled which coefficients are nonzero and their signs, the problem on them is a quadratic
+//! solved from the Cholesky factor of `G_AA` kept along the path (its new columns come from
+//! the Gram cache in covariance mode, from `X` in naive mode). When the step is taken and the
+//! duality gap of the working set is then already within tolerance, no further pass is
+//! needed; otherwise coordinate descent continues from there.
 
 use super::cholesky::ActiveCholesky;
 use super::{solve_spd, Anderson, Certificate, FitInfo, GaussianMode, GramCache, SolverOptions};
@@ -58,10 +59,13 @@ pub(crate) struct GaussianSolver<'a, D: Design> {
     previous: Option<(f64, Vec<f64>)>,
     last_lambda: Option<f64>,
     b_at_start: Vec<f64>,
-    /// Factor of the active Gram block for Newton steps (covariance mode).
+    /// Factor of the active Gram block for Newton steps.
     chol: ActiveCholesky,
     /// Newton steps taken (accepted) so far.
     pub(crate) newton_steps: usize,
+    /// Whether rounds may start with Newton steps (on by default; off, the solver is plain
+    /// coordinate descent).
+    pub(crate) newton: bool,
 }
 
 /// Smallest active set on which a Newton step is tried: below it coordinate descent
@@ -143,6 +147,7 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
             b_at_start: vec![0.0; p],
             chol: ActiveCholesky::new(p),
             newton_steps: 0,
+            newton: true,
         };
         let unpenalized: Vec<usize> = (0..p)
             .filter(|&j| s.usable[j] && !pen.is_penalized(j))
@@ -309,7 +314,7 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
         accept
     }
 
-    /// Newton step on the active set (covariance mode): with `A` the nonzero coefficients
+    /// Newton step on the active set: with `A` the nonzero coefficients
     /// strictly inside their bounds plus the features `entering` (zero, with the sign of
     /// their gradient), and the signs `s_A` fixed, the objective is the quadratic
     /// `1/2 b'Gb - c'b + sum_A (l1_j s_j b_j + l2_j/2 b_j^2)` (`c = X'y`), minimized by
@@ -318,7 +323,10 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
     /// elastic-net one by conjugate gradients (see `ActiveCholesky::solve_shifted`), which
     /// stop at a relative residual of [`NEWTON_CG_TOL`]. A penalized coefficient whose sign
     /// would flip stops at zero and bounds are enforced. The gradients at the proposal are
-    /// computed afresh (`O(p |ws|)`), and the step is taken only if it lowers the objective.
+    /// computed afresh (covariance mode: `X'y - G b`, `O(p |ws|)`; naive mode: the residual
+    /// and the working set's `X'r`, `O(n |ws|)`), and the step is taken only if it lowers the
+    /// objective. In naive mode the factor's new columns `G[F + J, J]` are products with `X`,
+    /// `O(n (|F| + |J|) |J|)` for `|J|` features joining a factor of `|F|`.
     ///
     /// Returns `None` if no step was taken; otherwise the gradients are exact, as after a
     /// refresh, and the result says whether the active set was right: `Some(v)` lists the
@@ -366,12 +374,26 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
             .copied()
             .filter(|&j| !self.chol.contains(j))
             .collect();
-        let gram = &self.gram;
-        self.chol.add_block(&joining, |j| gram.col(j));
+        if self.covariance {
+            let gram = &self.gram;
+            self.chol.add_block(&joining, |j| gram.col(j));
+        } else if !joining.is_empty() {
+            // G[F + J, J] from X: O(n (|F| + |J|) |J|)
+            let rows = self.chol.block_rows(&joining);
+            let mut cross = vec![0.0; rows.len() * joining.len()];
+            let mut scratch = std::mem::take(&mut self.scratch);
+            self.x.gram_block(&rows, &joining, &mut cross, &mut scratch);
+            self.scratch = scratch;
+            self.chol.add_block_from(&joining, &cross);
+        }
         let set = self.chol.features();
         let m = set.len();
         if m < NEWTON_MIN {
             return None;
+        }
+        if !self.covariance {
+            // the passes keep the residual; the step needs the working set's gradients
+            self.x.t_matvec_cols(&self.ws, &self.r, &mut self.g);
         }
         // signs: of the coefficient, or of the gradient for an entering feature
         let sign = |j: usize| {
@@ -421,11 +443,21 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
             dpen += pen.value_diff_1d(lambda, j, b, t - b);
             bnew[j] = t;
         }
-        // its gradients computed afresh, g' = X'y - G[:, ws] b' (no drift carried over)
-        let mut g = std::mem::take(&mut self.scratch);
-        gradient_at(&self.gram, &self.c, &self.ws, &bnew, &mut g);
-        if !self.move_if_lower(bnew, g, dpen) {
-            return None;
+        if self.covariance {
+            // its gradients computed afresh, g' = X'y - G[:, ws] b' (no drift carried over)
+            let mut g = std::mem::take(&mut self.scratch);
+            gradient_at(&self.gram, &self.c, &self.ws, &bnew, &mut g);
+            if !self.move_if_lower(bnew, g, dpen) {
+                return None;
+            }
+        } else {
+            // its residual y - X b' and the working set's gradients computed afresh
+            let prop: Vec<f64> = self.ws.iter().map(|&j| bnew[j]).collect();
+            self.b_spare = bnew;
+            if !self.accept_if_lower(lambda, &prop) {
+                return None;
+            }
+            self.x.t_matvec_cols(&self.ws, &self.r, &mut self.g);
         }
         self.newton_steps += 1;
         // features at zero, strictly inside their bounds, whose gradient exceeds the penalty
@@ -596,7 +628,7 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
             let mut settled = false;
             // the working-set certificate, when the Newton steps already computed it
             let mut known: Option<FitInfo> = None;
-            if self.covariance && !frozen && nonzero >= NEWTON_MIN {
+            if self.newton && !frozen && nonzero >= NEWTON_MIN {
                 // one pass settles the active set and signs, a Newton step solves on them;
                 // further steps correct the set while the working-set gap is not met
                 passes += 1;

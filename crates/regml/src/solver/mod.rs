@@ -382,10 +382,45 @@ mod tests {
         (x, y)
     }
 
+    /// Fits `lambda_max * ratio^k`, `k = 1..steps`, at relative gap `1e-10`, with or without
+    /// Newton steps; returns per lambda the objective and coefficients, and the steps taken.
+    fn fit_path_steps(
+        x: &DenseDesign,
+        y: &[f64],
+        pen: &ElasticNet,
+        mode: GaussianMode,
+        newton: bool,
+        (ratio, steps): (f64, i32),
+    ) -> (Vec<(f64, Vec<f64>)>, usize) {
+        let opts = SolverOptions {
+            tol: 1e-10,
+            gaussian_mode: mode,
+            ..SolverOptions::default()
+        };
+        let usable = vec![true; crate::design::Design::n_features(x)];
+        let mut s = GaussianSolver::new(x, y, pen, usable, opts);
+        s.newton = newton;
+        let lmax = s.lambda_max();
+        let mut prev = lmax;
+        let mut out = Vec::new();
+        for k in 1..steps {
+            let l = lmax * ratio.powi(k);
+            let info = s.solve(l, prev);
+            assert!(
+                info.converged,
+                "{mode:?} newton {newton} lambda {l} {info:?}"
+            );
+            prev = l;
+            out.push((info.primal, s.b.clone()));
+        }
+        (out, s.newton_steps)
+    }
+
     #[test]
     fn newton_steps_reach_the_coordinate_descent_solution() {
-        // covariance mode with Newton steps against naive mode, which has none; lasso and a
-        // small-ridge elastic net, with penalty factors (one unpenalized) and bounds
+        // Newton steps in covariance and in naive mode against coordinate descent alone;
+        // lasso and a small-ridge elastic net, with penalty factors (one unpenalized) and
+        // bounds
         let (n, p) = (400, 70);
         let (x, y) = correlated(n, p);
         let mut pf = vec![1.0; p];
@@ -401,46 +436,61 @@ mod tests {
                 .unwrap()
                 .with_bounds(lower.clone(), upper.clone())
                 .unwrap();
-            let usable = vec![true; p];
-            let run = |mode| {
-                let opts = SolverOptions {
-                    tol: 1e-10,
-                    gaussian_mode: mode,
-                    ..SolverOptions::default()
-                };
-                let mut s = GaussianSolver::new(&x, &y, &pen, usable.clone(), opts);
-                let lmax = s.lambda_max();
-                let mut prev = lmax;
-                let mut out = Vec::new();
-                for k in 1..40 {
-                    let l = lmax * 0.8f64.powi(k);
-                    let info = s.solve(l, prev);
-                    assert!(info.converged, "{mode:?} alpha {alpha} lambda {l} {info:?}");
-                    prev = l;
-                    out.push((info.primal, s.b.clone()));
-                }
-                (out, s.newton_steps)
-            };
-            let (cov, steps) = run(GaussianMode::Covariance);
-            let (naive, none) = run(GaussianMode::Naive);
-            assert!(steps > 10, "alpha {alpha}: {steps} Newton steps");
+            let grid = (0.8, 40);
+            let (cd, none) = fit_path_steps(&x, &y, &pen, GaussianMode::Naive, false, grid);
             assert_eq!(none, 0);
-            let last = &cov.last().unwrap().1;
-            let nonzero = last.iter().filter(|v| **v != 0.0).count();
-            assert!(nonzero > 40, "{nonzero} nonzero");
-            assert!(last[20] <= 0.5);
-            for ((fa, a), (fb, b)) in cov.iter().zip(&naive) {
+            for mode in [GaussianMode::Covariance, GaussianMode::Naive] {
+                let (fit, steps) = fit_path_steps(&x, &y, &pen, mode, true, grid);
+                assert!(steps > 10, "{mode:?} alpha {alpha}: {steps} Newton steps");
+                let last = &fit.last().unwrap().1;
+                let nonzero = last.iter().filter(|v| **v != 0.0).count();
+                assert!(nonzero > 40, "{nonzero} nonzero");
+                assert!(last[20] <= 0.5);
+                for ((fa, a), (fb, b)) in fit.iter().zip(&cd) {
+                    assert!((fa - fb).abs() <= 1e-9 * fa, "objectives {fa} vs {fb}");
+                    // the duplicated pair may split its weight differently; its sum is unique
+                    let (sa, sb) = (a[7] + a[8], b[7] + b[8]);
+                    assert!((sa - sb).abs() < 1e-5 * (1.0 + sa.abs()), "{sa} vs {sb}");
+                    for j in (0..p).filter(|&j| j != 7 && j != 8) {
+                        assert!(
+                            (a[j] - b[j]).abs() < 1e-5 * (1.0 + a[j].abs()),
+                            "{mode:?} alpha {alpha} j {j}: {} vs {}",
+                            a[j],
+                            b[j]
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn newton_steps_on_wide_data_reach_the_coordinate_descent_solution() {
+        // p = 8 n in naive mode, down to 1% of lambda_max, where the active set comes close
+        // to n features and their Gram block close to singular; the lasso's fitted values
+        // are unique, so they must agree with those of coordinate descent alone
+        let (n, p) = (50, 400);
+        let (x, y) = correlated(n, p);
+        for alpha in [1.0, 0.99] {
+            let pen = ElasticNet::new(alpha, p).unwrap();
+            let grid = (0.9, 45);
+            let (cd, none) = fit_path_steps(&x, &y, &pen, GaussianMode::Naive, false, grid);
+            assert_eq!(none, 0);
+            let (fit, steps) = fit_path_steps(&x, &y, &pen, GaussianMode::Naive, true, grid);
+            assert!(steps > 10, "alpha {alpha}: {steps} Newton steps");
+            let nonzero = fit.last().unwrap().1.iter().filter(|v| **v != 0.0).count();
+            // more than the 32 features a Newton step needs
+            assert!(nonzero > 32, "{nonzero} nonzero");
+            let fitted = |b: &[f64]| {
+                let mut f = vec![0.0; n];
+                (0..p).for_each(|j| crate::kernels::axpy(b[j], x.col(j), &mut f));
+                f
+            };
+            let scale = crate::kernels::dot(&y, &y).sqrt();
+            for ((fa, a), (fb, b)) in fit.iter().zip(&cd) {
                 assert!((fa - fb).abs() <= 1e-9 * fa, "objectives {fa} vs {fb}");
-                // the duplicated pair may split its weight differently; its sum is unique
-                let (sa, sb) = (a[7] + a[8], b[7] + b[8]);
-                assert!((sa - sb).abs() < 1e-5 * (1.0 + sa.abs()), "{sa} vs {sb}");
-                for j in (0..p).filter(|&j| j != 7 && j != 8) {
-                    assert!(
-                        (a[j] - b[j]).abs() < 1e-5 * (1.0 + a[j].abs()),
-                        "alpha {alpha} j {j}: {} vs {}",
-                        a[j],
-                        b[j]
-                    );
+                for (u, v) in fitted(a).iter().zip(fitted(b)) {
+                    assert!((u - v).abs() < 1e-6 * scale, "alpha {alpha}: {u} vs {v}");
                 }
             }
         }
