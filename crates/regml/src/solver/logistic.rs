@@ -413,29 +413,22 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
         // exactly as the first half updates the real one
         let (mut delta1, mut lipw1) = (delta.clone(), lipw.clone());
         let halves = [
-            std::sync::Mutex::new(Half {
+            Half {
                 rows: 0..h,
                 rq: rq0,
                 v: v0,
                 delta,
                 lipw,
-            }),
-            std::sync::Mutex::new(Half {
+            },
+            Half {
                 rows: h..n,
                 rq: rq1,
                 v: v1,
                 delta: &mut delta1,
                 lipw: &mut lipw1,
-            }),
+            },
         ];
-        let ex = Exchange::default();
-        // each of the pool's two threads runs the closure once and takes its half (each mutex
-        // has a single user)
-        let out = pool.broadcast(|ctx| {
-            let mut half = halves.get(ctx.index())?.lock().ok()?;
-            Some(half.run(&pass, &ex, ctx.index()))
-        });
-        let (dmax, dd0) = out.first().copied().flatten()?;
+        let (dmax, dd0) = run_halves(pool, halves, &pass)?;
         *d0 += dd0;
         Some(dmax)
     }
@@ -831,6 +824,39 @@ struct PassSettings {
     sv: f64,
 }
 
+/// Runs the two halves of a split pass on the two threads of `pool`, the first half on
+/// thread 0; returns the first half's result. A panic in either half reaches the caller:
+/// the other half stops waiting for it (see [`Exchange::gone`]) instead of spinning forever.
+#[cfg(feature = "parallel")]
+fn run_halves(pool: &rayon::ThreadPool, halves: [Half; 2], pass: &PassInput) -> Option<(f64, f64)> {
+    let halves = halves.map(std::sync::Mutex::new);
+    let ex = Exchange::default();
+    // each of the pool's two threads runs the closure once and takes its half (each mutex
+    // has a single user)
+    let out = pool.broadcast(|ctx| {
+        let leaving = Leaving(&ex);
+        let mut half = halves.get(ctx.index())?.lock().ok()?;
+        let out = half.run(pass, &ex, ctx.index());
+        std::mem::forget(leaving);
+        out
+    });
+    out.first().copied().flatten()
+}
+
+/// Marks its exchange abandoned when dropped: a thread of a split pass that leaves it early
+/// (a panic unwinding, no half to run) drops it, one that completes its half forgets it.
+#[cfg(feature = "parallel")]
+struct Leaving<'e>(&'e Exchange);
+
+#[cfg(feature = "parallel")]
+impl Drop for Leaving<'_> {
+    fn drop(&mut self) {
+        self.0
+            .gone
+            .store(true, std::sync::atomic::Ordering::Release);
+    }
+}
+
 /// Partial sums passed between the two threads of a split pass. Step `k` of thread `t`
 /// writes its pair into `part[t][k % 2]` and publishes `k` in `epoch[t]`; it then waits for
 /// the partner's `epoch` to reach `k`. A thread can reuse a slot (at step `k + 2`) only after
@@ -840,13 +866,17 @@ struct PassSettings {
 struct Exchange {
     part: [[[std::sync::atomic::AtomicU64; 2]; 2]; 2],
     epoch: [std::sync::atomic::AtomicUsize; 2],
+    /// Set when a thread has left the pass without completing it: its partner, waiting for
+    /// sums that will never come, gives up.
+    gone: std::sync::atomic::AtomicBool,
 }
 
 #[cfg(feature = "parallel")]
 impl Exchange {
     /// Publishes thread `t`'s partial sums of step `step` and returns the totals. Both
-    /// threads get the same bits (`a + b == b + a` in floating point).
-    fn exchange(&self, t: usize, step: usize, mine: (f64, f64)) -> (f64, f64) {
+    /// threads get the same bits (`a + b == b + a` in floating point). Returns `None` if the
+    /// partner has left the pass.
+    fn exchange(&self, t: usize, step: usize, mine: (f64, f64)) -> Option<(f64, f64)> {
         use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
         let slot = &self.part[t][step % 2];
         slot[0].store(mine.0.to_bits(), Relaxed);
@@ -854,6 +884,9 @@ impl Exchange {
         self.epoch[t].store(step, Release);
         let mut spins = 0u32;
         while self.epoch[1 - t].load(Acquire) < step {
+            if self.gone.load(Acquire) {
+                return None;
+            }
             if spins < SPIN_LIMIT {
                 spins += 1;
                 std::hint::spin_loop();
@@ -866,7 +899,7 @@ impl Exchange {
             f64::from_bits(o[0].load(Relaxed)),
             f64::from_bits(o[1].load(Relaxed)),
         );
-        (mine.0 + other.0, mine.1 + other.1)
+        Some((mine.0 + other.0, mine.1 + other.1))
     }
 }
 
@@ -886,8 +919,9 @@ impl Half<'_> {
     /// Thread `t`'s half of a split coordinate-descent pass. For each coordinate both threads
     /// compute their partial `x_j' rq` (and `sum v x_j^2` on the first pass), exchange them,
     /// and from the same totals compute the same update, which each applies to its own rows.
-    /// Returns the largest weighted change and the intercept's change.
-    fn run(&mut self, pass: &PassInput, ex: &Exchange, t: usize) -> (f64, f64) {
+    /// Returns the largest weighted change and the intercept's change, or `None` if the
+    /// other thread left the pass.
+    fn run(&mut self, pass: &PassInput, ex: &Exchange, t: usize) -> Option<(f64, f64)> {
         let Half {
             rows,
             rq,
@@ -910,7 +944,7 @@ impl Half<'_> {
                 (dot(x, rq), 0.0)
             };
             step += 1;
-            let (sj, lsum) = ex.exchange(t, step, part);
+            let (sj, lsum) = ex.exchange(t, step, part)?;
             if set.first {
                 lipw[j] = lsum;
             }
@@ -926,14 +960,14 @@ impl Half<'_> {
         let mut dd0 = 0.0;
         if pass.intercept && set.sv > 0.0 {
             step += 1;
-            let (total, _) = ex.exchange(t, step, (sum(rq), 0.0));
+            let (total, _) = ex.exchange(t, step, (sum(rq), 0.0))?;
             dd0 = total / set.sv;
             for (r, vi) in rq.iter_mut().zip(v.iter()) {
                 *r -= dd0 * vi;
             }
             dmax = dmax.max(set.sv * dd0 * dd0);
         }
-        (dmax, dd0)
+        Some((dmax, dd0))
     }
 }
 
@@ -1017,5 +1051,64 @@ mod tests {
         let moved = (0..p).filter(|&j| serial.delta[j] != 0.0).count();
         assert!(moved >= 2 && moved < p, "{moved} of {p} moved");
         assert!(d0 != 0.0);
+    }
+
+    #[test]
+    fn a_panic_in_one_half_of_a_split_pass_reaches_the_caller_instead_of_hanging() {
+        let (n, p) = (64, 4);
+        let (x, _, _) = problem(n, p);
+        let pen = ElasticNet::new(1.0, p).expect("penalty");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(2)
+                .build()
+                .expect("pool");
+            let ws: Vec<usize> = (0..p).collect();
+            let cols: Vec<&[f64]> = ws.iter().map(|&j| x.col(j)).collect();
+            let b = vec![0.0; p];
+            let pass = PassInput {
+                ws: &ws,
+                cols: &cols,
+                b: &b,
+                pen: &pen,
+                intercept: false,
+                set: PassSettings {
+                    lambda: 0.01,
+                    full: true,
+                    first: true,
+                    sv: 0.0,
+                },
+            };
+            let (mut rq, v) = (vec![1.0; n], vec![1.0; n]);
+            let (rq0, rq1) = rq.split_at_mut(32);
+            let (mut delta0, mut lipw0) = (vec![0.0; p], vec![0.0; p]);
+            let (mut delta1, mut lipw1) = (vec![0.0; p], vec![0.0; p]);
+            // the second half's rows run past the columns' end: its first slice panics
+            let halves = [
+                Half {
+                    rows: 0..32,
+                    rq: rq0,
+                    v: &v[..32],
+                    delta: &mut delta0,
+                    lipw: &mut lipw0,
+                },
+                Half {
+                    rows: 32..n + 8,
+                    rq: rq1,
+                    v: &v[32..],
+                    delta: &mut delta1,
+                    lipw: &mut lipw1,
+                },
+            ];
+            let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                run_halves(&pool, halves, &pass)
+            }));
+            let _ = tx.send(out.is_err());
+        });
+        let panicked = rx
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("the split pass returned");
+        assert!(panicked, "the panic reached the caller");
     }
 }
