@@ -199,6 +199,24 @@ impl<S: AsRef<[f64]> + Sync> Design for DenseDesign<S> {
             return;
         }
         let all_rows = m == p && rows.iter().enumerate().all(|(r, &i)| r == i);
+        if !all_rows && k <= FEW_COLS {
+            // a few columns against chosen rows: direct dots read each row's column once,
+            // where a product would first copy all of them into one block
+            let vals = kernels::map_indices(m, n * m * k, |r| {
+                let xr = self.col(rows[r]);
+                let mut v = [0.0; FEW_COLS];
+                for (vc, &j) in v.iter_mut().zip(cols) {
+                    *vc = kernels::dot(xr, self.col(j));
+                }
+                v
+            });
+            for (r, v) in vals.iter().enumerate() {
+                for (c, &vc) in v[..k].iter().enumerate() {
+                    out[c * m + r] = vc;
+                }
+            }
+            return;
+        }
         // scratch holds the gathered right block, then (if needed) the gathered rows
         let need = n * k + if all_rows { 0 } else { n * m };
         if scratch.len() < need {
@@ -282,6 +300,10 @@ impl<S: AsRef<[f64]> + Sync> Design for DenseDesign<S> {
         symmetrize_lower(k, out);
     }
 }
+
+/// Most columns of a dense Gram block over chosen rows computed by direct dot products
+/// instead of a matrix product on gathered copies.
+const FEW_COLS: usize = 8;
 
 /// Size of the gathered row block of a dense symmetric Gram product.
 const GATHER_BYTES: usize = 4 << 20;
@@ -459,6 +481,32 @@ mod tests {
                     let want = owned.col_dot(jr, owned.col(jc));
                     assert!((a[c * k + r] - want).abs() <= 1e-11 * n as f64, "{jr},{jc}");
                     assert_eq!(a[c * k + r], a[r * k + c]);
+                }
+            }
+        }
+    }
+
+    /// A dense Gram block `X_R' X_C` equals the column dot products, whichever way it is
+    /// formed: direct dots (a few columns, chosen rows), a product on gathered copies (more
+    /// columns), or a product on `X` in place (all rows).
+    #[test]
+    fn dense_gram_block_equals_column_dot_products() {
+        let (n, p) = (700, 60);
+        let data: Vec<f64> = (0..n * p).map(|i| ((i as f64) * 0.5171).sin()).collect();
+        let x = DenseDesign::from_col_major(data, n, p).expect("shape");
+        let chosen: Vec<usize> = (0..p).filter(|j| j % 4 != 2).rev().collect();
+        let all: Vec<usize> = (0..p).collect();
+        let few: Vec<usize> = vec![33, 2, 57];
+        let many: Vec<usize> = (0..p).step_by(3).collect();
+        for (rows, cols) in [(&chosen, &few), (&chosen, &many), (&all, &few)] {
+            let (m, k) = (rows.len(), cols.len());
+            let mut out = vec![f64::NAN; m * k];
+            x.gram_block(rows, cols, &mut out, &mut Vec::new());
+            for (c, &jc) in cols.iter().enumerate() {
+                for (r, &jr) in rows.iter().enumerate() {
+                    let want = x.col_dot(jr, x.col(jc));
+                    let got = out[c * m + r];
+                    assert!((got - want).abs() <= 1e-12 * n as f64, "{jr},{jc}: {got}");
                 }
             }
         }
