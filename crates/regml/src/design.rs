@@ -198,6 +198,7 @@ impl<S: AsRef<[f64]> + Sync> Design for DenseDesign<S> {
         if k == 0 || m == 0 {
             return;
         }
+        use faer::reborrow::ReborrowMut;
         let all_rows = m == p && rows.iter().enumerate().all(|(r, &i)| r == i);
         if !all_rows && k <= FEW_COLS {
             // a few columns against chosen rows: direct dots read each row's column once,
@@ -217,34 +218,49 @@ impl<S: AsRef<[f64]> + Sync> Design for DenseDesign<S> {
             }
             return;
         }
-        // scratch holds the gathered right block, then (if needed) the gathered rows
-        let need = n * k + if all_rows { 0 } else { n * m };
-        if scratch.len() < need {
-            scratch.resize(need, 0.0);
+        // X_R' X_C = sum over row blocks B of X[B, R]' X[B, C]: the gathered copies stay a few
+        // megabytes however tall X is; with all rows wanted, X[B, :] is read in place
+        let gathered = k + if all_rows { 0 } else { m };
+        let block = (GATHER_BYTES / 8 / gathered).max(256).min(n);
+        if scratch.len() < block * gathered {
+            scratch.resize(block * gathered, 0.0);
         }
-        let (right, left) = scratch.split_at_mut(n * k);
-        for (c, &j) in cols.iter().enumerate() {
-            right[c * n..(c + 1) * n].copy_from_slice(self.col(j));
-        }
-        let rhs = faer::MatRef::from_column_major_slice(&*right, n, k);
-        let dst = faer::MatMut::from_column_major_slice_mut(&mut out[..m * k], m, k);
-        // X is n x p column-major: no copy when all rows are wanted
-        let lhs = if all_rows {
-            faer::MatRef::from_column_major_slice(self.as_slice(), n, p)
-        } else {
-            for (r, &i) in rows.iter().enumerate() {
-                left[r * n..(r + 1) * n].copy_from_slice(self.col(i));
+        let mut dst = faer::MatMut::from_column_major_slice_mut(&mut out[..m * k], m, k);
+        for start in (0..n).step_by(block) {
+            let h = block.min(n - start);
+            let (right, left) = scratch[..h * gathered].split_at_mut(h * k);
+            for (c, &j) in cols.iter().enumerate() {
+                right[c * h..(c + 1) * h].copy_from_slice(&self.col(j)[start..start + h]);
             }
-            faer::MatRef::from_column_major_slice(&left[..n * m], n, m)
-        };
-        faer::linalg::matmul::matmul(
-            dst,
-            faer::Accum::Replace,
-            lhs.transpose(),
-            rhs,
-            1.0,
-            crate::kernels::faer_par(),
-        );
+            let rhs = faer::MatRef::from_column_major_slice(&*right, h, k);
+            let lhs = if all_rows {
+                // rows start.. of every column: stride n
+                faer::MatRef::from_column_major_slice_with_stride(
+                    &self.as_slice()[start..],
+                    h,
+                    p,
+                    n,
+                )
+            } else {
+                for (r, &i) in rows.iter().enumerate() {
+                    left[r * h..(r + 1) * h].copy_from_slice(&self.col(i)[start..start + h]);
+                }
+                faer::MatRef::from_column_major_slice(&*left, h, m)
+            };
+            let accum = if start == 0 {
+                faer::Accum::Replace
+            } else {
+                faer::Accum::Add
+            };
+            faer::linalg::matmul::matmul(
+                dst.rb_mut(),
+                accum,
+                lhs.transpose(),
+                rhs,
+                1.0,
+                crate::kernels::faer_par(),
+            );
+        }
     }
     fn gram_square(&self, cols: &[usize], out: &mut [f64], scratch: &mut Vec<f64>) {
         use faer::linalg::matmul::triangular::{matmul, BlockStructure};
@@ -279,7 +295,7 @@ impl<S: AsRef<[f64]> + Sync> Design for DenseDesign<S> {
         } else {
             // X_c' X_c = sum over row blocks R of X_c[R]' X_c[R]: the gathered block stays a
             // few megabytes however many columns are wanted
-            let rows = (GATHER_BYTES / 8 / k).clamp(256, n);
+            let rows = (GATHER_BYTES / 8 / k).max(256).min(n);
             if scratch.len() < rows * k {
                 scratch.resize(rows * k, 0.0);
             }
@@ -305,7 +321,7 @@ impl<S: AsRef<[f64]> + Sync> Design for DenseDesign<S> {
 /// instead of a matrix product on gathered copies.
 const FEW_COLS: usize = 8;
 
-/// Size of the gathered row block of a dense symmetric Gram product.
+/// Size of the gathered row block of a dense Gram product.
 const GATHER_BYTES: usize = 4 << 20;
 
 /// Compressed sparse column design (CSC): column `j` holds rows `indices[indptr[j]..indptr[j+1]]`.
@@ -488,10 +504,17 @@ mod tests {
 
     /// A dense Gram block `X_R' X_C` equals the column dot products, whichever way it is
     /// formed: direct dots (a few columns, chosen rows), a product on gathered copies (more
-    /// columns), or a product on `X` in place (all rows).
+    /// columns), or a product on `X` in place (all rows); on a tall design in several row
+    /// blocks, and on one with fewer rows than a block.
     #[test]
     fn dense_gram_block_equals_column_dot_products() {
-        let (n, p) = (700, 60);
+        for n in [40_000, 50] {
+            check_gram_block(n);
+        }
+    }
+
+    fn check_gram_block(n: usize) {
+        let p = 60;
         let data: Vec<f64> = (0..n * p).map(|i| ((i as f64) * 0.5171).sin()).collect();
         let x = DenseDesign::from_col_major(data, n, p).expect("shape");
         let chosen: Vec<usize> = (0..p).filter(|j| j % 4 != 2).rev().collect();
@@ -508,6 +531,19 @@ mod tests {
                     let got = out[c * m + r];
                     assert!((got - want).abs() <= 1e-12 * n as f64, "{jr},{jc}: {got}");
                 }
+            }
+        }
+        // the symmetric product of scattered columns, gathered in row blocks
+        let k = many.len();
+        let mut sq = vec![f64::NAN; k * k];
+        x.gram_square(&many, &mut sq, &mut Vec::new());
+        for (c, &jc) in many.iter().enumerate() {
+            for (r, &jr) in many.iter().enumerate() {
+                let want = x.col_dot(jr, x.col(jc));
+                assert!(
+                    (sq[c * k + r] - want).abs() <= 1e-12 * n as f64,
+                    "{jr},{jc}"
+                );
             }
         }
     }
