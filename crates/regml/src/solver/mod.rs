@@ -497,6 +497,21 @@ mod tests {
     }
 
     #[test]
+    fn covariance_mode_forced_on_a_short_wide_design_matches_naive_mode() {
+        // fewer rows than one gathered row block, and Gram columns cached in several blocks
+        // before the rest of X'X is formed from scattered columns
+        let (n, p) = (50, 300);
+        let (x, y) = correlated(n, p);
+        let pen = ElasticNet::new(1.0, p).unwrap();
+        let grid = (0.85, 30);
+        let (cd, _) = fit_path_steps(&x, &y, &pen, GaussianMode::Naive, false, grid);
+        let (cov, _) = fit_path_steps(&x, &y, &pen, GaussianMode::Covariance, true, grid);
+        for ((fa, _), (fb, _)) in cov.iter().zip(&cd) {
+            assert!((fa - fb).abs() <= 1e-9 * fa, "objectives {fa} vs {fb}");
+        }
+    }
+
+    #[test]
     fn dense_and_sparse_designs_give_the_same_solution() {
         let (dense, y, labels) = problem();
         let sparse = CscDesign::from_dense(&dense);
