@@ -198,6 +198,10 @@ impl<S: AsRef<[f64]> + Sync> Design for DenseDesign<S> {
         if k == 0 || m == 0 {
             return;
         }
+        if n == 0 {
+            out[..m * k].fill(0.0);
+            return;
+        }
         use faer::reborrow::ReborrowMut;
         let all_rows = m == p && rows.iter().enumerate().all(|(r, &i)| r == i);
         if !all_rows && k <= FEW_COLS {
@@ -266,7 +270,11 @@ impl<S: AsRef<[f64]> + Sync> Design for DenseDesign<S> {
         use faer::linalg::matmul::triangular::{matmul, BlockStructure};
         use faer::reborrow::ReborrowMut;
         let (n, k) = (self.n_samples, cols.len());
-        if k == 0 || n == 0 {
+        if k == 0 {
+            return;
+        }
+        if n == 0 {
+            out[..k * k].fill(0.0);
             return;
         }
         let mut dst = faer::MatMut::from_column_major_slice_mut(&mut out[..k * k], k, k);
