@@ -314,48 +314,25 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
         self.cd_pass_serial(set, d0)
     }
 
-    /// [`Self::cd_pass`] on the calling thread.
+    /// [`Self::cd_pass`] on the calling thread: the pass of [`Half::run`] over all rows.
     fn cd_pass_serial(&mut self, set: PassSettings, d0: &mut f64) -> f64 {
-        let PassSettings {
-            lambda,
-            full,
-            first,
-            sv,
-        } = set;
-        let n = self.eta.len();
-        let mut dmax: f64 = 0.0;
-        for idx in 0..self.ws.len() {
-            let j = self.ws[idx];
-            let cur = self.b[j] + self.delta[j];
-            if !full && cur == 0.0 {
-                continue;
-            }
-            let sj = if first {
-                // L_j = sum_i v_i x_ij^2 read together with the gradient
-                let (sj, lj) = self.x.col_dot_and_sq_norm_weighted(j, &self.rq, &self.v);
-                self.lipw[j] = lj;
-                sj
-            } else {
-                self.x.col_dot(j, &self.rq)
-            };
-            let lj = self.lipw[j];
-            let new = self.pen.prox_1d(lambda, j, lj * cur + sj, lj);
-            if new != cur {
-                let d = new - cur;
-                self.delta[j] += d;
-                // rq -= d * v .* x_j  (e = d0 + X delta is formed when needed)
-                self.x.col_axpy_weighted(j, -d, &self.v, &mut self.rq);
-                dmax = dmax.max(lj * d * d);
-            }
-        }
-        if self.intercept && sv > 0.0 {
-            let d = sum(&self.rq) / sv;
-            *d0 += d;
-            for i in 0..n {
-                self.rq[i] -= d * self.v[i];
-            }
-            dmax = dmax.max(sv * d * d);
-        }
+        let pass = PassInput {
+            ws: &self.ws,
+            b: &self.b,
+            pen: self.pen,
+            intercept: self.intercept,
+            set,
+        };
+        let mut all = Half {
+            rq: &mut self.rq,
+            v: &self.v,
+            delta: &mut self.delta,
+            lipw: &mut self.lipw,
+        };
+        let (dmax, dd0) = all
+            .run(&pass, &AllRows(self.x), &Alone)
+            .expect("a pass alone waits for no partner");
+        *d0 += dd0;
         dmax
     }
 
@@ -399,7 +376,6 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
             .collect::<Option<_>>()?;
         let pass = PassInput {
             ws: &self.ws,
-            cols: &cols,
             b: &self.b,
             pen: self.pen,
             intercept: self.intercept,
@@ -414,21 +390,29 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
         let (mut delta1, mut lipw1) = (delta.clone(), lipw.clone());
         let halves = [
             Half {
-                rows: 0..h,
                 rq: rq0,
                 v: v0,
                 delta,
                 lipw,
             },
             Half {
-                rows: h..n,
                 rq: rq1,
                 v: v1,
                 delta: &mut delta1,
                 lipw: &mut lipw1,
             },
         ];
-        let (dmax, dd0) = run_halves(pool, halves, &pass)?;
+        let rows = [
+            DenseRows {
+                cols: &cols,
+                rows: 0..h,
+            },
+            DenseRows {
+                cols: &cols,
+                rows: h..n,
+            },
+        ];
+        let (dmax, dd0) = run_halves(pool, halves, &rows, &pass)?;
         *d0 += dd0;
         Some(dmax)
     }
@@ -801,12 +785,10 @@ fn split_pool() -> Option<&'static rayon::ThreadPool> {
 #[cfg(feature = "parallel")]
 const SPIN_LIMIT: u32 = 1 << 12;
 
-/// What both halves of a split pass read: the working set with its dense columns, the
-/// coefficients and the pass settings of [`LogisticSolver::cd_pass`].
-#[cfg(feature = "parallel")]
+/// What every part of a pass reads: the working set, the coefficients and the pass settings
+/// of [`LogisticSolver::cd_pass`].
 struct PassInput<'s> {
     ws: &'s [usize],
-    cols: &'s [&'s [f64]],
     b: &'s [f64],
     pen: &'s ElasticNet,
     intercept: bool,
@@ -828,15 +810,21 @@ struct PassSettings {
 /// thread 0; returns the first half's result. A panic in either half reaches the caller:
 /// the other half stops waiting for it (see [`Exchange::gone`]) instead of spinning forever.
 #[cfg(feature = "parallel")]
-fn run_halves(pool: &rayon::ThreadPool, halves: [Half; 2], pass: &PassInput) -> Option<(f64, f64)> {
+fn run_halves(
+    pool: &rayon::ThreadPool,
+    halves: [Half; 2],
+    rows: &[DenseRows; 2],
+    pass: &PassInput,
+) -> Option<(f64, f64)> {
     let halves = halves.map(std::sync::Mutex::new);
     let ex = Exchange::default();
     // each of the pool's two threads runs the closure once and takes its half (each mutex
     // has a single user)
     let out = pool.broadcast(|ctx| {
         let leaving = Leaving(&ex);
-        let mut half = halves.get(ctx.index())?.lock().ok()?;
-        let out = half.run(pass, &ex, ctx.index());
+        let t = ctx.index();
+        let mut half = halves.get(t)?.lock().ok()?;
+        let out = half.run(pass, rows.get(t)?, &Side { ex: &ex, t });
         std::mem::forget(leaving);
         out
     });
@@ -903,48 +891,119 @@ impl Exchange {
     }
 }
 
-/// One thread's rows of a split pass: its parts of the residual and the curvatures, and its
-/// copy of the per-feature state.
+/// The columns of a pass over some rows: `(x_j' rq, sum_i v_i x_ij^2)` and the update
+/// `rq -= d v .* x_j` on those rows.
+trait PassColumns {
+    /// `x_j' rq` and, with `curvature`, `sum_i v_i x_ij^2` (else 0), for the `k`-th
+    /// working-set feature `j`.
+    fn sums(&self, k: usize, j: usize, rq: &[f64], v: &[f64], curvature: bool) -> (f64, f64);
+    /// `rq -= d v .* x_j`.
+    fn update(&self, k: usize, j: usize, d: f64, v: &[f64], rq: &mut [f64]);
+}
+
+/// All rows of any design, through the [`Design`] kernels.
+struct AllRows<'x, D>(&'x D);
+
+impl<D: Design> PassColumns for AllRows<'_, D> {
+    fn sums(&self, _: usize, j: usize, rq: &[f64], v: &[f64], curvature: bool) -> (f64, f64) {
+        if curvature {
+            self.0.col_dot_and_sq_norm_weighted(j, rq, v)
+        } else {
+            (self.0.col_dot(j, rq), 0.0)
+        }
+    }
+    fn update(&self, _: usize, j: usize, d: f64, v: &[f64], rq: &mut [f64]) {
+        self.0.col_axpy_weighted(j, -d, v, rq);
+    }
+}
+
+/// A range of rows of the working set's dense columns (`cols[k]` for the `k`-th feature).
 #[cfg(feature = "parallel")]
-struct Half<'a> {
+struct DenseRows<'c> {
+    cols: &'c [&'c [f64]],
     rows: std::ops::Range<usize>,
+}
+
+#[cfg(feature = "parallel")]
+impl PassColumns for DenseRows<'_> {
+    fn sums(&self, k: usize, _: usize, rq: &[f64], v: &[f64], curvature: bool) -> (f64, f64) {
+        let x = &self.cols[k][self.rows.clone()];
+        if curvature {
+            crate::kernels::dot_and_sq_norm_weighted(x, rq, v)
+        } else {
+            (dot(x, rq), 0.0)
+        }
+    }
+    fn update(&self, k: usize, _: usize, d: f64, v: &[f64], rq: &mut [f64]) {
+        crate::kernels::axpy3(-d, &self.cols[k][self.rows.clone()], v, rq);
+    }
+}
+
+/// How a part of a pass turns its partial sums into totals: alone, they are the totals;
+/// in a split pass, the partner's are added (see [`Exchange`]).
+trait PartialSums {
+    /// The totals of step `step` (one per coordinate, then the intercept), or `None` if a
+    /// partner left the pass.
+    fn total(&self, step: usize, mine: (f64, f64)) -> Option<(f64, f64)>;
+}
+
+/// A pass over all rows on one thread.
+struct Alone;
+
+impl PartialSums for Alone {
+    fn total(&self, _: usize, mine: (f64, f64)) -> Option<(f64, f64)> {
+        Some(mine)
+    }
+}
+
+/// Thread `t`'s side of a split pass.
+#[cfg(feature = "parallel")]
+struct Side<'e> {
+    ex: &'e Exchange,
+    t: usize,
+}
+
+#[cfg(feature = "parallel")]
+impl PartialSums for Side<'_> {
+    fn total(&self, step: usize, mine: (f64, f64)) -> Option<(f64, f64)> {
+        self.ex.exchange(self.t, step, mine)
+    }
+}
+
+/// The rows one part of a pass owns: its parts of the residual and the curvatures, and its
+/// copy of the per-feature state (the real one for the first or only part).
+struct Half<'a> {
     rq: &'a mut [f64],
     v: &'a [f64],
     delta: &'a mut [f64],
     lipw: &'a mut [f64],
 }
 
-#[cfg(feature = "parallel")]
 impl Half<'_> {
-    /// Thread `t`'s half of a split coordinate-descent pass. For each coordinate both threads
-    /// compute their partial `x_j' rq` (and `sum v x_j^2` on the first pass), exchange them,
-    /// and from the same totals compute the same update, which each applies to its own rows.
-    /// Returns the largest weighted change and the intercept's change, or `None` if the
-    /// other thread left the pass.
-    fn run(&mut self, pass: &PassInput, ex: &Exchange, t: usize) -> Option<(f64, f64)> {
-        let Half {
-            rows,
-            rq,
-            v,
-            delta,
-            lipw,
-        } = self;
+    /// This part's share of a coordinate-descent pass. For each coordinate it computes its
+    /// partial `x_j' rq` (and `sum v x_j^2` on the first pass), turns them into totals
+    /// (`sums`: alone, or exchanged with the other half of a split pass, which makes the same
+    /// update from the same totals), and applies the update to its own rows. Returns the
+    /// largest weighted change and the intercept's change, or `None` if the other thread of
+    /// a split pass left it.
+    fn run(
+        &mut self,
+        pass: &PassInput,
+        cols: &impl PassColumns,
+        sums: &impl PartialSums,
+    ) -> Option<(f64, f64)> {
+        let Half { rq, v, delta, lipw } = self;
         let set = pass.set;
         let mut step = 0usize;
         let mut dmax: f64 = 0.0;
-        for (&j, col) in pass.ws.iter().zip(pass.cols) {
+        for (k, &j) in pass.ws.iter().enumerate() {
             let cur = pass.b[j] + delta[j];
             if !set.full && cur == 0.0 {
                 continue;
             }
-            let x = &col[rows.clone()];
-            let part = if set.first {
-                crate::kernels::dot_and_sq_norm_weighted(x, rq, v)
-            } else {
-                (dot(x, rq), 0.0)
-            };
+            let part = cols.sums(k, j, rq, v, set.first);
             step += 1;
-            let (sj, lsum) = ex.exchange(t, step, part)?;
+            let (sj, lsum) = sums.total(step, part)?;
             if set.first {
                 lipw[j] = lsum;
             }
@@ -953,14 +1012,15 @@ impl Half<'_> {
             if new != cur {
                 let d = new - cur;
                 delta[j] += d;
-                crate::kernels::axpy3(-d, x, v, rq);
+                // rq -= d * v .* x_j  (e = d0 + X delta is formed when needed)
+                cols.update(k, j, d, v, rq);
                 dmax = dmax.max(lj * d * d);
             }
         }
         let mut dd0 = 0.0;
         if pass.intercept && set.sv > 0.0 {
             step += 1;
-            let (total, _) = ex.exchange(t, step, (sum(rq), 0.0))?;
+            let (total, _) = sums.total(step, (sum(rq), 0.0))?;
             dd0 = total / set.sv;
             for (r, vi) in rq.iter_mut().zip(v.iter()) {
                 *r -= dd0 * vi;
@@ -1069,7 +1129,6 @@ mod tests {
             let b = vec![0.0; p];
             let pass = PassInput {
                 ws: &ws,
-                cols: &cols,
                 b: &b,
                 pen: &pen,
                 intercept: false,
@@ -1087,22 +1146,30 @@ mod tests {
             // the second half's rows run past the columns' end: its first slice panics
             let halves = [
                 Half {
-                    rows: 0..32,
                     rq: rq0,
                     v: &v[..32],
                     delta: &mut delta0,
                     lipw: &mut lipw0,
                 },
                 Half {
-                    rows: 32..n + 8,
                     rq: rq1,
                     v: &v[32..],
                     delta: &mut delta1,
                     lipw: &mut lipw1,
                 },
             ];
+            let rows = [
+                DenseRows {
+                    cols: &cols,
+                    rows: 0..32,
+                },
+                DenseRows {
+                    cols: &cols,
+                    rows: 32..n + 8,
+                },
+            ];
             let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                run_halves(&pool, halves, &pass)
+                run_halves(&pool, halves, &rows, &pass)
             }));
             let _ = tx.send(out.is_err());
         });
