@@ -384,8 +384,8 @@ mod tests {
 
     /// Fits `lambda_max * ratio^k`, `k = 1..steps`, at relative gap `1e-10`, with or without
     /// Newton steps; returns per lambda the objective and coefficients, and the steps taken.
-    fn fit_path_steps(
-        x: &DenseDesign,
+    fn fit_path_steps<D: crate::design::Design>(
+        x: &D,
         y: &[f64],
         pen: &ElasticNet,
         mode: GaussianMode,
@@ -397,7 +397,7 @@ mod tests {
             gaussian_mode: mode,
             ..SolverOptions::default()
         };
-        let usable = vec![true; crate::design::Design::n_features(x)];
+        let usable = vec![true; x.n_features()];
         let mut s = GaussianSolver::new(x, y, pen, usable, opts);
         s.newton = newton;
         let lmax = s.lambda_max();
@@ -507,6 +507,34 @@ mod tests {
         let (cd, _) = fit_path_steps(&x, &y, &pen, GaussianMode::Naive, false, grid);
         let (cov, _) = fit_path_steps(&x, &y, &pen, GaussianMode::Covariance, true, grid);
         for ((fa, _), (fb, _)) in cov.iter().zip(&cd) {
+            assert!((fa - fb).abs() <= 1e-9 * fa, "objectives {fa} vs {fb}");
+        }
+    }
+
+    #[test]
+    fn newton_steps_on_a_sparse_design_match_those_on_the_dense_one() {
+        // naive mode on a wide design with about half of its entries zero, so that more than
+        // the 32 features a Newton step needs become active; the factor's columns come from
+        // the sparse design's Gram block
+        let (n, p) = (60, 240);
+        let (x, y) = correlated(n, p);
+        let mut data = x.as_slice().to_vec();
+        for (k, v) in data.iter_mut().enumerate() {
+            if (k * 7919) % 13 < 6 {
+                *v = 0.0;
+            }
+        }
+        let dense = DenseDesign::from_col_major(data, n, p).unwrap();
+        let sparse = CscDesign::from_dense(&dense);
+        let pen = ElasticNet::new(1.0, p).unwrap();
+        let grid = (0.9, 40);
+        let (a, steps_a) = fit_path_steps(&dense, &y, &pen, GaussianMode::Naive, true, grid);
+        let (b, steps_b) = fit_path_steps(&sparse, &y, &pen, GaussianMode::Naive, true, grid);
+        assert!(
+            steps_a > 5 && steps_b > 5,
+            "{steps_a} and {steps_b} Newton steps"
+        );
+        for ((fa, _), (fb, _)) in a.iter().zip(&b) {
             assert!((fa - fb).abs() <= 1e-9 * fa, "objectives {fa} vs {fb}");
         }
     }
