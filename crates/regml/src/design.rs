@@ -111,6 +111,31 @@ impl<S: AsRef<[f64]>> DenseDesign<S> {
     pub fn as_slice(&self) -> &[f64] {
         self.data.as_ref()
     }
+
+    /// Rows per gathered block of a Gram product with `width` gathered columns: a few
+    /// megabytes ([`GATHER_BYTES`]), at least 256 rows, at most `n`.
+    fn row_block(&self, width: usize) -> usize {
+        (GATHER_BYTES / 8 / width.max(1))
+            .max(256)
+            .min(self.n_samples)
+    }
+
+    /// Copies rows `start..start + h` of the columns `cols` into `dst`, one after the other.
+    fn gather_rows(&self, cols: &[usize], start: usize, h: usize, dst: &mut [f64]) {
+        for (c, &j) in cols.iter().enumerate() {
+            dst[c * h..(c + 1) * h].copy_from_slice(&self.col(j)[start..start + h]);
+        }
+    }
+}
+
+/// How the product of the row block starting at `start` enters a Gram block summed over row
+/// blocks: the first replaces, the others add.
+fn block_accum(start: usize) -> faer::Accum {
+    if start == 0 {
+        faer::Accum::Replace
+    } else {
+        faer::Accum::Add
+    }
 }
 
 impl DenseDesign {
@@ -225,7 +250,7 @@ impl<S: AsRef<[f64]> + Sync> Design for DenseDesign<S> {
         // X_R' X_C = sum over row blocks B of X[B, R]' X[B, C]: the gathered copies stay a few
         // megabytes however tall X is; with all rows wanted, X[B, :] is read in place
         let gathered = k + if all_rows { 0 } else { m };
-        let block = (GATHER_BYTES / 8 / gathered).max(256).min(n);
+        let block = self.row_block(gathered);
         if scratch.len() < block * gathered {
             scratch.resize(block * gathered, 0.0);
         }
@@ -233,9 +258,7 @@ impl<S: AsRef<[f64]> + Sync> Design for DenseDesign<S> {
         for start in (0..n).step_by(block) {
             let h = block.min(n - start);
             let (right, left) = scratch[..h * gathered].split_at_mut(h * k);
-            for (c, &j) in cols.iter().enumerate() {
-                right[c * h..(c + 1) * h].copy_from_slice(&self.col(j)[start..start + h]);
-            }
+            self.gather_rows(cols, start, h, right);
             let rhs = faer::MatRef::from_column_major_slice(&*right, h, k);
             let lhs = if all_rows {
                 // rows start.. of every column: stride n
@@ -246,19 +269,12 @@ impl<S: AsRef<[f64]> + Sync> Design for DenseDesign<S> {
                     n,
                 )
             } else {
-                for (r, &i) in rows.iter().enumerate() {
-                    left[r * h..(r + 1) * h].copy_from_slice(&self.col(i)[start..start + h]);
-                }
+                self.gather_rows(rows, start, h, left);
                 faer::MatRef::from_column_major_slice(&*left, h, m)
-            };
-            let accum = if start == 0 {
-                faer::Accum::Replace
-            } else {
-                faer::Accum::Add
             };
             faer::linalg::matmul::matmul(
                 dst.rb_mut(),
-                accum,
+                block_accum(start),
                 lhs.transpose(),
                 rhs,
                 1.0,
@@ -303,22 +319,15 @@ impl<S: AsRef<[f64]> + Sync> Design for DenseDesign<S> {
         } else {
             // X_c' X_c = sum over row blocks R of X_c[R]' X_c[R]: the gathered block stays a
             // few megabytes however many columns are wanted
-            let rows = (GATHER_BYTES / 8 / k).max(256).min(n);
+            let rows = self.row_block(k);
             if scratch.len() < rows * k {
                 scratch.resize(rows * k, 0.0);
             }
             for start in (0..n).step_by(rows) {
                 let m = rows.min(n - start);
-                for (c, &j) in cols.iter().enumerate() {
-                    scratch[c * m..(c + 1) * m].copy_from_slice(&self.col(j)[start..start + m]);
-                }
+                self.gather_rows(cols, start, m, &mut scratch[..m * k]);
                 let a = faer::MatRef::from_column_major_slice(&scratch[..m * k], m, k);
-                let accum = if start == 0 {
-                    faer::Accum::Replace
-                } else {
-                    faer::Accum::Add
-                };
-                lower(dst.rb_mut(), a, accum);
+                lower(dst.rb_mut(), a, block_accum(start));
             }
         }
         symmetrize_lower(k, out);
