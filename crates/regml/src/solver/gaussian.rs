@@ -326,13 +326,20 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
     /// computed afresh (covariance mode: `X'y - G b`, `O(p |ws|)`; naive mode: the residual
     /// and the working set's `X'r`, `O(n |ws|)`), and the step is taken only if it lowers the
     /// objective. In naive mode the factor's new columns `G[F + J, J]` are products with `X`,
-    /// `O(n (|F| + |J|) |J|)` for `|J|` features joining a factor of `|F|`.
+    /// `O(n (|F| + |J|) |J|)` for `|J|` features joining a factor of `|F|`. Naive mode
+    /// computes the working set's gradients before the step unless `g_current` says they are
+    /// (right after an accepted step).
     ///
     /// Returns `None` if no step was taken; otherwise the gradients are exact, as after a
     /// refresh, and the result says whether the active set was right: `Some(v)` lists the
     /// working-set features at zero that violate their optimality condition at the new
     /// point (candidates to enter), and `clipped` is set when a coefficient stopped at zero.
-    fn newton_step(&mut self, lambda: f64, entering: &[usize]) -> Option<NewtonOutcome> {
+    fn newton_step(
+        &mut self,
+        lambda: f64,
+        entering: &[usize],
+        g_current: bool,
+    ) -> Option<NewtonOutcome> {
         let pen = self.pen;
         let b_now = &self.b;
         let is_active = |j: usize| {
@@ -391,7 +398,7 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
         if m < NEWTON_MIN {
             return None;
         }
-        if !self.covariance {
+        if !self.covariance && !g_current {
             // the passes keep the residual; the step needs the working set's gradients
             self.x.t_matvec_cols(&self.ws, &self.r, &mut self.g);
         }
@@ -635,7 +642,8 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
                 self.pass(lambda, false);
                 let mut entering = Vec::new();
                 for step in 1..=NEWTON_MAX_STEPS {
-                    let Some(out) = self.newton_step(lambda, &entering) else {
+                    // after an accepted step the gradients are current
+                    let Some(out) = self.newton_step(lambda, &entering, step > 1) else {
                         break;
                     };
                     settled = true;
