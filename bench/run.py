@@ -12,6 +12,10 @@ relative duality gap along the path is computed by one shared evaluator (bench/g
 the coefficients it returns. The ratio column is time / regml's time. With --repeat K every
 contender runs K times, each in a fresh process, and its time is the fastest of the K (the
 least disturbed by other load on a shared machine); all K times are kept in the JSON rows.
+The K runs are taken in rounds: a first round over all contenders (which also calibrates the
+matched tolerances), then K - 1 rounds that run each contender once in turn, so that a busy
+spell of a shared machine lands on every contender, not on one. The worst gap reported is the
+worst over all timed runs.
 
 Modes: regml runs at its default tolerance (relative gap <= 1e-6 at every lambda). Each peer
 runs at its package default and "matched": its tolerance ladder (LADDER) is tried from loose
@@ -99,57 +103,84 @@ def main():
         x = np.fromfile(os.path.join(DATA, f"{w}.x.f64"), dtype="<f8").reshape(p, n).T
         y = np.fromfile(os.path.join(DATA, f"{w}.y.f64"), dtype="<f8")
         for prob in meta["problems"]:
-            pid = prob["id"]
-            lams = prob["lambdas"]
-            for contender, mode in CONTENDERS:
-                if not applicable(contender, prob["family"]):
-                    continue
-                if only and contender not in only:
-                    continue
-                row = {"problem": pid, "contender": contender, "mode": mode}
-                t0 = time.time()
-
-                def once(m):
-                    subprocess.run(command(contender, m, pid), check=True, env=env,
-                                   timeout=TIMEOUT, capture_output=True, text=True)
-                    tag = f"{pid}.{contender}.{m}"
-                    info = json.load(open(os.path.join(OUT, tag + ".json")))
-                    coefs = np.fromfile(os.path.join(OUT, tag + ".coef.f64"), dtype="<f8")
-                    coefs = coefs.reshape(len(lams), p)
-                    g = [relative_gap(prob["family"], x, y, lam, prob["alpha"], coefs[k])
-                         for k, lam in enumerate(lams)]
-                    return info["seconds"], g, info.get("tol", info.get("thresh"))
-
-                try:
-                    if mode == "matched":
-                        calibration = []
-                        for tol in LADDER[contender]:
-                            m = f"tol={tol:g}"
-                            secs, g, used = once(m)
-                            calibration.append({"tol": tol, "seconds": secs,
-                                                "worst_gap": float(max(g))})
-                            if max(g) <= TARGET_GAP:
-                                break
-                        times = [secs] + [once(m)[0] for _ in range(repeat - 1)]
-                        row.update(calibration=calibration, matched=bool(max(g) <= TARGET_GAP))
-                    else:
-                        times, g = [], None
-                        for _ in range(repeat):
-                            secs, g, used = once(mode)
-                            times.append(secs)
-                    row.update(tol=used, seconds=min(times), all_seconds=times,
-                               worst_gap=float(max(g)), median_gap=float(np.median(g)))
-                except subprocess.TimeoutExpired:
-                    row.update(error=f"timeout after {TIMEOUT} s")
-                except subprocess.CalledProcessError as e:
-                    row.update(error=(e.stderr or "").strip().splitlines()[-1:] or ["failed"])
-                row["wall"] = time.time() - t0
+            entries = [(c, m) for c, m in CONTENDERS
+                       if applicable(c, prob["family"]) and not (only and c not in only)]
+            for row in run_problem(prob, entries, repeat, x, y, p, env):
                 results.append(row)
                 print(json.dumps(row), flush=True)
     json.dump(results, open(os.path.join(OUT, "results.json"), "w"), indent=1)
     md = table(results)
     open(os.path.join(OUT, "results.md"), "w").write(md)
     print(md)
+
+
+def run_problem(prob, entries, repeat, x, y, p, env):
+    """Runs every contender on one problem: a first round that also calibrates the matched
+    tolerances, then `repeat - 1` rounds taking the contenders in turn, so that a busy spell
+    of a shared machine falls on all of them rather than on one."""
+    pid, lams = prob["id"], prob["lambdas"]
+
+    def once(contender, m):
+        subprocess.run(command(contender, m, pid), check=True, env=env,
+                       timeout=TIMEOUT, capture_output=True, text=True)
+        tag = f"{pid}.{contender}.{m}"
+        info = json.load(open(os.path.join(OUT, tag + ".json")))
+        coefs = np.fromfile(os.path.join(OUT, tag + ".coef.f64"), dtype="<f8")
+        coefs = coefs.reshape(len(lams), p)
+        g = [relative_gap(prob["family"], x, y, lam, prob["alpha"], coefs[k])
+             for k, lam in enumerate(lams)]
+        return info["seconds"], g, info.get("tol", info.get("thresh"))
+
+    def attempt(row, run):
+        t0 = time.time()
+        try:
+            return run()
+        except subprocess.TimeoutExpired:
+            row.update(error=f"timeout after {TIMEOUT} s")
+        except subprocess.CalledProcessError as e:
+            row.update(error=(e.stderr or "").strip().splitlines()[-1:] or ["failed"])
+        finally:
+            row["wall"] = row.get("wall", 0.0) + time.time() - t0
+        return None
+
+    rows, state = [], []
+    for contender, mode in entries:
+        row = {"problem": pid, "contender": contender, "mode": mode}
+
+        def first(contender=contender, mode=mode, row=row):
+            if mode != "matched":
+                return mode, once(contender, mode)
+            calibration = []
+            for tol in LADDER[contender]:
+                m = f"tol={tol:g}"
+                secs, g, used = once(contender, m)
+                calibration.append({"tol": tol, "seconds": secs, "worst_gap": float(max(g))})
+                if max(g) <= TARGET_GAP:
+                    break
+            row.update(calibration=calibration, matched=bool(max(g) <= TARGET_GAP))
+            return m, (secs, g, used)
+
+        got = attempt(row, first)
+        rows.append(row)
+        # (mode argument, times, worst gap of any timed run, last gaps, tolerance used)
+        state.append(None if got is None else
+                     [got[0], [got[1][0]], max(got[1][1]), got[1][1], got[1][2]])
+    for _ in range(repeat - 1):
+        for (contender, _), row, st in zip(entries, rows, state):
+            if st is None or "error" in row:
+                continue
+            got = attempt(row, lambda: once(contender, st[0]))
+            if got is not None:
+                st[1].append(got[0])
+                st[2] = max(st[2], max(got[1]))
+                st[3] = got[1]
+    for row, st in zip(rows, state):
+        if st is None or "error" in row:
+            continue
+        _, times, worst, last, used = st
+        row.update(tol=used, seconds=min(times), all_seconds=times, worst_gap=float(worst),
+                   median_gap=float(np.median(last)))
+    return rows
 
 
 def table(results):
