@@ -4,6 +4,11 @@
 //! the product the covariance solver uses (`Design::gram_square`, both cores with the default
 //! `parallel` feature) five times after a warm-up, and prints each time in seconds. The
 //! floor it shows is part of every covariance-mode path fit on that workload.
+//!
+//! It then times the two other products of the solver's Gram cache, seven times each: the
+//! symmetric product over four fifths of the columns, gathered in row blocks (the cache's last
+//! block once a quarter of the columns is cached), and the 64 columns of a first block
+//! against all columns (`Design::gram_block`).
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use regml::design::{DenseDesign, Design};
@@ -36,12 +41,27 @@ fn main() {
     let all: Vec<usize> = (0..p).collect();
     let (mut out, mut scratch) = (vec![0.0; p * p], Vec::new());
     x.gram_square(&all, &mut out, &mut scratch);
-    let times: Vec<String> = (0..5)
+    let full = times(5, || x.gram_square(&all, &mut out, &mut scratch));
+    println!("{} X'X ({n} x {p}): {full} s", args[1]);
+    let most: Vec<usize> = (0..p).filter(|j| j % 5 != 1).collect();
+    let k = most.len();
+    let mut square = vec![0.0; k * k];
+    let gathered = times(7, || x.gram_square(&most, &mut square, &mut scratch));
+    println!("gathered {k} of {p} columns, symmetric: {gathered} s");
+    let first: Vec<usize> = (0..64.min(p)).map(|j| j * 7 % p).collect();
+    let mut block = vec![0.0; p * first.len()];
+    let block_times = times(7, || x.gram_block(&all, &first, &mut block, &mut scratch));
+    println!("{} columns against all: {block_times} s", first.len());
+}
+
+/// Times `reps` calls of `f`, in seconds, one after the other.
+fn times(reps: usize, mut f: impl FnMut()) -> String {
+    (0..reps)
         .map(|_| {
             let t0 = Instant::now();
-            x.gram_square(&all, &mut out, &mut scratch);
-            format!("{:.3}", t0.elapsed().as_secs_f64())
+            f();
+            format!("{:.4}", t0.elapsed().as_secs_f64())
         })
-        .collect();
-    println!("{} X'X ({n} x {p}): {} s", args[1], times.join(" "));
+        .collect::<Vec<_>>()
+        .join(" ")
 }

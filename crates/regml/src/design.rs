@@ -120,11 +120,15 @@ impl<S: AsRef<[f64]>> DenseDesign<S> {
             .min(self.n_samples)
     }
 
-    /// Copies rows `start..start + h` of the columns `cols` into `dst`, one after the other.
-    fn gather_rows(&self, cols: &[usize], start: usize, h: usize, dst: &mut [f64]) {
-        for (c, &j) in cols.iter().enumerate() {
-            dst[c * h..(c + 1) * h].copy_from_slice(&self.col(j)[start..start + h]);
-        }
+    /// Copies rows `start..start + h` of the columns `cols` into `dst`, one after the other
+    /// (on the rayon pool when the copy is large: the product that follows waits for it).
+    fn gather_rows(&self, cols: &[usize], start: usize, h: usize, dst: &mut [f64])
+    where
+        S: Sync,
+    {
+        kernels::for_each_chunk_mut(&mut dst[..cols.len() * h], h, |c, chunk| {
+            chunk.copy_from_slice(&self.col(cols[c])[start..start + h]);
+        });
     }
 }
 
