@@ -4,7 +4,7 @@ use crate::input::Loaded;
 use anyhow::Result;
 use ndarray::ArrayView1;
 use regml::cv::CvResult;
-use regml::LinearPath;
+use regml::{Certificate, FitInfo, LinearPath};
 use std::fmt::Write;
 use std::path::Path;
 
@@ -26,22 +26,48 @@ pub fn path_table(p: &LinearPath) -> String {
             p.lambdas[k],
             p.info[k].relative_gap,
             p.info[k].n_iter,
-            if p.info[k].converged {
-                ""
-            } else {
-                "  NOT CONVERGED"
+            match (p.info[k].converged, p.info[k].certificate) {
+                (true, Certificate::DualityGap) => "",
+                (true, Certificate::KktViolation) => "  (KKT violation)",
+                (false, Certificate::DualityGap) => "  NOT CONVERGED",
+                (false, Certificate::KktViolation) => "  NOT CONVERGED (KKT violation)",
             }
         );
     }
-    let worst = p.info.iter().map(|i| i.relative_gap).fold(0.0, f64::max);
     let _ = writeln!(
         s,
-        "{} lambdas, lambda_max {:.5}, worst relative duality gap {:.1e}",
+        "{} lambdas, lambda_max {:.5}, {}",
         p.lambdas.len(),
         p.lambda_max,
-        worst
+        worst_certificates(&p.info)
     );
     s
+}
+
+/// "worst relative duality gap G" over the lambdas certified by a gap, and "worst relative
+/// KKT violation V (N lambdas)" over those certified by their KKT violation, if any.
+fn worst_certificates(info: &[FitInfo]) -> String {
+    let worst = |kind: Certificate| {
+        info.iter()
+            .filter(|i| i.certificate == kind)
+            .map(|i| i.relative_gap)
+            .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))))
+    };
+    let kkt_count = info
+        .iter()
+        .filter(|i| i.certificate == Certificate::KktViolation)
+        .count();
+    let mut parts = Vec::new();
+    if let Some(g) = worst(Certificate::DualityGap) {
+        parts.push(format!("worst relative duality gap {g:.1e}"));
+    }
+    if let Some(v) = worst(Certificate::KktViolation) {
+        parts.push(format!(
+            "worst relative KKT violation {v:.1e} ({kkt_count} {})",
+            if kkt_count == 1 { "lambda" } else { "lambdas" }
+        ));
+    }
+    parts.join(", ")
 }
 
 /// glmnet's `print.cv.glmnet` table.
@@ -65,18 +91,12 @@ pub fn cv_table(r: &CvResult) -> String {
             r.path.df[k]
         );
     }
-    let worst = r
-        .path
-        .info
-        .iter()
-        .map(|i| i.relative_gap)
-        .fold(0.0, f64::max);
     let _ = writeln!(
         s,
-        "\n{}-fold CV over {} lambdas; worst relative duality gap of the full-data path {:.1e}",
+        "\n{}-fold CV over {} lambdas; full-data path: {}",
         r.nfolds,
         r.path.lambdas.len(),
-        worst
+        worst_certificates(&r.path.info)
     );
     s
 }

@@ -369,6 +369,33 @@ fn embedded_datasets_run() {
         .stdout(predicate::str::contains("breast_cancer"));
 }
 
+/// `--lambda 0` is the unpenalized fit: certified by a duality gap where rows outnumber the
+/// features, by the KKT violation, labelled as such, where they do not.
+#[test]
+fn lambda_zero_is_certified_and_the_table_names_the_certificate() {
+    regml()
+        .args(["path", "--dataset", "diabetes", "--lambda", "1,0"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("NOT CONVERGED").not())
+        .stdout(predicate::str::contains("worst relative duality gap"))
+        .stdout(predicate::str::contains("KKT").not());
+    let dir = tempfile::tempdir().unwrap();
+    let mut wide = String::from("a,b,c,d,e,y\n");
+    for i in 0..4 {
+        let v: Vec<String> = (0..6).map(|j| ((i * 7 + j * 3) % 5).to_string()).collect();
+        wide.push_str(&format!("{}\n", v.join(",")));
+    }
+    let f = write(dir.path(), "wide.csv", wide.as_bytes());
+    regml()
+        .args(["path", "--data", f.to_str().unwrap(), "--target", "y"])
+        .args(["--lambda", "0"])
+        .assert()
+        .stdout(predicate::str::contains("(KKT violation)"))
+        .stdout(predicate::str::contains("worst relative KKT violation"))
+        .stdout(predicate::str::contains("(1 lambda)"));
+}
+
 #[test]
 fn plots_are_written_and_bad_plot_names_fail_before_fitting() {
     let dir = tempfile::tempdir().unwrap();

@@ -658,9 +658,16 @@ pub(crate) fn fit_prepared(
     lambdas.truncate(out_coefs.len());
     for (k, info) in infos.iter().enumerate() {
         if !info.converged {
+            // unpenalized logistic regression has no finite solution on separable classes
+            let advice = if params.family == Family::Binomial && lambdas[k] == 0.0 {
+                "at lambda = 0 the likelihood has no maximum if the classes are (nearly) \
+                 separable: use a positive lambda"
+            } else {
+                "raise max_iter, loosen tol, or keep standardization on"
+            };
             warnings.push(format!(
                 "lambda #{} = {:.4e} did not converge: relative {} {:.2e} > tol {:.0e} after {} \
-                 passes; raise max_iter, loosen tol, or keep standardization on",
+                 passes; {advice}",
                 k + 1,
                 lambdas[k],
                 match info.certificate {

@@ -178,6 +178,13 @@ impl ElasticNet {
         (lambda * self.alpha * pf, lambda * (1.0 - self.alpha) * pf)
     }
 
+    /// Whether coordinate `j` carries no penalty at `lambda`: `pf_j = 0`, or `lambda = 0`
+    /// (both weights of [`Self::weights`] zero). Such a coordinate is only held by its bounds.
+    #[inline]
+    pub fn is_free_at(&self, lambda: f64, j: usize) -> bool {
+        self.weights(lambda, j) == (0.0, 0.0)
+    }
+
     /// `h_j(b)` for one coordinate.
     #[inline]
     pub fn value_1d(&self, lambda: f64, j: usize, b: f64) -> f64 {

@@ -296,6 +296,62 @@ fn unpenalized_features_keep_a_duality_gap_certificate() {
     }
 }
 
+/// `lambda = 0` is the unpenalized fit (least squares, maximum likelihood), as in glmnet.
+/// Every feature is then free, and the certificate keeps a duality gap by projecting them
+/// out; the fit satisfies the unpenalized normal equations. More free features than rows
+/// leave no projection: the certificate is the KKT violation, said so.
+#[test]
+fn lambda_zero_is_the_unpenalized_fit_with_a_certificate() {
+    for family in [Family::Gaussian, Family::Binomial] {
+        let (x, y) = match family {
+            Family::Gaussian => common::simulate(80, 6, 0.5, 3, 3.0, 31),
+            // a weak signal: the classes overlap, so the likelihood has a maximum
+            Family::Binomial => common::simulate_binary(300, 4, 0.3, 1, 31),
+        };
+        for (alpha, standardize) in [(1.0, true), (0.5, false), (0.0, true)] {
+            let params = tight(ElasticNetParams {
+                family,
+                alpha,
+                standardize,
+                lambda: Some(vec![1e-2, 0.0]),
+                ..ElasticNetParams::default()
+            });
+            let path = fit_path(x.view(), y.view(), None, &params).unwrap();
+            let at = format!("{family:?} alpha {alpha} standardize {standardize}");
+            let info = &path.info[1];
+            assert_eq!(info.certificate, Certificate::DualityGap, "{at}");
+            assert!(
+                info.converged && info.relative_gap <= 1e-12,
+                "{at}: {info:?}"
+            );
+            // normal equations: sum_i (y_i - mu_i) x_ij = 0 and sum_i (y_i - mu_i) = 0
+            let eta = x.dot(&path.coefs.row(1)) + path.intercepts[1];
+            let mu = match family {
+                Family::Gaussian => eta,
+                Family::Binomial => eta.mapv(|e| 1.0 / (1.0 + (-e).exp())),
+            };
+            // (a relative gap of 1e-12 bounds |x_j'r| by about 1.4e-6 |x_j| |r|)
+            let r = &y - &mu;
+            let r_norm = r.dot(&r).sqrt();
+            let n_rows = (x.nrows() as f64).sqrt();
+            assert!(r.sum().abs() <= 1e-5 * n_rows * r_norm, "{at}: intercept");
+            for j in 0..x.ncols() {
+                let s = x.column(j).dot(&r);
+                let x_norm = x.column(j).dot(&x.column(j)).sqrt();
+                assert!(s.abs() <= 1e-5 * x_norm * r_norm, "{at}: feature {j}: {s}");
+            }
+        }
+    }
+    let (x, y) = common::simulate(20, 40, 0.5, 3, 3.0, 32);
+    let params = ElasticNetParams {
+        lambda: Some(vec![0.0]),
+        ..ElasticNetParams::lasso()
+    };
+    let path = fit_path(x.view(), y.view(), None, &params).unwrap();
+    assert_eq!(path.info[0].certificate, Certificate::KktViolation);
+    assert!(path.info[0].relative_gap.is_finite());
+}
+
 #[test]
 fn bad_inputs_are_typed_errors() {
     let (x, y) = common::simulate(10, 3, 0.0, 2, 3.0, 10);

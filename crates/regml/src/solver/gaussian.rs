@@ -90,6 +90,11 @@ struct NewtonOutcome {
     clipped: bool,
 }
 
+/// Most unpenalized coordinates projected out for a duality gap (see `certificate`): the
+/// projection needs their Gram block and its Cholesky factor, `O(n k^2 + k^3)` for `k` of
+/// them.
+pub(crate) const MAX_PROJECTED: usize = 1000;
+
 /// Most conjugate-gradient iterations in one Newton step.
 const NEWTON_CG_MAX_ITER: usize = 20;
 
@@ -750,12 +755,15 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
             .map(|&j| pen.subdiff_distance(lambda, j, self.b[j], self.g[j]))
             .fold(0.0f64, f64::max);
 
-        // Unpenalized coordinates inside their bounds need X_F' u = 0: project the residual
-        // r <- r - X_F a with G_FF a = s_F (one exact least-squares step on those coordinates).
+        // Unpenalized coordinates (pf_j = 0, or every one at lambda = 0) inside their bounds
+        // need X_F' u = 0: project the residual r <- r - X_F a with G_FF a = s_F (one exact
+        // least-squares step on those coordinates). Without a dual point that way (a
+        // coordinate at a bound, more than MAX_PROJECTED or at least n of them, or G_FF
+        // singular) the certificate is the KKT violation.
         let mut kind = Certificate::DualityGap;
         let mut free = Vec::new();
         for &j in feats {
-            if self.usable[j] && !pen.is_penalized(j) {
+            if self.usable[j] && pen.is_free_at(lambda, j) {
                 let b = self.b[j];
                 if b > pen.lower()[j] && b < pen.upper()[j] {
                     free.push(j);
@@ -763,6 +771,9 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
                     kind = Certificate::KktViolation;
                 }
             }
+        }
+        if free.len() > MAX_PROJECTED || free.len() >= self.x.n_samples() {
+            kind = Certificate::KktViolation;
         }
         let mut s = self.g.clone();
         let (mut rr2, mut ry2) = (rr, ry);

@@ -12,6 +12,7 @@
 //! the objective never increases. Working sets, KKT checks and duality gaps follow
 //! [`super::gaussian`].
 
+use super::gaussian::MAX_PROJECTED;
 use super::{solve_spd, Anderson, Certificate, FitInfo, SolverOptions};
 use crate::datafit::{log1pexp, neg_entropy, sigmoid};
 use crate::design::Design;
@@ -651,12 +652,15 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
             kkt = kkt.max(s0.abs());
         }
 
-        // Free coordinates (intercept, unpenalized features inside their bounds) need
-        // X_F' u = 0 for u = W (p - y): project p <- p - X_F a with (X_F' W X_F) a = X_F' u.
+        // Free coordinates (intercept, unpenalized features inside their bounds: pf_j = 0, or
+        // every feature at lambda = 0) need X_F' u = 0 for u = W (p - y): project
+        // p <- p - X_F a with (X_F' W X_F) a = X_F' u. Without a dual point that way (a
+        // coordinate at a bound, more than MAX_PROJECTED or at least n of them, a singular
+        // system, or a projection leaving [0, 1]) the certificate is the KKT violation.
         let mut kind = Certificate::DualityGap;
         let mut free = Vec::new();
         for &j in &feats {
-            if !pen.is_penalized(j) {
+            if pen.is_free_at(lambda, j) {
                 let b = self.b[j];
                 if b > pen.lower()[j] && b < pen.upper()[j] {
                     free.push(j);
@@ -664,6 +668,9 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
                     kind = Certificate::KktViolation;
                 }
             }
+        }
+        if free.len() > MAX_PROJECTED || free.len() >= n {
+            kind = Certificate::KktViolation;
         }
         let mut pp = prob.clone();
         let mut s = self.g.clone();

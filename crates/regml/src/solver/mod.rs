@@ -22,8 +22,10 @@ use serde::{Deserialize, Serialize};
 pub enum Certificate {
     /// A duality gap: `P(b) - D(u) >= P(b) - P(b*) >= 0` for a feasible dual point `u`.
     DualityGap,
-    /// No feasible dual point could be built (unpenalized features sitting on a bound, or
-    /// a logistic dual point outside `[0,1]`): `relative_gap` holds the largest KKT violation
+    /// No feasible dual point could be built (unpenalized features sitting on a bound, more
+    /// unpenalized features than can be projected out (over 1000, or at least as many as rows;
+    /// at `lambda = 0` every feature is unpenalized), or a logistic dual point outside
+    /// `[0,1]`): `relative_gap` holds the largest KKT violation
     /// (distance of the negative gradient to the penalty's subdifferential) divided by the
     /// largest absolute gradient at zero.
     KktViolation,
