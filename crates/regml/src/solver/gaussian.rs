@@ -20,7 +20,9 @@
 //! solved from the Cholesky factor of `G_AA` kept along the path (its new columns come from
 //! the Gram cache in covariance mode, from `X` in naive mode). When the step is taken and the
 //! duality gap of the working set is then already within tolerance, no further pass is
-//! needed; otherwise coordinate descent continues from there.
+//! needed; otherwise coordinate descent continues from there. Steps are not tried on an
+//! active set with as many features as rows or more (its Gram block is singular), and are
+//! turned off for the rest of a lambda after rounds of them fail to halve the gap.
 
 use super::cholesky::ActiveCholesky;
 use super::{solve_spd, Anderson, Certificate, FitInfo, GaussianMode, GramCache, SolverOptions};
@@ -94,6 +96,10 @@ struct NewtonOutcome {
 /// projection needs their Gram block and its Cholesky factor, `O(n k^2 + k^3)` for `k` of
 /// them.
 pub(crate) const MAX_PROJECTED: usize = 1000;
+
+/// Rounds of Newton steps that fail to halve the working-set gap before the steps are
+/// turned off for the rest of a lambda.
+const NEWTON_STALLS: usize = 3;
 
 /// Most conjugate-gradient iterations in one Newton step.
 const NEWTON_CG_MAX_ITER: usize = 20;
@@ -358,7 +364,12 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
             .copied()
             .filter(|&j| is_active(j) || is_entering(j))
             .collect();
-        if active.len() < NEWTON_MIN || active.len() > NEWTON_MAX {
+        // with as many active features as rows or more, G_AA is singular and its factor
+        // would leave some of them out of the step
+        if active.len() < NEWTON_MIN
+            || active.len() > NEWTON_MAX
+            || active.len() >= self.x.n_samples()
+        {
             return None;
         }
         // the factor of G_AA preconditions G_AA + diag(l2) well only when l2 is small
@@ -634,13 +645,20 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
 
         let mut passes = 0usize;
         let max_iter = self.opts.max_iter;
+        // the working-set gap after the last round that took Newton steps; after
+        // NEWTON_STALLS rounds whose steps did not halve it, the steps are off for this
+        // lambda (on a singular active Gram block, duplicated columns for instance, they
+        // solve on part of the active set and can crawl, one pass per round)
+        let mut newton_gap = f64::INFINITY;
+        let mut newton_stalls = 0;
+        let mut newton_on = self.newton;
         loop {
             let nonzero = self.ws.iter().filter(|&&j| self.b[j] != 0.0).count();
             // an accepted Newton step leaves the gradients computed afresh
             let mut settled = false;
             // the working-set certificate, when the Newton steps already computed it
             let mut known: Option<FitInfo> = None;
-            if self.newton && !frozen && nonzero >= NEWTON_MIN {
+            if newton_on && !frozen && nonzero >= NEWTON_MIN {
                 // one pass settles the active set and signs, a Newton step solves on them;
                 // further steps correct the set while the working-set gap is not met
                 passes += 1;
@@ -688,6 +706,13 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
                 Some(info) => info,
                 None => self.certificate(lambda, true),
             };
+            if settled {
+                if ws_info.relative_gap >= 0.5 * newton_gap {
+                    newton_stalls += 1;
+                    newton_on = newton_stalls < NEWTON_STALLS;
+                }
+                newton_gap = ws_info.relative_gap;
+            }
             if ws_info.relative_gap > tol && passes < max_iter && thr >= 1e-24 * null {
                 if !settled {
                     thr *= (tol / ws_info.relative_gap).clamp(1e-3, 0.1);

@@ -328,7 +328,7 @@ mod tests {
     use super::gaussian::GaussianSolver;
     use super::logistic::LogisticSolver;
     use super::*;
-    use crate::design::{CscDesign, DenseDesign};
+    use crate::design::{CscDesign, DenseDesign, Design};
     use crate::penalty::ElasticNet;
 
     fn problem() -> (DenseDesign, Vec<f64>, Vec<f64>) {
@@ -384,8 +384,18 @@ mod tests {
         (x, y)
     }
 
+    /// A path fitted by [`fit_path_steps`].
+    struct PathRun {
+        /// Per lambda, the objective and the coefficients.
+        fits: Vec<(f64, Vec<f64>)>,
+        /// Newton steps taken along the path.
+        newton_steps: usize,
+        /// Coordinate-descent passes along the path.
+        passes: usize,
+    }
+
     /// Fits `lambda_max * ratio^k`, `k = 1..steps`, at relative gap `1e-10`, with or without
-    /// Newton steps; returns per lambda the objective and coefficients, and the steps taken.
+    /// Newton steps.
     fn fit_path_steps<D: crate::design::Design>(
         x: &D,
         y: &[f64],
@@ -393,7 +403,7 @@ mod tests {
         mode: GaussianMode,
         newton: bool,
         (ratio, steps): (f64, i32),
-    ) -> (Vec<(f64, Vec<f64>)>, usize) {
+    ) -> PathRun {
         let opts = SolverOptions {
             tol: 1e-10,
             gaussian_mode: mode,
@@ -404,7 +414,7 @@ mod tests {
         s.newton = newton;
         let lmax = s.lambda_max();
         let mut prev = lmax;
-        let mut out = Vec::new();
+        let (mut fits, mut passes) = (Vec::new(), 0);
         for k in 1..steps {
             let l = lmax * ratio.powi(k);
             let info = s.solve(l, prev);
@@ -413,9 +423,14 @@ mod tests {
                 "{mode:?} newton {newton} lambda {l} {info:?}"
             );
             prev = l;
-            out.push((info.primal, s.b.clone()));
+            passes += info.n_iter;
+            fits.push((info.primal, s.b.clone()));
         }
-        (out, s.newton_steps)
+        PathRun {
+            fits,
+            newton_steps: s.newton_steps,
+            passes,
+        }
     }
 
     #[test]
@@ -439,10 +454,18 @@ mod tests {
                 .with_bounds(lower.clone(), upper.clone())
                 .unwrap();
             let grid = (0.8, 40);
-            let (cd, none) = fit_path_steps(&x, &y, &pen, GaussianMode::Naive, false, grid);
+            let PathRun {
+                fits: cd,
+                newton_steps: none,
+                ..
+            } = fit_path_steps(&x, &y, &pen, GaussianMode::Naive, false, grid);
             assert_eq!(none, 0);
             for mode in [GaussianMode::Covariance, GaussianMode::Naive] {
-                let (fit, steps) = fit_path_steps(&x, &y, &pen, mode, true, grid);
+                let PathRun {
+                    fits: fit,
+                    newton_steps: steps,
+                    ..
+                } = fit_path_steps(&x, &y, &pen, mode, true, grid);
                 assert!(steps > 10, "{mode:?} alpha {alpha}: {steps} Newton steps");
                 let last = &fit.last().unwrap().1;
                 let nonzero = last.iter().filter(|v| **v != 0.0).count();
@@ -476,9 +499,17 @@ mod tests {
         for alpha in [1.0, 0.99] {
             let pen = ElasticNet::new(alpha, p).unwrap();
             let grid = (0.9, 45);
-            let (cd, none) = fit_path_steps(&x, &y, &pen, GaussianMode::Naive, false, grid);
+            let PathRun {
+                fits: cd,
+                newton_steps: none,
+                ..
+            } = fit_path_steps(&x, &y, &pen, GaussianMode::Naive, false, grid);
             assert_eq!(none, 0);
-            let (fit, steps) = fit_path_steps(&x, &y, &pen, GaussianMode::Naive, true, grid);
+            let PathRun {
+                fits: fit,
+                newton_steps: steps,
+                ..
+            } = fit_path_steps(&x, &y, &pen, GaussianMode::Naive, true, grid);
             assert!(steps > 10, "alpha {alpha}: {steps} Newton steps");
             let nonzero = fit.last().unwrap().1.iter().filter(|v| **v != 0.0).count();
             // more than the 32 features a Newton step needs
@@ -498,6 +529,129 @@ mod tests {
         }
     }
 
+    /// A response on about half of the features of `x` (coefficients uniform in
+    /// `[-2, 2)`), plus noise uniform in `[-0.25, 0.25)`.
+    fn half_signal_response(x: &DenseDesign, r: &mut test_data::ChaCha8Rng) -> Vec<f64> {
+        use rand::Rng;
+        let (n, p) = (x.n_samples(), x.n_features());
+        let beta: Vec<f64> = (0..p)
+            .map(|_| f64::from(r.random::<bool>()) * 4.0 * test_data::centered(r))
+            .collect();
+        (0..n)
+            .map(|i| {
+                let signal: f64 = (0..p).map(|j| beta[j] * x.col(j)[i]).sum();
+                signal + 0.5 * test_data::centered(r)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn solver_variants_agree_on_random_problems() {
+        // random shapes, correlations, sparsity, mixing, penalty factors (some zero) and
+        // bounds (some one-sided at zero): covariance and naive mode, with and without Newton
+        // steps, on the dense design and on its sparse copy, must reach the same objectives
+        // along a path down to 1% of lambda_max
+        use rand::Rng;
+        let mut r = test_data::rng(2024);
+        let mut newton_steps = 0;
+        for case in 0..40 {
+            let (n, p) = [(20, 10), (200, 50), (60, 150), (200, 150), (50, 300)][case % 5];
+            let rho = r.random::<f64>() * 0.9;
+            let mut data = test_data::correlated(n, p, rho, &mut r);
+            let zeros = [0.0, 0.3, 0.7][r.random_range(0..3)];
+            for v in data.iter_mut() {
+                if r.random::<f64>() < zeros {
+                    *v = 0.0;
+                }
+            }
+            let x = DenseDesign::from_col_major(data, n, p).unwrap();
+            let sparse = CscDesign::from_dense(&x);
+            // about half of the features in the signal: active sets large enough for
+            // Newton steps (32 features) on the larger cases
+            let y = half_signal_response(&x, &mut r);
+            let alpha = [1.0, 0.7, 0.2, 0.01][r.random_range(0..4)];
+            let pf: Vec<f64> = (0..p)
+                .map(|j| match r.random_range(0..8) {
+                    0 if j > 0 => 0.0,
+                    1 => 2.0,
+                    _ => 1.0,
+                })
+                .collect();
+            let (mut lo, mut hi) = (vec![f64::NEG_INFINITY; p], vec![f64::INFINITY; p]);
+            for j in 0..p {
+                match r.random_range(0..10) {
+                    0 => lo[j] = 0.0,
+                    1 => hi[j] = 0.0,
+                    2 => hi[j] = 0.05,
+                    3 => lo[j] = -0.05,
+                    _ => {}
+                }
+            }
+            let pen = ElasticNet::new(alpha, p)
+                .unwrap()
+                .with_penalty_factor(pf)
+                .unwrap()
+                .with_bounds(lo, hi)
+                .unwrap();
+            let grid = (0.85, 30);
+            let PathRun {
+                fits: reference, ..
+            } = fit_path_steps(&x, &y, &pen, GaussianMode::Naive, false, grid);
+            let mut fits = Vec::new();
+            for (mode, newton) in [
+                (GaussianMode::Naive, true),
+                (GaussianMode::Covariance, false),
+                (GaussianMode::Covariance, true),
+            ] {
+                fits.push((
+                    mode,
+                    newton,
+                    false,
+                    fit_path_steps(&x, &y, &pen, mode, newton, grid),
+                ));
+                let on_sparse = fit_path_steps(&sparse, &y, &pen, mode, newton, grid);
+                fits.push((mode, newton, true, on_sparse));
+            }
+            for (mode, newton, is_sparse, run) in fits {
+                newton_steps += run.newton_steps;
+                for (k, ((fa, _), (fb, _))) in run.fits.iter().zip(&reference).enumerate() {
+                    assert!(
+                        (fa - fb).abs() <= 1e-8 * fb.abs().max(1e-12),
+                        "case {case} ({n}x{p}, alpha {alpha}) {mode:?} newton {newton} \
+                         sparse {is_sparse} #{k}: {fa} vs {fb}"
+                    );
+                }
+            }
+        }
+        assert!(newton_steps > 100, "{newton_steps} Newton steps");
+    }
+
+    #[test]
+    fn newton_steps_on_a_singular_active_gram_block_do_not_slow_the_path() {
+        // an elastic net keeps more features than there are rows (60 x 150), or both copies
+        // of duplicated columns (200 x 80): the active Gram block is singular, its factor
+        // leaves columns out, and steps on the rest make little progress. Such steps must not
+        // cost more passes than coordinate descent alone needs.
+        let mut r = test_data::rng(7);
+        let wide = test_data::correlated(60, 150, 0.5, &mut r);
+        let mut tall = test_data::correlated(200, 80, 0.5, &mut r);
+        let (head, tail) = tall.split_at_mut(40 * 200);
+        tail.copy_from_slice(head);
+        for (data, n, p) in [(wide, 60, 150), (tall, 200, 80)] {
+            let x = DenseDesign::from_col_major(data, n, p).unwrap();
+            let y = half_signal_response(&x, &mut r);
+            let pen = ElasticNet::new(0.7, p).unwrap();
+            let passes = |newton| {
+                fit_path_steps(&x, &y, &pen, GaussianMode::Auto, newton, (0.85, 30)).passes
+            };
+            let (cd, newton) = (passes(false), passes(true));
+            assert!(
+                newton as f64 <= 1.2 * cd as f64,
+                "{n} x {p}: {newton} passes with Newton steps, {cd} without"
+            );
+        }
+    }
+
     #[test]
     fn covariance_mode_forced_on_a_short_wide_design_matches_naive_mode() {
         // fewer rows than one gathered row block, and Gram columns cached in several blocks
@@ -506,8 +660,10 @@ mod tests {
         let (x, y) = correlated(n, p);
         let pen = ElasticNet::new(1.0, p).unwrap();
         let grid = (0.85, 30);
-        let (cd, _) = fit_path_steps(&x, &y, &pen, GaussianMode::Naive, false, grid);
-        let (cov, _) = fit_path_steps(&x, &y, &pen, GaussianMode::Covariance, true, grid);
+        let PathRun { fits: cd, .. } =
+            fit_path_steps(&x, &y, &pen, GaussianMode::Naive, false, grid);
+        let PathRun { fits: cov, .. } =
+            fit_path_steps(&x, &y, &pen, GaussianMode::Covariance, true, grid);
         for ((fa, _), (fb, _)) in cov.iter().zip(&cd) {
             assert!((fa - fb).abs() <= 1e-9 * fa, "objectives {fa} vs {fb}");
         }
@@ -530,8 +686,16 @@ mod tests {
         let sparse = CscDesign::from_dense(&dense);
         let pen = ElasticNet::new(1.0, p).unwrap();
         let grid = (0.9, 40);
-        let (a, steps_a) = fit_path_steps(&dense, &y, &pen, GaussianMode::Naive, true, grid);
-        let (b, steps_b) = fit_path_steps(&sparse, &y, &pen, GaussianMode::Naive, true, grid);
+        let PathRun {
+            fits: a,
+            newton_steps: steps_a,
+            ..
+        } = fit_path_steps(&dense, &y, &pen, GaussianMode::Naive, true, grid);
+        let PathRun {
+            fits: b,
+            newton_steps: steps_b,
+            ..
+        } = fit_path_steps(&sparse, &y, &pen, GaussianMode::Naive, true, grid);
         assert!(
             steps_a > 5 && steps_b > 5,
             "{steps_a} and {steps_b} Newton steps"
