@@ -79,7 +79,7 @@ if __name__ == "__main__":
     if "W1" in which:
         gaussian("W1", 10000, 1000, 0.6, 1e-3, [1.0, 0.5], 1)
     if "W2" in which:
-        gaussian("W2", 100, 10000, 0.6, 1e-2, [1.0], 2)
+        gaussian("W2", 100, 10000, 0.6, 1e-2, [1.0, 0.5], 2)
     if "W3" in which:
         gaussian("W3", 1000, 1000, 0.6, 1e-3, [1.0], 3)
     if "W4" in which:
