@@ -15,7 +15,8 @@ least disturbed by other load on a shared machine); all K times are kept in the 
 The K runs are taken in rounds: a first round over all contenders (which also calibrates the
 matched tolerances), then K - 1 rounds that run each contender once in turn, so that a busy
 spell of a shared machine lands on every contender, not on one. The worst gap reported is the
-worst over all timed runs.
+worst over all timed runs. A contender that fails in a later round keeps the times it has, with
+the failure in its row's "later_error", and sits out the remaining rounds.
 
 Modes: regml runs at its default tolerance (relative gap <= 1e-6 at every lambda). Each peer
 runs at its package default and "matched": its tolerance ladder (LADDER) is tried from loose
@@ -173,15 +174,18 @@ def run_problem(prob, entries, repeat, x, y, p, env):
                      [got[0], [got[1][0]], max(got[1][1]), got[1][1], got[1][2]])
     for _ in range(repeat - 1):
         for (contender, _), row, st in zip(entries, rows, state):
-            if st is None or "error" in row:
+            if st is None or "later_error" in row:
                 continue
             got = attempt(row, lambda: once(contender, st[0]))
-            if got is not None:
-                st[1].append(got[0])
-                st[2] = max(st[2], max(got[1]))
-                st[3] = got[1]
+            if got is None:
+                # the first round's result stands; this contender sits out the other rounds
+                row["later_error"] = row.pop("error")
+                continue
+            st[1].append(got[0])
+            st[2] = max(st[2], max(got[1]))
+            st[3] = got[1]
     for row, st in zip(rows, state):
-        if st is None or "error" in row:
+        if st is None:
             continue
         _, times, worst, last, used = st
         row.update(tol=used, seconds=min(times), all_seconds=times, worst_gap=float(worst),
