@@ -315,8 +315,9 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
         self.cd_pass_serial(set, d0)
     }
 
-    /// [`Self::cd_pass`] on the calling thread: the pass of [`Half::run`] over all rows.
-    fn cd_pass_serial(&mut self, set: PassSettings, d0: &mut f64) -> f64 {
+    /// What a pass reads (working set, coefficients, settings) and the state it updates over
+    /// all rows (residuals, step, curvatures), borrowed apart.
+    fn pass_parts(&mut self, set: PassSettings) -> (PassInput<'_>, Half<'_>) {
         let pass = PassInput {
             ws: &self.ws,
             b: &self.b,
@@ -324,14 +325,21 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
             intercept: self.intercept,
             set,
         };
-        let mut all = Half {
+        let all = Half {
             rq: &mut self.rq,
             v: &self.v,
             delta: &mut self.delta,
             lipw: &mut self.lipw,
         };
+        (pass, all)
+    }
+
+    /// [`Self::cd_pass`] on the calling thread: the pass of [`Half::run`] over all rows.
+    fn cd_pass_serial(&mut self, set: PassSettings, d0: &mut f64) -> f64 {
+        let x = self.x;
+        let (pass, mut all) = self.pass_parts(set);
         let (dmax, dd0) = all
-            .run(&pass, &AllRows(self.x), &Alone)
+            .run(&pass, &AllRows(x), &Alone)
             .expect("a pass alone waits for no partner");
         *d0 += dd0;
         dmax
@@ -375,20 +383,14 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
             .iter()
             .map(|&j| x.dense_col(j))
             .collect::<Option<_>>()?;
-        let pass = PassInput {
-            ws: &self.ws,
-            b: &self.b,
-            pen: self.pen,
-            intercept: self.intercept,
-            set,
-        };
+        let (pass, all) = self.pass_parts(set);
+        let Half { rq, v, delta, lipw } = all;
         let h = (n / 2).next_multiple_of(8).min(n);
-        let (rq0, rq1) = self.rq.split_at_mut(h);
-        let (v0, v1) = self.v.split_at(h);
-        let (delta, lipw) = (&mut self.delta, &mut self.lipw);
+        let (rq0, rq1) = rq.split_at_mut(h);
+        let (v0, v1) = v.split_at(h);
         // the second half works on its own copies of the per-feature state, which it updates
         // exactly as the first half updates the real one
-        let (mut delta1, mut lipw1) = (delta.clone(), lipw.clone());
+        let (mut delta1, mut lipw1) = (delta.to_vec(), lipw.to_vec());
         let halves = [
             Half {
                 rq: rq0,
