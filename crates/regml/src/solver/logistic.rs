@@ -23,6 +23,13 @@ use crate::penalty::{AlphaMax, Conjugate, ElasticNet, Penalty, Prox1d, SubdiffDi
 /// problem keeps a well-defined Newton model.
 const MIN_CURVATURE: f64 = 1e-10;
 
+/// Largest residual `|x_j' W (y - p')| / sum_i w_i |x_ij|` of a free coordinate accepted from
+/// the projection of the dual point in the linear predictor (a few ulps of the sum).
+const FREE_PROJECTION_TOL: f64 = 1e-13;
+
+/// Most Newton iterations of that projection (it starts next to the solution).
+const FREE_PROJECTION_MAX_ITER: usize = 30;
+
 /// Path state of the logistic solver.
 pub(crate) struct LogisticSolver<'a, D: Design> {
     x: &'a D,
@@ -633,6 +640,81 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
         self.x.t_matvec_cols(&self.ws, &self.rq, &mut self.g);
     }
 
+    /// Dual point for the free coordinates (columns `cols` of `X_F`, the intercept's being
+    /// ones) by Newton's method in the linear predictor: `p' = sigmoid(eta + X_F a)` with
+    /// `X_F' W (y - p') = 0`, each component within `FREE_PROJECTION_TOL` of
+    /// `sum_i w_i |x_ij|`. Unlike a shift of `p` itself, `p'` stays in `[0, 1]`. Each
+    /// iteration solves `(X_F' W D X_F) a = X_F' W (y - p')` with `D = diag(p' (1 - p'))`,
+    /// halving the step while the largest component grows. Returns `None` if the system is
+    /// singular or the tolerance is not reached.
+    fn free_projection_in_eta(&self, cols: &[Vec<f64>]) -> Option<Vec<f64>> {
+        let n = self.eta.len();
+        let k = cols.len();
+        let scale: Vec<f64> = cols
+            .iter()
+            .map(|c| {
+                (0..n)
+                    .map(|i| self.w[i] * c[i].abs())
+                    .sum::<f64>()
+                    .max(f64::MIN_POSITIVE)
+            })
+            .collect();
+        // probabilities at `e`, the free coordinates' residuals X_F' W (y - p) and their
+        // largest relative size
+        let at = |e: &[f64]| -> (Vec<f64>, Vec<f64>, f64) {
+            let prob: Vec<f64> = e.iter().map(|&v| sigmoid(v)).collect();
+            let r: Vec<f64> = cols
+                .iter()
+                .map(|c| {
+                    (0..n)
+                        .map(|i| self.w[i] * c[i] * (self.y[i] - prob[i]))
+                        .sum()
+                })
+                .collect();
+            let worst = r
+                .iter()
+                .zip(&scale)
+                .map(|(v, s)| v.abs() / s)
+                .fold(0.0f64, f64::max);
+            (prob, r, worst)
+        };
+        let mut e = self.eta.clone();
+        let (mut prob, mut r, mut worst) = at(&e);
+        for _ in 0..FREE_PROJECTION_MAX_ITER {
+            if worst <= FREE_PROJECTION_TOL {
+                return Some(prob);
+            }
+            let mut h = vec![0.0; k * k];
+            for i in 0..n {
+                let d = self.w[i] * prob[i] * (1.0 - prob[i]);
+                if d == 0.0 {
+                    continue;
+                }
+                for c1 in 0..k {
+                    let dx = d * cols[c1][i];
+                    for c2 in 0..k {
+                        h[c1 * k + c2] += dx * cols[c2][i];
+                    }
+                }
+            }
+            let a = solve_spd(&h, &r)?;
+            let mut step = 1.0;
+            loop {
+                let trial: Vec<f64> = (0..n)
+                    .map(|i| e[i] + step * (0..k).map(|c| a[c] * cols[c][i]).sum::<f64>())
+                    .collect();
+                let next = at(&trial);
+                if next.2 < worst || step < 1e-10 {
+                    e = trial;
+                    (prob, r, worst) = next;
+                    break;
+                }
+                step *= 0.5;
+            }
+        }
+        (worst <= FREE_PROJECTION_TOL).then_some(prob)
+    }
+
     /// Duality gap at the current (refreshed) state: of the whole problem, or with
     /// `ws_only` of the problem restricted to the working set (features outside it fixed at 0).
     fn certificate(&mut self, lambda: f64, ws_only: bool) -> FitInfo {
@@ -656,9 +738,11 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
 
         // Free coordinates (intercept, unpenalized features inside their bounds: pf_j = 0, or
         // every feature at lambda = 0) need X_F' u = 0 for u = W (p - y): project
-        // p <- p - X_F a with (X_F' W X_F) a = X_F' u. Without a dual point that way (a
-        // coordinate at a bound, more than MAX_PROJECTED or at least n of them, a singular
-        // system, or a projection leaving [0, 1]) the certificate is the KKT violation.
+        // p <- p - X_F a with (X_F' W X_F) a = X_F' u. Where that leaves [0, 1] (fitted
+        // probabilities near 0 or 1, as on nearly separable classes), the projection is made in
+        // the linear predictor instead (see `free_projection_in_eta`). Without a dual point
+        // either way (a coordinate at a bound, more than MAX_PROJECTED or at least n of them,
+        // a singular system) the certificate is the KKT violation.
         let mut kind = Certificate::DualityGap;
         let mut free = Vec::new();
         for &j in &feats {
@@ -714,13 +798,19 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
                         }
                         *q -= shift;
                     }
-                    if pp
+                    let outside = pp
                         .iter()
                         .zip(self.w)
-                        .any(|(q, w)| *w > 0.0 && !(0.0..=1.0).contains(q))
+                        .any(|(q, w)| *w > 0.0 && !(0.0..=1.0).contains(q));
+                    if outside {
+                        match self.free_projection_in_eta(&cols) {
+                            Some(q) => pp = q,
+                            None => kind = Certificate::KktViolation,
+                        }
+                    }
+                    if kind == Certificate::DualityGap
+                        && (outside || !free.is_empty() || !self.intercept)
                     {
-                        kind = Certificate::KktViolation;
-                    } else if !free.is_empty() || !self.intercept {
                         // s = X' W (y - p') recomputed (columns are not W-orthogonal to X_F)
                         for i in 0..n {
                             self.rq[i] = self.w[i] * (self.y[i] - pp[i]);
@@ -729,7 +819,8 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
                             s[j] = self.x.col_dot(j, &self.rq);
                         }
                     }
-                    // with only the intercept and weighted-centered columns, X'W1 = 0: s = g
+                    // with only the intercept shifting p (not eta) and weighted-centered
+                    // columns, X'W1 = 0: s = g
                 }
                 None => kind = Certificate::KktViolation,
             }

@@ -24,8 +24,8 @@ pub enum Certificate {
     DualityGap,
     /// No feasible dual point could be built (unpenalized features sitting on a bound, more
     /// unpenalized features than can be projected out (over 1000, or at least as many as rows;
-    /// at `lambda = 0` every feature is unpenalized), or a logistic dual point outside
-    /// `[0,1]`): `relative_gap` holds the largest KKT violation
+    /// at `lambda = 0` every feature is unpenalized), or a singular projection):
+    /// `relative_gap` holds the largest KKT violation
     /// (distance of the negative gradient to the penalty's subdifferential) divided by the
     /// largest absolute gradient at zero.
     KktViolation,
