@@ -102,7 +102,7 @@ pub fn neg_entropy(q: f64) -> f64 {
     }
     let a = if q > 0.0 { q * q.ln() } else { 0.0 };
     let b = if q < 1.0 {
-        (1.0 - q) * (1.0 - q).ln()
+        (1.0 - q) * (-q).ln_1p()
     } else {
         0.0
     };

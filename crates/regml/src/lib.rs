@@ -34,6 +34,7 @@ pub mod playground;
 pub mod plot;
 pub mod ridge;
 pub mod solver;
+mod vmath;
 
 pub use error::{Error, Result};
 pub use linear::{fit_path, lambda_max, ElasticNetParams, Family, LinearPath};

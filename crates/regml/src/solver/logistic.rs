@@ -14,10 +14,11 @@
 
 use super::gaussian::MAX_PROJECTED;
 use super::{solve_spd, Anderson, Certificate, FitInfo, SolverOptions};
-use crate::datafit::{log1pexp, neg_entropy, sigmoid};
+use crate::datafit::sigmoid;
 use crate::design::Design;
 use crate::kernels::{dot, sum};
 use crate::penalty::{AlphaMax, Conjugate, ElasticNet, Penalty, Prox1d, SubdiffDistance};
+use crate::vmath;
 
 /// Curvatures are floored at this fraction of the weight so that a nearly separable
 /// problem keeps a well-defined Newton model.
@@ -44,6 +45,8 @@ pub(crate) struct LogisticSolver<'a, D: Design> {
     /// Intercept in solver units.
     pub b0: f64,
     eta: Vec<f64>,
+    /// `sigmoid(eta)`, recomputed whenever `eta` changes (see `set_prob`).
+    prob: Vec<f64>,
     g: Vec<f64>,
     in_ws: Vec<bool>,
     ws: Vec<usize>,
@@ -58,6 +61,8 @@ pub(crate) struct LogisticSolver<'a, D: Design> {
     lipw: Vec<f64>,
     r0: Vec<f64>,
     scratch: Vec<f64>,
+    /// Per-row terms of the loss, the line search and the dual objective.
+    terms: Vec<f64>,
     anderson: Anderson,
     thr: f64,
     /// Solution at the lambda before the last one solved: `(lambda, b, b0)`.
@@ -96,6 +101,7 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
             b: vec![0.0; p],
             b0,
             eta: vec![b0; n],
+            prob: vec![vmath::sigmoid(b0); n],
             g: vec![0.0; p],
             in_ws: vec![false; p],
             ws: Vec::new(),
@@ -109,6 +115,7 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
             lipw: vec![0.0; p],
             r0: vec![0.0; n],
             scratch: Vec::new(),
+            terms: vec![0.0; n],
             anderson: Anderson::default(),
             thr: f64::INFINITY,
             previous: None,
@@ -155,15 +162,43 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
 
     /// Deviance `2 F(eta)` at the current coefficients.
     pub(crate) fn deviance(&self) -> f64 {
-        2.0 * self.loss()
+        2.0 * self.loss_with(&mut vec![0.0; self.eta.len()])
     }
 
-    fn loss(&self) -> f64 {
-        let mut f = 0.0;
-        for ((&e, &y), &w) in self.eta.iter().zip(self.y).zip(self.w) {
-            f += w * (log1pexp(e) - y * e);
+    /// `F(eta) = sum_i w_i (log(1 + exp(eta_i)) - y_i eta_i)`, with `log(1 + exp(eta_i))`
+    /// from the probability already at hand (see [`vmath::log1pexp_at`]); `terms` is scratch.
+    fn loss_with(&self, terms: &mut [f64]) -> f64 {
+        for (((t, &e), &p), &y) in terms.iter_mut().zip(&self.eta).zip(&self.prob).zip(self.y) {
+            *t = vmath::log1pexp_at(e, p) - y * e;
         }
+        dot(self.w, terms)
+    }
+
+    /// [`Self::loss_with`] on the solver's own scratch.
+    fn loss(&mut self) -> f64 {
+        let mut terms = std::mem::take(&mut self.terms);
+        let f = self.loss_with(&mut terms);
+        self.terms = terms;
         f
+    }
+
+    /// Change of the loss when `eta` moves by `step * d`,
+    /// `sum_i w_i (log(1 + p_i expm1(s d_i)) - y_i s d_i)`, term by term without cancellation
+    /// (`log(1 + exp(e + x)) - log(1 + exp(e)) = ln_1p(sigmoid(e) expm1(x))`), so that
+    /// decreases far below the rounding error of the loss itself are seen.
+    fn loss_change(&mut self, d: &[f64], step: f64) -> f64 {
+        for (((t, &p), &d), &y) in self.terms.iter_mut().zip(&self.prob).zip(d).zip(self.y) {
+            let x = step * d;
+            *t = vmath::ln_1p(p * vmath::expm1(x)) - y * x;
+        }
+        dot(self.w, &self.terms)
+    }
+
+    /// `prob = sigmoid(eta)`: called by everything that changes `eta`.
+    fn set_prob(&mut self) {
+        for (q, &e) in self.prob.iter_mut().zip(&self.eta) {
+            *q = vmath::sigmoid(e);
+        }
     }
 
     fn add_to_working_set(&mut self, cols: &[usize]) {
@@ -180,6 +215,7 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
     fn recompute_eta(&mut self) {
         self.eta.iter_mut().for_each(|e| *e = self.b0);
         self.x.matvec_cols_add(&self.ws, &self.b, &mut self.eta);
+        self.set_prob();
     }
 
     /// `s = X' W (y - p)` from `eta` recomputed from the coefficients. With `ws_current` the
@@ -189,7 +225,7 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
     fn refresh(&mut self, ws_current: bool) {
         self.recompute_eta();
         for i in 0..self.eta.len() {
-            self.rq[i] = self.w[i] * (self.y[i] - sigmoid(self.eta[i]));
+            self.rq[i] = self.w[i] * (self.y[i] - self.prob[i]);
         }
         if ws_current {
             let outside: Vec<usize> = (0..self.b.len()).filter(|&j| !self.in_ws[j]).collect();
@@ -209,7 +245,6 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
     /// extrapolation needs it. The first pass computes `L_j = sum_i v_i x_ij^2` with the
     /// gradient. Anderson extrapolation is accepted only when it lowers `Q`.
     fn newton_step(&mut self, lambda: f64, thr: f64) -> (f64, usize) {
-        let n = self.eta.len();
         let sv = self.newton_model();
         let mut d0 = 0.0;
         let mut passes = 0usize;
@@ -246,18 +281,12 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
             return (0.0, passes);
         }
         self.form_deta(d0);
-        // Backtracking line search on the true objective. The change is summed term by term,
-        // f(eta + s d) - f(eta) = sum_i w_i (log1pexp(eta_i + s d_i) - log1pexp(eta_i) - y_i s d_i),
-        // with log1pexp(e + d) - log1pexp(e) = ln_1p(sigmoid(e) * expm1(d)) evaluated without
-        // cancellation, so decreases far below the rounding error of f itself are seen.
+        // backtracking line search on the true objective (see `loss_change`)
         let mut step = 1.0;
         let mut accepted = false;
+        let deta = std::mem::take(&mut self.deta);
         for _ in 0..40 {
-            let mut df = 0.0;
-            for i in 0..n {
-                let (e, d) = (self.eta[i], step * self.deta[i]);
-                df += self.w[i] * ((sigmoid(e) * d.exp_m1()).ln_1p() - self.y[i] * d);
-            }
+            let mut df = self.loss_change(&deta, step);
             for &j in &self.ws {
                 let dj = self.delta[j];
                 if dj != 0.0 {
@@ -270,6 +299,7 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
             }
             step *= 0.5;
         }
+        self.deta = deta;
         if !accepted {
             return (0.0, passes);
         }
@@ -289,6 +319,7 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
         for (e, d) in self.eta.iter_mut().zip(&self.deta) {
             *e += step * d;
         }
+        self.set_prob();
         (chg, passes)
     }
 
@@ -297,7 +328,7 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
     /// set. Returns `sum(v)`.
     fn newton_model(&mut self) -> f64 {
         for i in 0..self.eta.len() {
-            let p = sigmoid(self.eta[i]);
+            let p = self.prob[i];
             let wi = self.w[i];
             self.v[i] = (wi * p * (1.0 - p)).max(wi * MIN_CURVATURE);
             self.r0[i] = wi * (self.y[i] - p);
@@ -610,11 +641,7 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
         e.resize(self.eta.len(), d0);
         self.x.matvec_cols_add(&self.ws, &step, &mut e);
         // objective change, term by term without cancellation (as in the line search)
-        let mut df = 0.0;
-        for i in 0..e.len() {
-            let (eta, d) = (self.eta[i], e[i]);
-            df += self.w[i] * ((sigmoid(eta) * d.exp_m1()).ln_1p() - self.y[i] * d);
-        }
+        let mut df = self.loss_change(&e, 1.0);
         for &j in &self.ws {
             if step[j] != 0.0 {
                 df += pen.value_diff_1d(lambda, j, self.b[j], step[j]);
@@ -628,6 +655,7 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
             for (eta, d) in self.eta.iter_mut().zip(&e) {
                 *eta += d;
             }
+            self.set_prob();
         }
         self.scratch = e;
     }
@@ -635,7 +663,7 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
     /// Gradients `x_j' W (y - p)` of the working set only, `O(n |ws|)`.
     fn ws_gradient(&mut self) {
         for i in 0..self.eta.len() {
-            self.rq[i] = self.w[i] * (self.y[i] - sigmoid(self.eta[i]));
+            self.rq[i] = self.w[i] * (self.y[i] - self.prob[i]);
         }
         self.x.t_matvec_cols(&self.ws, &self.rq, &mut self.g);
     }
@@ -730,7 +758,7 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
             .iter()
             .map(|&j| pen.subdiff_distance(lambda, j, self.b[j], self.g[j]))
             .fold(0.0f64, f64::max);
-        let prob: Vec<f64> = self.eta.iter().map(|&e| sigmoid(e)).collect();
+        let prob = &self.prob;
         if self.intercept {
             let s0: f64 = (0..n).map(|i| self.w[i] * (self.y[i] - prob[i])).sum();
             kkt = kkt.max(s0.abs());
@@ -837,13 +865,11 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
             }
             // u = t W (p' - y): the dual point moves towards 0 along a segment that stays
             // inside [0, 1]
-            let mut dual = 0.0;
-            for i in 0..n {
-                let wi = self.w[i];
-                if wi > 0.0 {
-                    dual -= wi * neg_entropy(self.y[i] + t * (pp[i] - self.y[i]));
-                }
+            for (((d, &y), &q), &w) in self.terms.iter_mut().zip(self.y).zip(&pp).zip(self.w) {
+                let h = vmath::neg_entropy(y + t * (q - y));
+                *d = if w > 0.0 { h } else { 0.0 };
             }
+            let mut dual = -dot(self.w, &self.terms);
             for &j in &feats {
                 if !is_free[j] {
                     dual -= pen.conjugate(lambda, j, t * s[j]);
