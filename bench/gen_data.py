@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
-"""Generates the benchmark workloads W1-W4 (REFERENCE.md) into bench/data/.
+"""Generates the benchmark workloads W1-W4 (REFERENCE.md) into bench/data/, and on request
+W4T: tall logistic regression, n = 100000, p = 50, lasso down to 1e-3 lambda_max (not a
+reference workload; it covers the common case of many rows and few features).
 
 Features: AR(1) correlation rho^|i-j| between columns, then centered and scaled to unit
 (1/N) variance. Gaussian: y = X beta + noise at SNR 3, centered, unit variance. Logistic:
@@ -70,7 +72,8 @@ def logistic(name, n, p, rho, ratio, alpha, seed):
     eta *= 2.0 / eta.std()
     y = (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(float)
     lmax = np.abs(x.T @ (y - 0.5)).max() / (n * alpha)
-    write(name, x, y, [{"id": f"{name}-logistic-enet", "family": "binomial", "alpha": alpha,
+    kind = "lasso" if alpha == 1 else "enet"
+    write(name, x, y, [{"id": f"{name}-logistic-{kind}", "family": "binomial", "alpha": alpha,
                         "lambdas": grid(lmax, ratio)}])
 
 
@@ -84,3 +87,5 @@ if __name__ == "__main__":
         gaussian("W3", 1000, 1000, 0.6, 1e-3, [1.0], 3)
     if "W4" in which:
         logistic("W4", 5000, 1000, 0.6, 1e-3, 0.5, 4)
+    if "W4T" in which:
+        logistic("W4T", 100000, 50, 0.6, 1e-3, 1.0, 5)
