@@ -9,7 +9,9 @@
 //! (curvatures `v_i = w_i p_i (1 - p_i)`, residuals `w_i (y_i - p_i)`), solves that weighted
 //! elastic net by coordinate descent on the working set (the intercept is an unpenalized
 //! coordinate), and takes the step with a backtracking line search on the true objective, so
-//! the objective never increases. Working sets, KKT checks and duality gaps follow
+//! the objective never increases. A model is solved in row form (each update reads `x_j`) or,
+//! when the last step's passes outweighed building it, in covariance form on the weighted Gram
+//! block of the working set (see `cov_model`). Working sets, KKT checks and duality gaps follow
 //! [`super::gaussian`].
 
 use super::gaussian::MAX_PROJECTED;
@@ -23,6 +25,10 @@ use crate::vmath;
 /// Curvatures are floored at this fraction of the weight so that a nearly separable
 /// problem keeps a well-defined Newton model.
 const MIN_CURVATURE: f64 = 1e-10;
+
+/// Largest working set whose Newton models are solved in covariance form (the weighted Gram
+/// block holds `|ws|^2` numbers).
+const COV_MAX_WS: usize = 512;
 
 /// Largest residual `|x_j' W (y - p')| / sum_i w_i |x_ij|` of a free coordinate accepted from
 /// the projection of the dual point in the linear predictor (a few ulps of the sum).
@@ -63,6 +69,13 @@ pub(crate) struct LogisticSolver<'a, D: Design> {
     scratch: Vec<f64>,
     /// Per-row terms of the loss, the line search and the dual objective.
     terms: Vec<f64>,
+    /// Coordinate-descent passes of the last Newton step (decides the next one's form).
+    last_step_passes: usize,
+    /// Whether Newton models may be solved in covariance form (on by default; off, every
+    /// pass reads the rows).
+    pub(crate) cov_form: bool,
+    /// Newton steps solved in covariance form so far.
+    pub(crate) cov_steps: usize,
     anderson: Anderson,
     thr: f64,
     /// Solution at the lambda before the last one solved: `(lambda, b, b0)`.
@@ -116,6 +129,9 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
             r0: vec![0.0; n],
             scratch: Vec::new(),
             terms: vec![0.0; n],
+            last_step_passes: 0,
+            cov_form: true,
+            cov_steps: 0,
             anderson: Anderson::default(),
             thr: f64::INFINITY,
             previous: None,
@@ -250,6 +266,16 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
         let mut passes = 0usize;
         let mut full = true;
         let mut first = true;
+        // the covariance form pays for its Gram block (n |ws|^2) once the last step's passes
+        // (2 n |ws| each) outweigh it
+        let ws_len = self.ws.len();
+        let mut cov = if self.cov_form && ws_len <= COV_MAX_WS && 2 * self.last_step_passes > ws_len
+        {
+            self.cov_model()
+        } else {
+            None
+        };
+        self.cov_steps += usize::from(cov.is_some());
         self.anderson.reset();
         loop {
             let set = PassSettings {
@@ -258,7 +284,10 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
                 first,
                 sv,
             };
-            let dmax = self.cd_pass(set, &mut d0);
+            let dmax = match cov.as_mut() {
+                Some(model) => self.cd_pass_cov(set, &mut d0, model),
+                None => self.cd_pass(set, &mut d0),
+            };
             first = false;
             passes += 1;
             if passes >= self.opts.max_iter {
@@ -273,9 +302,13 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
                 full = false;
                 self.anderson.reset();
             } else {
-                self.try_extrapolation(lambda, &mut d0);
+                match cov.as_mut() {
+                    Some(model) => self.try_extrapolation_cov(lambda, &mut d0, model, sv),
+                    None => self.try_extrapolation(lambda, &mut d0),
+                }
             }
         }
+        self.last_step_passes = passes;
         let moved = d0 != 0.0 || self.ws.iter().any(|&j| self.delta[j] != 0.0);
         if !moved {
             return (0.0, passes);
@@ -321,6 +354,147 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
         }
         self.set_prob();
         (chg, passes)
+    }
+
+    /// The working set's columns of a dense design (`None` for a sparse one).
+    fn ws_dense_cols(&self) -> Option<Vec<&'a [f64]>> {
+        let x = self.x;
+        self.ws.iter().map(|&j| x.dense_col(j)).collect()
+    }
+
+    /// The Newton model in covariance form, on dense designs: with `X_A` the working set's
+    /// columns, the weighted Gram block `H = X_A' V X_A`, the model gradients
+    /// `q = X_A' rq` (at the start `X_A' r0`), `m = X_A' v` and `sum(rq)`. A pass then costs
+    /// `O(|ws|^2)` instead of `O(n |ws|)`: an update `delta_j += d` takes `q -= d H[:, j]` and
+    /// `sum(rq) -= d m_j`, an intercept step `d0 += t` takes `q -= t m` and
+    /// `sum(rq) -= t sum(v)`. Returns `None` (the row form is used) for sparse designs.
+    fn cov_model(&mut self) -> Option<CovModel> {
+        use faer::linalg::matmul::triangular::{matmul, BlockStructure};
+        let cols = self.ws_dense_cols()?;
+        let (n, k) = (self.eta.len(), cols.len());
+        // H = Z'Z with Z = sqrt(V) X_A, its lower triangle by one matrix product
+        let mut z = std::mem::take(&mut self.scratch);
+        z.clear();
+        z.resize(n * k, 0.0);
+        let root: Vec<f64> = self.v.iter().map(|v| v.sqrt()).collect();
+        for (zc, col) in z.chunks_exact_mut(n).zip(&cols) {
+            for ((t, &xi), &r) in zc.iter_mut().zip(col.iter()).zip(&root) {
+                *t = xi * r;
+            }
+        }
+        let mut h = vec![0.0; k * k];
+        if n > 0 && k > 0 {
+            let zm = faer::MatRef::from_column_major_slice(&z, n, k);
+            matmul(
+                faer::MatMut::from_column_major_slice_mut(&mut h, k, k),
+                BlockStructure::TriangularLower,
+                faer::Accum::Replace,
+                zm.transpose(),
+                BlockStructure::Rectangular,
+                zm,
+                BlockStructure::Rectangular,
+                1.0,
+                crate::kernels::faer_par(),
+            );
+        }
+        self.scratch = z;
+        // mirror the lower triangle (column-major) into the upper one
+        for a in 0..k {
+            for b in a + 1..k {
+                h[b * k + a] = h[a * k + b];
+            }
+        }
+        let c: Vec<f64> = cols.iter().map(|c| dot(c, &self.r0)).collect();
+        let sum_r0 = sum(&self.r0);
+        Some(CovModel {
+            h,
+            q: c.clone(),
+            c,
+            m: cols.iter().map(|c| dot(c, &self.v)).collect(),
+            sum_rq: sum_r0,
+            sum_r0,
+        })
+    }
+
+    /// [`Self::cd_pass`] on the covariance form of the model (see [`Self::cov_model`]): the
+    /// same coordinate updates, from `q` instead of `X' rq`.
+    fn cd_pass_cov(&mut self, set: PassSettings, d0: &mut f64, model: &mut CovModel) -> f64 {
+        let k = self.ws.len();
+        let mut dmax: f64 = 0.0;
+        for a in 0..k {
+            let j = self.ws[a];
+            let cur = self.b[j] + self.delta[j];
+            if !set.full && cur == 0.0 {
+                continue;
+            }
+            let lj = model.h[a * k + a];
+            if set.first {
+                self.lipw[j] = lj;
+            }
+            let lj = self.lipw[j];
+            let new = self.pen.prox_1d(set.lambda, j, lj * cur + model.q[a], lj);
+            if new != cur {
+                let d = new - cur;
+                self.delta[j] += d;
+                crate::kernels::axpy(-d, &model.h[a * k..(a + 1) * k], &mut model.q);
+                model.sum_rq -= d * model.m[a];
+                dmax = dmax.max(lj * d * d);
+            }
+        }
+        if self.intercept && set.sv > 0.0 {
+            let dd0 = model.sum_rq / set.sv;
+            crate::kernels::axpy(-dd0, &model.m, &mut model.q);
+            model.sum_rq -= dd0 * set.sv;
+            *d0 += dd0;
+            dmax = dmax.max(set.sv * dd0 * dd0);
+        }
+        dmax
+    }
+
+    /// [`Self::try_extrapolation`] in covariance form: the model value of `(delta, d0)` is
+    /// `-(c' delta + d0 sum(r0)) + (delta' H delta + 2 d0 m' delta + d0^2 sum(v)) / 2` (plus the
+    /// penalty), and an accepted step resets `q = c - H delta - d0 m` and
+    /// `sum(rq) = sum(r0) - m' delta - d0 sum(v)`.
+    fn try_extrapolation_cov(&mut self, lambda: f64, d0: &mut f64, model: &mut CovModel, sv: f64) {
+        let k = self.ws.len();
+        let mut snap: Vec<f64> = self.ws.iter().map(|&j| self.delta[j]).collect();
+        snap.push(*d0);
+        let Some(mut prop) = self.anderson.push(snap) else {
+            return;
+        };
+        let pen = self.pen;
+        for (t, &j) in self.ws.iter().enumerate() {
+            let b = (self.b[j] + prop[t]).clamp(pen.lower()[j], pen.upper()[j]);
+            prop[t] = b - self.b[j];
+        }
+        let d0_new = if self.intercept { prop[k] } else { 0.0 };
+        let cur: Vec<f64> = self.ws.iter().map(|&j| self.delta[j]).collect();
+        let value = |d: &[f64], e0: f64| -> f64 {
+            let mut quad = 0.0;
+            for a in 0..k {
+                quad += d[a] * dot(&model.h[a * k..(a + 1) * k], &d[..k]);
+            }
+            let lin = dot(&model.c, &d[..k]) + e0 * model.sum_r0;
+            let pen_diff: f64 = self
+                .ws
+                .iter()
+                .enumerate()
+                .map(|(t, &j)| pen.value_diff_1d(lambda, j, self.b[j], d[t]))
+                .sum();
+            -lin + 0.5 * (quad + 2.0 * e0 * dot(&model.m, &d[..k]) + e0 * e0 * sv) + pen_diff
+        };
+        if value(&prop, d0_new) < value(&cur, *d0) {
+            for (t, &j) in self.ws.iter().enumerate() {
+                self.delta[j] = prop[t];
+            }
+            *d0 = d0_new;
+            for a in 0..k {
+                model.q[a] = model.c[a]
+                    - dot(&model.h[a * k..(a + 1) * k], &prop[..k])
+                    - d0_new * model.m[a];
+            }
+            model.sum_rq = model.sum_r0 - dot(&model.m, &prop[..k]) - d0_new * sv;
+        }
     }
 
     /// The quadratic model at the current `eta`: curvatures `v_i = w_i p_i (1 - p_i)` (at least
@@ -415,12 +589,7 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
         d0: &mut f64,
     ) -> Option<f64> {
         let n = self.eta.len();
-        let x = self.x;
-        let cols: Vec<&[f64]> = self
-            .ws
-            .iter()
-            .map(|&j| x.dense_col(j))
-            .collect::<Option<_>>()?;
+        let cols = self.ws_dense_cols()?;
         let (pass, all) = self.pass_parts(set);
         let Half { rq, v, delta, lipw } = all;
         let h = (n / 2).next_multiple_of(8).min(n);
@@ -910,6 +1079,22 @@ fn split_pool() -> Option<&'static rayon::ThreadPool> {
 /// Spins before a thread waiting for its partner's partial sums yields its core.
 #[cfg(feature = "parallel")]
 const SPIN_LIMIT: u32 = 1 << 12;
+
+/// A Newton model in covariance form (see [`LogisticSolver::cov_model`]).
+struct CovModel {
+    /// `X_A' V X_A`, `|ws| x |ws|`, row-major (symmetric).
+    h: Vec<f64>,
+    /// Model gradients `X_A' rq`.
+    q: Vec<f64>,
+    /// `X_A' r0`, the model gradients at `delta = 0`, `d0 = 0`.
+    c: Vec<f64>,
+    /// `sum_i r0_i`.
+    sum_r0: f64,
+    /// `X_A' v`.
+    m: Vec<f64>,
+    /// `sum_i rq_i`.
+    sum_rq: f64,
+}
 
 /// What every part of a pass reads: the working set, the coefficients and the pass settings
 /// of [`LogisticSolver::cd_pass`].

@@ -546,6 +546,63 @@ mod tests {
     }
 
     #[test]
+    fn logistic_newton_models_in_covariance_form_reach_the_row_form_solution() {
+        // nearly separable labels: Newton steps need many passes, so that the covariance
+        // form is chosen; with and without intercept, lasso and an elastic net with bounds,
+        // unequal weights
+        let (n, p) = (300, 20);
+        let mut r = test_data::rng(31);
+        let data = test_data::correlated(n, p, 0.5, &mut r);
+        let x = DenseDesign::from_col_major(data, n, p).unwrap();
+        let y: Vec<f64> = (0..n)
+            .map(|i| {
+                let eta = 12.0 * (x.col(0)[i] - x.col(3)[i] + x.col(7)[i]);
+                f64::from(test_data::centered(&mut r) + 0.5 < 1.0 / (1.0 + (-eta).exp()))
+            })
+            .collect();
+        let raw: Vec<f64> = (0..n).map(|i| 1.0 + (i % 4) as f64).collect();
+        let total: f64 = raw.iter().sum();
+        let w: Vec<f64> = raw.iter().map(|v| v / total).collect();
+        let bounded = ElasticNet::new(0.5, p)
+            .unwrap()
+            .with_bounds(vec![-0.5; p], vec![f64::INFINITY; p])
+            .unwrap();
+        for intercept in [true, false] {
+            for pen in [ElasticNet::new(1.0, p).unwrap(), bounded.clone()] {
+                let run = |cov: bool| {
+                    let opts = SolverOptions {
+                        tol: 1e-10,
+                        ..SolverOptions::default()
+                    };
+                    let mut s =
+                        LogisticSolver::new(&x, &y, &w, &pen, vec![true; p], opts, intercept);
+                    s.cov_form = cov;
+                    let lmax = s.lambda_max();
+                    let mut prev = lmax;
+                    let mut fits = Vec::new();
+                    for k in 1..30 {
+                        let l = lmax * 0.75f64.powi(k);
+                        let info = s.solve(l, prev);
+                        assert!(info.converged, "cov {cov} lambda {l} {info:?}");
+                        prev = l;
+                        fits.push(info.primal);
+                    }
+                    (fits, s.cov_steps)
+                };
+                let ((with, steps), (without, none)) = (run(true), run(false));
+                assert!(steps > 0, "the covariance form was not used");
+                assert_eq!(none, 0);
+                for (a, b) in with.iter().zip(&without) {
+                    assert!(
+                        (a - b).abs() <= 1e-8 * a.abs(),
+                        "intercept {intercept}: {a} vs {b}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
     fn solver_variants_agree_on_random_problems() {
         // random shapes, correlations, sparsity, mixing, penalty factors (some zero) and
         // bounds (some one-sided at zero): covariance and naive mode, with and without Newton
