@@ -97,6 +97,18 @@ struct NewtonOutcome {
 /// them.
 pub(crate) const MAX_PROJECTED: usize = 1000;
 
+/// Most numbers held by the columns a projection works with (`k` Gram columns of length `p`
+/// here, `k` columns of length `n` for logistic regression): `2^25`, 256 MB.
+pub(crate) const MAX_PROJECTED_NUMBERS: usize = 1 << 25;
+
+/// Whether `k` free coordinates are projected out for a duality gap, with `n` rows and
+/// columns of length `len` to hold: at most [`MAX_PROJECTED`] of them, fewer than `n`, and
+/// their columns within [`MAX_PROJECTED_NUMBERS`]. Otherwise the certificate is the KKT
+/// violation.
+pub(crate) fn projectable(k: usize, len: usize, n: usize) -> bool {
+    k <= MAX_PROJECTED && k < n && k.saturating_mul(len) <= MAX_PROJECTED_NUMBERS
+}
+
 /// Rounds of Newton steps that fail to halve the working-set gap before the steps are
 /// turned off for the rest of a lambda.
 const NEWTON_STALLS: usize = 3;
@@ -783,7 +795,7 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
         // Unpenalized coordinates (pf_j = 0, or every one at lambda = 0) inside their bounds
         // need X_F' u = 0: project the residual r <- r - X_F a with G_FF a = s_F (one exact
         // least-squares step on those coordinates). Without a dual point that way (a
-        // coordinate at a bound, more than MAX_PROJECTED or at least n of them, or G_FF
+        // coordinate at a bound, more than `projectable` allows, or G_FF
         // singular) the certificate is the KKT violation.
         let mut kind = Certificate::DualityGap;
         let mut free = Vec::new();
@@ -797,7 +809,7 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
                 }
             }
         }
-        if free.len() > MAX_PROJECTED || free.len() >= self.x.n_samples() {
+        if !projectable(free.len(), p, self.x.n_samples()) {
             kind = Certificate::KktViolation;
         }
         let mut s = self.g.clone();

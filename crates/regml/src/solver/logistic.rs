@@ -14,7 +14,7 @@
 //! block of the working set (see `cov_model`). Working sets, KKT checks and duality gaps follow
 //! [`super::gaussian`].
 
-use super::gaussian::MAX_PROJECTED;
+use super::gaussian::projectable;
 use super::{solve_spd, Anderson, Certificate, FitInfo, SolverOptions};
 use crate::datafit::sigmoid;
 use crate::design::Design;
@@ -938,7 +938,7 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
         // p <- p - X_F a with (X_F' W X_F) a = X_F' u. Where that leaves [0, 1] (fitted
         // probabilities near 0 or 1, as on nearly separable classes), the projection is made in
         // the linear predictor instead (see `free_projection_in_eta`). Without a dual point
-        // either way (a coordinate at a bound, more than MAX_PROJECTED or at least n of them,
+        // either way (a coordinate at a bound, more than `projectable` allows,
         // a singular system) the certificate is the KKT violation.
         let mut kind = Certificate::DualityGap;
         let mut free = Vec::new();
@@ -952,7 +952,7 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
                 }
             }
         }
-        if free.len() > MAX_PROJECTED || free.len() >= n {
+        if !projectable(free.len(), n, n) {
             kind = Certificate::KktViolation;
         }
         let mut pp = prob.clone();

@@ -23,8 +23,9 @@ pub enum Certificate {
     /// A duality gap: `P(b) - D(u) >= P(b) - P(b*) >= 0` for a feasible dual point `u`.
     DualityGap,
     /// No feasible dual point could be built (unpenalized features sitting on a bound, more
-    /// unpenalized features than can be projected out (over 1000, or at least as many as rows;
-    /// at `lambda = 0` every feature is unpenalized), or a singular projection):
+    /// unpenalized features than can be projected out (over 1000, at least as many as rows,
+    /// or columns over 256 MB; at `lambda = 0` every feature is unpenalized), or a singular
+    /// projection):
     /// `relative_gap` holds the largest KKT violation
     /// (distance of the negative gradient to the penalty's subdifferential) divided by the
     /// largest absolute gradient at zero.
@@ -543,6 +544,20 @@ mod tests {
                 signal + 0.5 * test_data::centered(r)
             })
             .collect()
+    }
+
+    #[test]
+    fn projections_are_bounded_by_count_rows_and_memory() {
+        use super::gaussian::{projectable, MAX_PROJECTED, MAX_PROJECTED_NUMBERS};
+        assert!(projectable(0, 10, 1));
+        assert!(projectable(5, 10, 6));
+        assert!(!projectable(6, 10, 6), "as many as rows");
+        assert!(projectable(MAX_PROJECTED, 10, 5000));
+        assert!(!projectable(MAX_PROJECTED + 1, 10, 5000), "over the count");
+        let len = MAX_PROJECTED_NUMBERS / 100;
+        assert!(projectable(100, len, 5000));
+        assert!(!projectable(101, len, 5000), "over the memory bound");
+        assert!(!projectable(2, usize::MAX, 5000), "no overflow");
     }
 
     #[test]
