@@ -30,6 +30,10 @@ const MIN_CURVATURE: f64 = 1e-10;
 /// block holds `|ws|^2` numbers).
 const COV_MAX_WS: usize = 512;
 
+/// Most numbers in the row block of `sqrt(V) X_A` copied for one product of the covariance
+/// form (`2^18`, 2 MB).
+const COV_BLOCK_NUMBERS: usize = 1 << 18;
+
 /// Largest residual `|x_j' W (y - p')| / sum_i w_i |x_ij|` of a free coordinate accepted from
 /// the projection of the dual point in the linear predictor (a few ulps of the sum).
 const FREE_PROJECTION_TOL: f64 = 1e-13;
@@ -372,23 +376,31 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
         use faer::linalg::matmul::triangular::{matmul, BlockStructure};
         let cols = self.ws_dense_cols()?;
         let (n, k) = (self.eta.len(), cols.len());
-        // H = Z'Z with Z = sqrt(V) X_A, its lower triangle by one matrix product
+        // H = sum over row blocks R of Z_R' Z_R with Z = sqrt(V) X_A, lower triangles by
+        // matrix products; the block copy Z_R stays within COV_BLOCK_NUMBERS
+        let rows = (COV_BLOCK_NUMBERS / k.max(1)).clamp(1, n.max(1));
         let mut z = std::mem::take(&mut self.scratch);
         z.clear();
-        z.resize(n * k, 0.0);
-        let root: Vec<f64> = self.v.iter().map(|v| v.sqrt()).collect();
-        for (zc, col) in z.chunks_exact_mut(n).zip(&cols) {
-            for ((t, &xi), &r) in zc.iter_mut().zip(col.iter()).zip(&root) {
-                *t = xi * r;
-            }
-        }
+        z.resize(rows * k, 0.0);
         let mut h = vec![0.0; k * k];
-        if n > 0 && k > 0 {
-            let zm = faer::MatRef::from_column_major_slice(&z, n, k);
+        for start in (0..n).step_by(rows) {
+            let m = rows.min(n - start);
+            let block = &mut z[..m * k];
+            for (zc, col) in block.chunks_exact_mut(m).zip(&cols) {
+                let (xr, vr) = (&col[start..start + m], &self.v[start..start + m]);
+                for ((t, &xi), &vi) in zc.iter_mut().zip(xr).zip(vr) {
+                    *t = xi * vi.sqrt();
+                }
+            }
+            let zm = faer::MatRef::from_column_major_slice(block, m, k);
             matmul(
                 faer::MatMut::from_column_major_slice_mut(&mut h, k, k),
                 BlockStructure::TriangularLower,
-                faer::Accum::Replace,
+                if start == 0 {
+                    faer::Accum::Replace
+                } else {
+                    faer::Accum::Add
+                },
                 zm.transpose(),
                 BlockStructure::Rectangular,
                 zm,
@@ -1488,5 +1500,58 @@ mod tests {
             .recv_timeout(std::time::Duration::from_secs(60))
             .expect("the split pass returned");
         assert!(panicked, "the panic reached the caller");
+    }
+}
+
+#[cfg(test)]
+mod cov_tests {
+    use super::*;
+    use crate::design::DenseDesign;
+    use crate::solver::test_data::{correlated, rng};
+
+    #[test]
+    fn the_covariance_form_in_row_blocks_is_the_weighted_gram_block() {
+        // n |ws| over COV_BLOCK_NUMBERS: several row blocks, the last one shorter
+        let (n, p) = (30001, 40);
+        let mut r = rng(5);
+        let x = DenseDesign::from_col_major(correlated(n, p, 0.5, &mut r), n, p).unwrap();
+        let y: Vec<f64> = (0..n).map(|i| f64::from(x.col(2)[i] > 0.1)).collect();
+        let w = vec![1.0 / n as f64; n];
+        let pen = ElasticNet::new(1.0, p).unwrap();
+        let mut s = LogisticSolver::new(
+            &x,
+            &y,
+            &w,
+            &pen,
+            vec![true; p],
+            SolverOptions::default(),
+            true,
+        );
+        // eta away from constant, so that the curvatures differ by row
+        s.eta
+            .iter_mut()
+            .enumerate()
+            .for_each(|(i, e)| *e = x.col(0)[i] - 0.5 * x.col(5)[i]);
+        s.set_prob();
+        let ws: Vec<usize> = (0..p).rev().step_by(2).collect();
+        assert!(n * ws.len() > 2 * COV_BLOCK_NUMBERS);
+        s.add_to_working_set(&ws);
+        s.newton_model();
+        let model = s.cov_model().expect("dense design");
+        let k = ws.len();
+        for a in 0..k {
+            let ca = x.col(ws[a]);
+            for b in 0..k {
+                let want = crate::kernels::dot3(ca, &s.v, x.col(ws[b]));
+                let got = model.h[a * k + b];
+                assert!(
+                    (got - want).abs() <= 1e-12 * want.abs().max(1e-3),
+                    "H[{a},{b}]: {got} vs {want}"
+                );
+            }
+            assert!((model.q[a] - dot(ca, &s.r0)).abs() <= 1e-14);
+            assert!((model.m[a] - dot(ca, &s.v)).abs() <= 1e-14);
+        }
+        assert!((model.sum_rq - sum(&s.r0)).abs() <= 1e-14);
     }
 }
