@@ -1,5 +1,5 @@
-//! Elementary functions written without branches, so that loops over slices run them in
-//! vector lanes: `exp`, `expm1`, `ln`, `ln_1p`, the logistic function and two functions of
+//! Elementary functions whose special cases are selects rather than branches, so that loops
+//! over slices run them in vector lanes: `exp`, `expm1`, `ln`, `ln_1p`, the logistic function and two functions of
 //! the logistic loss built on them.
 //!
 //! Accuracy (checked against the standard library in the tests below): `exp`, `ln` and
