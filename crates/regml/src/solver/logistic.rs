@@ -463,23 +463,36 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
         dmax
     }
 
+    /// Anderson's proposal from the step so far (`delta` on the working set and `d0`): the
+    /// working set's step, kept within the bounds, in the first `|ws|` entries, and the
+    /// intercept's step (0 without an intercept). `None` until the history is long enough.
+    fn anderson_proposal(&mut self, d0: f64) -> Option<(Vec<f64>, f64)> {
+        let mut snap: Vec<f64> = self.ws.iter().map(|&j| self.delta[j]).collect();
+        snap.push(d0);
+        let mut prop = self.anderson.push(snap)?;
+        let pen = self.pen;
+        for (t, &j) in self.ws.iter().enumerate() {
+            let b = (self.b[j] + prop[t]).clamp(pen.lower()[j], pen.upper()[j]);
+            prop[t] = b - self.b[j];
+        }
+        let d0_new = if self.intercept {
+            prop[self.ws.len()]
+        } else {
+            0.0
+        };
+        Some((prop, d0_new))
+    }
+
     /// [`Self::try_extrapolation`] in covariance form: the model value of `(delta, d0)` is
     /// `-(c' delta + d0 sum(r0)) + (delta' H delta + 2 d0 m' delta + d0^2 sum(v)) / 2` (plus the
     /// penalty), and an accepted step resets `q = c - H delta - d0 m` and
     /// `sum(rq) = sum(r0) - m' delta - d0 sum(v)`.
     fn try_extrapolation_cov(&mut self, lambda: f64, d0: &mut f64, model: &mut CovModel, sv: f64) {
         let k = self.ws.len();
-        let mut snap: Vec<f64> = self.ws.iter().map(|&j| self.delta[j]).collect();
-        snap.push(*d0);
-        let Some(mut prop) = self.anderson.push(snap) else {
+        let Some((prop, d0_new)) = self.anderson_proposal(*d0) else {
             return;
         };
         let pen = self.pen;
-        for (t, &j) in self.ws.iter().enumerate() {
-            let b = (self.b[j] + prop[t]).clamp(pen.lower()[j], pen.upper()[j]);
-            prop[t] = b - self.b[j];
-        }
-        let d0_new = if self.intercept { prop[k] } else { 0.0 };
         let cur: Vec<f64> = self.ws.iter().map(|&j| self.delta[j]).collect();
         let value = |d: &[f64], e0: f64| -> f64 {
             let mut quad = 0.0;
@@ -657,19 +670,11 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
 
     /// Anderson step on `(delta_ws, d0)` inside a Newton step (see [`Self::newton_step`]).
     fn try_extrapolation(&mut self, lambda: f64, d0: &mut f64) {
-        let mut snap: Vec<f64> = self.ws.iter().map(|&j| self.delta[j]).collect();
-        snap.push(*d0);
-        let Some(mut prop) = self.anderson.push(snap) else {
+        let Some((prop, d0_new)) = self.anderson_proposal(*d0) else {
             return;
         };
         self.form_deta(*d0);
         let pen = self.pen;
-        let k = self.ws.len();
-        for (t, &j) in self.ws.iter().enumerate() {
-            let b = (self.b[j] + prop[t]).clamp(pen.lower()[j], pen.upper()[j]);
-            prop[t] = b - self.b[j];
-        }
-        let d0_new = if self.intercept { prop[k] } else { 0.0 };
         let mut e = std::mem::take(&mut self.scratch);
         e.clear();
         e.resize(self.eta.len(), d0_new);
