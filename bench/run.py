@@ -18,7 +18,10 @@ spell of a shared machine lands on every contender, not on one. The worst gap re
 worst over all timed runs. A contender that fails in a later round keeps the times it has, with
 the failure in its row's "later_error", and sits out the remaining rounds.
 
-Modes: regml runs at its default tolerance (relative gap <= 1e-6 at every lambda). Each peer
+Modes: regml runs at its default tolerance (relative gap <= 1e-6 at every lambda), and
+"glmnet-accuracy": at the worst relative gap glmnet's default reached in the first round (its
+target tol set to that gap, rounded down to two digits), so that regml is at least as accurate
+at every lambda as glmnet is at its worst. Each peer
 runs at its package default and "matched": its tolerance ladder (LADDER) is tried from loose
 to tight, one run each, and the loosest tolerance whose worst relative gap is <= 1e-6 is
 the matched run (timed K times with --repeat K). A peer that does not get there on its whole
@@ -51,6 +54,7 @@ OUT = os.path.join(HERE, "results")
 CONTENDERS = [
     ("regml", "default"),
     ("glmnet", "default"),
+    ("regml", "glmnet-accuracy"),
     ("glmnet", "matched"),
     ("sklearn", "default"),
     ("sklearn", "matched"),
@@ -77,7 +81,8 @@ def applicable(contender, family):
 
 def command(contender, mode, pid):
     if contender == "regml":
-        return [os.path.join(ROOT, "target", "release", "examples", "bench_path"), pid, DATA, OUT]
+        return [os.path.join(ROOT, "target", "release", "examples", "bench_path"), pid, DATA, OUT,
+                mode]
     if contender == "glmnet":
         return ["Rscript", os.path.join(HERE, "run_glmnet.R"), mode, pid, OUT]
     return [sys.executable, os.path.join(HERE, "run_peer.py"), contender, mode, pid, OUT]
@@ -112,6 +117,8 @@ def main():
         for prob in meta["problems"]:
             entries = [(c, m) for c, m in CONTENDERS
                        if applicable(c, prob["family"]) and not (only and c not in only)]
+            entries = [e for e in entries
+                       if e != ("regml", "glmnet-accuracy") or ("glmnet", "default") in entries]
             for row in run_problem(prob, entries, repeat, x, y, p, env):
                 results.append(row)
                 print(json.dumps(row), flush=True)
@@ -146,6 +153,8 @@ def run_problem(prob, entries, repeat, x, y, p, env):
             row.update(error=f"timeout after {TIMEOUT} s")
         except subprocess.CalledProcessError as e:
             row.update(error=(e.stderr or "").strip().splitlines()[-1:] or ["failed"])
+        except RuntimeError as e:
+            row.update(error=str(e))
         finally:
             row["wall"] = row.get("wall", 0.0) + time.time() - t0
         return None
@@ -155,6 +164,17 @@ def run_problem(prob, entries, repeat, x, y, p, env):
         row = {"problem": pid, "contender": contender, "mode": mode}
 
         def first(contender=contender, mode=mode, row=row):
+            if mode == "glmnet-accuracy":
+                # regml at the worst gap glmnet's default reached in this round
+                ref = next((st for (c, m), st in zip(entries, state)
+                            if (c, m) == ("glmnet", "default")), None)
+                if ref is None:
+                    raise RuntimeError("needs the glmnet default run")
+                tol = float(f"{ref[2]:.1e}")
+                tol = tol if tol <= ref[2] else float(f"{ref[2] * 0.95:.1e}")
+                row.update(reference_gap=ref[2])
+                m = f"tol={tol:g}"
+                return m, once(contender, m)
             if mode != "matched":
                 return mode, once(contender, mode)
             calibration = []
@@ -197,7 +217,8 @@ def table(results):
     lines = []
     for pid in dict.fromkeys(r["problem"] for r in results):
         rows = [r for r in results if r["problem"] == pid]
-        base = next((r.get("seconds") for r in rows if r["contender"] == "regml"), None)
+        base = next((r.get("seconds") for r in rows
+                     if (r["contender"], r["mode"]) == ("regml", "default")), None)
         lines.append(f"\n{pid}\n")
         lines.append("| contender | mode | tolerance | time (s) | worst rel. gap | ratio to regml |")
         lines.append("|---|---|---|---|---|---|")

@@ -1,12 +1,15 @@
-//! Benchmark runner for regml: `bench_path PROBLEM_ID DATA_DIR OUT_DIR`.
+//! Benchmark runner for regml: `bench_path PROBLEM_ID DATA_DIR OUT_DIR [MODE]`.
 //!
 //! Loads a workload written by `bench/gen_data.py`, warms up on the first 5 lambdas, times
-//! the whole path in-process (loading excluded) at the default tolerance, and writes the
-//! coefficients (one row per lambda) and the time, like the peers' runners.
+//! the whole path in-process (loading excluded), and writes the coefficients (one row per
+//! lambda) and the time, like the peers' runners. MODE `default` (the default) fits at the
+//! default tolerance (relative duality gap <= 1e-6 at every lambda); `tol=X` at relative gap
+//! <= X.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use ndarray::{Array1, Array2, ShapeBuilder};
 use regml::linear::{fit_path, ElasticNetParams, Family};
+use regml::solver::SolverOptions;
 use std::path::Path;
 use std::time::Instant;
 
@@ -24,11 +27,20 @@ fn read_f64(path: &Path) -> Vec<f64> {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    if args.len() != 4 {
-        eprintln!("usage: bench_path PROBLEM_ID DATA_DIR OUT_DIR");
+    if !(4..=5).contains(&args.len()) {
+        eprintln!("usage: bench_path PROBLEM_ID DATA_DIR OUT_DIR [default | tol=X]");
         std::process::exit(2);
     }
     let (pid, data, out) = (&args[1], Path::new(&args[2]), Path::new(&args[3]));
+    let mode = args.get(4).map_or("default", |m| m.as_str());
+    let solver = SolverOptions {
+        tol: match mode.strip_prefix("tol=") {
+            Some(t) => t.parse().expect("tol=X with a number X"),
+            None if mode == "default" => SolverOptions::default().tol,
+            None => panic!("unknown mode {mode}"),
+        },
+        ..SolverOptions::default()
+    };
     let name = pid.split('-').next().expect("problem id");
     let meta: serde_json::Value =
         serde_json::from_slice(&std::fs::read(data.join(format!("{name}.json"))).expect("meta"))
@@ -60,6 +72,7 @@ fn main() {
         lambda: Some(l),
         standardize: false,
         fit_intercept: false,
+        solver: solver.clone(),
         ..ElasticNetParams::default()
     };
     fit_path(x.view(), y.view(), None, &params(lambdas[..5].to_vec())).expect("warm-up");
@@ -67,15 +80,15 @@ fn main() {
     let path = fit_path(x.view(), y.view(), None, &params(lambdas)).expect("fit");
     let secs = t0.elapsed().as_secs_f64();
     let bytes: Vec<u8> = path.coefs.iter().flat_map(|v| v.to_le_bytes()).collect();
-    std::fs::write(out.join(format!("{pid}.regml.default.coef.f64")), bytes).expect("write");
+    std::fs::write(out.join(format!("{pid}.regml.{mode}.coef.f64")), bytes).expect("write");
     let info = serde_json::json!({
         "seconds": secs,
-        "tol": 1e-6,
+        "tol": solver.tol,
         "reported_worst_gap": path.info.iter().map(|i| i.relative_gap).fold(0.0, f64::max),
         "passes": path.info.iter().map(|i| i.n_iter).sum::<usize>(),
     });
     std::fs::write(
-        out.join(format!("{pid}.regml.default.json")),
+        out.join(format!("{pid}.regml.{mode}.json")),
         info.to_string(),
     )
     .expect("write");
