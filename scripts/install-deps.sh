@@ -25,3 +25,9 @@ fi
 if ! command -v chromedriver >/dev/null || ! command -v chromium >/dev/null; then
     apt_install chromium chromium-driver
 fi
+
+# - `script` (Debian bsdutils, part of every Debian install): the CLI's progress-bar test runs
+#   `regml` on a pseudo-terminal.
+if ! command -v script >/dev/null; then
+    apt_install bsdutils
+fi

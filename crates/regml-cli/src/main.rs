@@ -27,8 +27,8 @@ mod output;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use input::{load, per_feature, DataArgs};
-use regml::cv::{cv_path, CvParams, Measure};
-use regml::linear::{fit_path, ElasticNetParams, Family};
+use regml::cv::{cv_path_observed, CvParams, Measure};
+use regml::linear::{fit_path_observed, ElasticNetParams, Family, Progress};
 use regml::model::LinearModel;
 use regml::ridge::{ridge_cv, RidgeCriterion};
 use std::path::PathBuf;
@@ -417,18 +417,82 @@ fn run_demo(c: DemoCmd) -> Result<()> {
     Ok(())
 }
 
+/// Progress of a path or cross-validation fit on standard error (glmnet's `trace.it`): a bar
+/// over the lambdas of the fit on all rows, then over the folds, cleared when the fit ends.
+/// Shown only when standard error is a terminal; elsewhere the fits stay silent.
+struct FitProgress {
+    bar: Option<indicatif::ProgressBar>,
+    in_folds: std::sync::atomic::AtomicBool,
+}
+
+impl FitProgress {
+    fn new() -> Self {
+        use std::io::IsTerminal;
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = indicatif::ProgressBar::new(0);
+            match indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} {elapsed}")
+            {
+                Ok(style) => bar.with_style(style.progress_chars("=> ")),
+                Err(_) => bar,
+            }
+        });
+        FitProgress {
+            bar,
+            in_folds: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    /// The observer handed to the library (called from the threads that fit the folds).
+    fn observe(&self, p: Progress) {
+        let Some(bar) = &self.bar else {
+            return;
+        };
+        match p {
+            Progress::Lambda { done, total } => {
+                bar.set_length(total as u64);
+                bar.set_position(done as u64);
+                if done == 1 {
+                    bar.set_message("lambdas");
+                }
+            }
+            Progress::Fold { total, .. } => {
+                if !self
+                    .in_folds
+                    .swap(true, std::sync::atomic::Ordering::AcqRel)
+                {
+                    bar.set_length(total as u64);
+                    bar.set_position(0);
+                    bar.set_message("folds");
+                }
+                // folds finish in any order: count them
+                bar.inc(1);
+            }
+        }
+    }
+
+    fn finish(self) {
+        if let Some(bar) = self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
 fn run_path(cmd: PathCmd) -> Result<()> {
     check_plot(&cmd.plot)?;
     let d = load(&cmd.data, cmd.model.family, &[])?;
     let params = params_from(&cmd.model, d.family, &d.feature_names)?;
+    let progress = FitProgress::new();
     let t0 = Instant::now();
-    let path = fit_path(
+    let path = fit_path_observed(
         d.x.view(),
         d.y.view(),
         d.weights.as_ref().map(|w| w.view()),
         &params,
-    )?;
+        &|p| progress.observe(p),
+    );
     let secs = t0.elapsed().as_secs_f64();
+    progress.finish();
+    let path = path?;
     warn_all(&path.warnings);
     out!("{}", output::path_table(&path));
     if let Some(f) = &cmd.json {
@@ -488,15 +552,19 @@ fn run_cv(cmd: CvCmd) -> Result<()> {
         foldid,
         measure: cmd.measure,
     };
+    let progress = FitProgress::new();
     let t0 = Instant::now();
-    let res = cv_path(
+    let res = cv_path_observed(
         d.x.view(),
         d.y.view(),
         d.weights.as_ref().map(|w| w.view()),
         &params,
         &cvp,
-    )?;
+        &|p| progress.observe(p),
+    );
     let secs = t0.elapsed().as_secs_f64();
+    progress.finish();
+    let res = res?;
     warn_all(&res.warnings);
     out!("{}", output::cv_table(&res));
     if let Some(f) = &cmd.json {
@@ -552,8 +620,11 @@ fn run_fit(cmd: FitCmd) -> Result<()> {
     };
     grid.push(lambda);
     params.lambda = Some(grid);
-    let path = fit_path(d.x.view(), d.y.view(), w, &params)?;
+    let progress = FitProgress::new();
+    let path = fit_path_observed(d.x.view(), d.y.view(), w, &params, &|p| progress.observe(p));
     let secs = t0.elapsed().as_secs_f64();
+    progress.finish();
+    let path = path?;
     let k = path.lambdas.len() - 1;
     warn_all(&path.warnings);
     let info = &path.info[k];

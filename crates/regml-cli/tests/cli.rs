@@ -327,11 +327,13 @@ fn outputs_are_replaced_atomically() {
 
 #[test]
 fn embedded_datasets_run() {
+    // standard error is not a terminal here: no progress bar, nothing at all
     regml()
         .args(["cv", "--dataset", "diabetes"])
         .assert()
         .success()
-        .stdout(predicate::str::contains("Mean-Squared Error"));
+        .stdout(predicate::str::contains("Mean-Squared Error"))
+        .stderr(predicate::str::is_empty());
     regml()
         .args([
             "cv",
@@ -357,7 +359,8 @@ fn embedded_datasets_run() {
             "20",
         ])
         .assert()
-        .success();
+        .success()
+        .stderr(predicate::str::is_empty());
     regml()
         .args(["ridge-cv", "--dataset", "diabetes"])
         .assert()
@@ -502,4 +505,29 @@ fn a_closed_stdout_ends_the_output_without_a_panic() {
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
         assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
     }
+}
+
+/// On a terminal, `path` and `cv` show a progress bar on standard error (glmnet's
+/// `trace.it`): over the lambdas, then over the folds. `script` (util-linux) runs `regml` on a
+/// pseudo-terminal and records what it shows.
+#[test]
+fn a_terminal_shows_progress_over_lambdas_then_folds() {
+    let bin = assert_cmd::cargo::cargo_bin("regml");
+    let line = format!(
+        "{} cv --dataset digits --positive 3 --folds 10",
+        bin.display()
+    );
+    let out = std::process::Command::new("script")
+        .args(["-q", "-e", "-c", &line, "/dev/null"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("`script` (util-linux) runs; scripts/install-deps.sh installs it");
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{shown}");
+    let lambdas = shown.find("lambdas [").expect("a bar over the lambdas");
+    let folds = shown.find("folds [").expect("a bar over the folds");
+    assert!(lambdas < folds, "{shown}");
+    assert!(shown.contains("/10 "), "counted out of ten folds: {shown}");
+    // the bars are cleared; the table follows
+    assert!(shown.contains("Lambda"), "{shown}");
 }

@@ -12,7 +12,9 @@
 //! 5. `lambda_min` is the largest `lambda` attaining the minimum of `cvm` (the maximum for
 //!    AUC); `lambda_1se` the largest `lambda` with `cvm <= cvm[min] + cvsd[min]`.
 
-use crate::linear::{fit_prepared, prepare, validate, ElasticNetParams, Family, LinearPath};
+use crate::linear::{
+    fit_prepared, prepare, validate, ElasticNetParams, Family, LinearPath, Progress,
+};
 use crate::{Error, Result};
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
 use rand::seq::SliceRandom;
@@ -223,6 +225,19 @@ pub fn cv_path(
     params: &ElasticNetParams,
     cv: &CvParams,
 ) -> Result<CvResult> {
+    cv_path_observed(x, y, weights, params, cv, &|_| {})
+}
+
+/// [`cv_path`], calling `observer` with [`Progress::Lambda`] after each lambda of the fit on
+/// all rows (which comes first) and with [`Progress::Fold`] after each fold.
+pub fn cv_path_observed(
+    x: ArrayView2<f64>,
+    y: ArrayView1<f64>,
+    weights: Option<ArrayView1<f64>>,
+    params: &ElasticNetParams,
+    cv: &CvParams,
+    observer: &(dyn Fn(Progress) + Sync),
+) -> Result<CvResult> {
     let n = x.nrows();
     let w_raw: Vec<f64> = weights
         .as_ref()
@@ -282,11 +297,12 @@ pub fn cv_path(
     // full fit
     let w_full = validate(&x, &y, weights.as_ref(), params)?;
     let prep = prepare(&x, &y, &w_full, params);
-    let path = fit_prepared(&x, &y, &w_full, &prep, params, None)?;
+    let path = fit_prepared(&x, &y, &w_full, &prep, params, None, observer)?;
     let lambdas = path.lambdas.clone();
     let nl = lambdas.len();
 
     // fold fits, in parallel when enabled
+    let folds_done = std::sync::atomic::AtomicUsize::new(0);
     let fit_fold = |k: usize| -> Result<(Vec<usize>, Array2<f64>, Vec<String>)> {
         let train: Vec<usize> = (0..n).filter(|&i| foldid[i] != k).collect();
         let test: Vec<usize> = (0..n).filter(|&i| foldid[i] == k).collect();
@@ -304,8 +320,16 @@ pub fn cv_path(
         } else {
             Some(lambdas.as_slice())
         };
-        let fp = fit_prepared(&xt.view(), &yt.view(), &wn, &prep, params, fold_lambdas)
-            .map_err(fold_err)?;
+        let fp = fit_prepared(
+            &xt.view(),
+            &yt.view(),
+            &wn,
+            &prep,
+            params,
+            fold_lambdas,
+            &|_| {},
+        )
+        .map_err(fold_err)?;
         let xv = select_rows(&x, &test);
         let mut pred = Array2::zeros((test.len(), nl));
         for (l, &lam) in lambdas.iter().enumerate() {
@@ -321,6 +345,11 @@ pub fn cv_path(
             .iter()
             .map(|w| format!("fold {}: {w}", k + 1))
             .collect();
+        let done = folds_done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        observer(Progress::Fold {
+            done,
+            total: nfolds,
+        });
         Ok((test, pred, warnings))
     };
     #[cfg(feature = "parallel")]

@@ -543,12 +543,47 @@ pub fn fit_path(
     weights: Option<ArrayView1<f64>>,
     params: &ElasticNetParams,
 ) -> Result<LinearPath> {
-    let w = validate(&x, &y, weights.as_ref(), params)?;
-    let prep = prepare(&x, &y, &w, params);
-    fit_prepared(&x, &y, &w, &prep, params, None)
+    fit_path_observed(x, y, weights, params, &|_| {})
 }
 
-/// Path fit on validated data; `lambdas_override` forces a sequence (cross-validation folds).
+/// How far a long fit has come, reported to an observer by [`fit_path_observed`] and
+/// [`crate::cv::cv_path_observed`] (glmnet's `trace.it`). The library never prints; a caller
+/// shows these as it likes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Progress {
+    /// The path on all rows has fitted `done` of its `total` lambdas. A default grid may stop
+    /// before `total` when the deviance stops changing; no event then reaches `total`.
+    Lambda {
+        /// Lambdas fitted so far.
+        done: usize,
+        /// Lambdas in the grid.
+        total: usize,
+    },
+    /// Cross-validation has fitted `done` of its `total` folds (in any order; reported from
+    /// the threads that fit them).
+    Fold {
+        /// Folds fitted so far.
+        done: usize,
+        /// Number of folds.
+        total: usize,
+    },
+}
+
+/// [`fit_path`], calling `observer` with [`Progress::Lambda`] after each lambda.
+pub fn fit_path_observed(
+    x: ArrayView2<f64>,
+    y: ArrayView1<f64>,
+    weights: Option<ArrayView1<f64>>,
+    params: &ElasticNetParams,
+    observer: &(dyn Fn(Progress) + Sync),
+) -> Result<LinearPath> {
+    let w = validate(&x, &y, weights.as_ref(), params)?;
+    let prep = prepare(&x, &y, &w, params);
+    fit_prepared(&x, &y, &w, &prep, params, None, observer)
+}
+
+/// Path fit on validated data; `lambdas_override` forces a sequence (cross-validation folds);
+/// `observer` hears of every fitted lambda.
 pub(crate) fn fit_prepared(
     x: &ArrayView2<f64>,
     y: &ArrayView1<f64>,
@@ -556,6 +591,7 @@ pub(crate) fn fit_prepared(
     prep: &Prepared,
     params: &ElasticNetParams,
     lambdas_override: Option<&[f64]>,
+    observer: &(dyn Fn(Progress) + Sync),
 ) -> Result<LinearPath> {
     let (n, p) = x.dim();
     let pen = solver_penalty(params, prep)?;
@@ -587,7 +623,13 @@ pub(crate) fn fit_prepared(
         Family::Gaussian => {
             let run = |solver: &mut dyn PathSolver| -> Result<Traced> {
                 let lambdas = resolve_grid(params, lambdas_override, solver.lambda_max(), n, p)?;
-                Ok(trace_path(solver, Family::Gaussian, lambdas, user_grid))
+                Ok(trace_path(
+                    solver,
+                    Family::Gaussian,
+                    lambdas,
+                    user_grid,
+                    observer,
+                ))
             };
             match plain_design(x, w, prep, params) {
                 Some((design, w0)) => {
@@ -634,7 +676,7 @@ pub(crate) fn fit_prepared(
                 params.fit_intercept,
             );
             let lambdas = resolve_grid(params, lambdas_override, solver.lambda_max(), n, p)?;
-            trace_path(&mut solver, Family::Binomial, lambdas, user_grid)
+            trace_path(&mut solver, Family::Binomial, lambdas, user_grid, observer)
         }
     };
     let Traced {
@@ -778,6 +820,7 @@ fn trace_path<S: PathSolver + ?Sized>(
     family: Family,
     lambdas: Vec<f64>,
     user_grid: bool,
+    observer: &(dyn Fn(Progress) + Sync),
 ) -> Traced {
     let lambda_max = solver.lambda_max();
     let null_deviance = solver.null_deviance();
@@ -801,6 +844,7 @@ fn trace_path<S: PathSolver + ?Sized>(
         t.solver_intercepts.push(solver.intercept());
         let dr = 1.0 - solver.deviance() / null_deviance.max(f64::MIN_POSITIVE);
         t.dev_ratio.push(dr);
+        observer(Progress::Lambda { done: k + 1, total });
         let may_stop = !user_grid && k + 1 < total;
         if dr > 0.999 {
             if family == Family::Binomial {
@@ -969,5 +1013,5 @@ pub fn lambda_max(
     probe.lambda = Some(vec![f64::MAX]);
     let w = validate(&x, &y, weights.as_ref(), &probe)?;
     let prep = prepare(&x, &y, &w, &probe);
-    Ok(fit_prepared(&x, &y, &w, &prep, &probe, None)?.lambda_max)
+    Ok(fit_prepared(&x, &y, &w, &prep, &probe, None, &|_| {})?.lambda_max)
 }
