@@ -116,6 +116,14 @@ struct ModelArgs {
     /// Most coordinate-descent passes per lambda
     #[arg(long, default_value_t = 100_000)]
     max_iter: usize,
+    /// Largest model wanted: the default grid stops at the first lambda (from the 5th on) with
+    /// more than N nonzero coefficients, keeping it (glmnet dfmax)
+    #[arg(long, value_name = "N")]
+    dfmax: Option<usize>,
+    /// Most coefficients ever nonzero: the path stops before the lambda that exceeds N, with a
+    /// warning (glmnet pmax; with --dfmax the default is min(2 dfmax + 20, features))
+    #[arg(long, value_name = "N")]
+    pmax: Option<usize>,
 }
 
 #[derive(Args, Debug)]
@@ -315,6 +323,8 @@ fn params_from(m: &ModelArgs, family: Family, features: &[String]) -> Result<Ela
     };
     p.solver.tol = m.tol;
     p.solver.max_iter = m.max_iter;
+    p.dfmax = m.dfmax;
+    p.pmax = m.pmax;
     if let Some(s) = &m.penalty_factor {
         p.penalty_factor = Some(per_feature("penalty-factor", s, features, 1.0)?);
     }

@@ -531,3 +531,26 @@ fn a_terminal_shows_progress_over_lambdas_then_folds() {
     // the bars are cleared; the table follows
     assert!(shown.contains("Lambda"), "{shown}");
 }
+
+/// `--dfmax` and `--pmax` stop the path where glmnet does (23 and 22 lambdas on diabetes with 4;
+/// see the library's `golden_glmnet_limits` test); only pmax warns.
+#[test]
+fn dfmax_and_pmax_limit_the_path() {
+    regml()
+        .args(["path", "--dataset", "diabetes", "--dfmax", "4"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("23 lambdas"))
+        .stderr(predicate::str::is_empty());
+    regml()
+        .args(["path", "--dataset", "diabetes", "--pmax", "4"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("22 lambdas"))
+        .stderr(predicate::str::contains("more than pmax = 4"));
+    regml()
+        .args(["path", "--dataset", "diabetes", "--dfmax", "four"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("--dfmax"));
+}
