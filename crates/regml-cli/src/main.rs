@@ -116,6 +116,9 @@ struct ModelArgs {
     /// Most coordinate-descent passes per lambda
     #[arg(long, default_value_t = 100_000)]
     max_iter: usize,
+    /// Features left out of the model, by name: their coefficients stay 0 (glmnet exclude)
+    #[arg(long, value_name = "NAME,..")]
+    exclude: Option<String>,
     /// Largest model wanted: the default grid stops at the first lambda (from the 5th on) with
     /// more than N nonzero coefficients, keeping it (glmnet dfmax)
     #[arg(long, value_name = "N")]
@@ -325,6 +328,18 @@ fn params_from(m: &ModelArgs, family: Family, features: &[String]) -> Result<Ela
     p.solver.max_iter = m.max_iter;
     p.dfmax = m.dfmax;
     p.pmax = m.pmax;
+    if let Some(s) = &m.exclude {
+        let idx = s
+            .split(',')
+            .map(|k| {
+                features
+                    .iter()
+                    .position(|f| f == k.trim())
+                    .with_context(|| format!("--exclude: no feature named '{}'", k.trim()))
+            })
+            .collect::<Result<Vec<usize>>>()?;
+        p.exclude = Some(idx);
+    }
     if let Some(s) = &m.penalty_factor {
         p.penalty_factor = Some(per_feature("penalty-factor", s, features, 1.0)?);
     }

@@ -533,9 +533,10 @@ fn a_terminal_shows_progress_over_lambdas_then_folds() {
 }
 
 /// `--dfmax` and `--pmax` stop the path where glmnet does (23 and 22 lambdas on diabetes with 4;
-/// see the library's `golden_glmnet_limits` test); only pmax warns.
+/// see the library's `golden_glmnet_options` test); only pmax warns. `--exclude` keeps the
+/// named features at zero.
 #[test]
-fn dfmax_and_pmax_limit_the_path() {
+fn dfmax_pmax_and_exclude_shape_the_path() {
     regml()
         .args(["path", "--dataset", "diabetes", "--dfmax", "4"])
         .assert()
@@ -553,4 +554,40 @@ fn dfmax_and_pmax_limit_the_path() {
         .assert()
         .failure()
         .stderr(predicate::str::contains("--dfmax"));
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("path.json");
+    regml()
+        .args([
+            "path",
+            "--dataset",
+            "diabetes",
+            "--exclude",
+            "bmi,s1",
+            "--json",
+        ])
+        .arg(&json)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("65 lambdas"));
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let names: Vec<&str> = v["feature_names"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .collect();
+    let (bmi, s1) = (
+        names.iter().position(|n| *n == "bmi").unwrap(),
+        names.iter().position(|n| *n == "s1").unwrap(),
+    );
+    let rows = v["coefficients"].as_array().unwrap();
+    assert!(rows.iter().any(|r| r[0].as_f64().unwrap() != 0.0));
+    for r in rows {
+        assert_eq!(r[bmi].as_f64(), Some(0.0));
+        assert_eq!(r[s1].as_f64(), Some(0.0));
+    }
+    fails_with(
+        &["path", "--dataset", "diabetes", "--exclude", "bmi,height"],
+        "no feature named 'height'",
+    );
 }

@@ -93,6 +93,11 @@ pub struct ElasticNetParams {
     pub lower_limits: Option<Vec<f64>>,
     /// Upper bounds on coefficients (each `>= 0`), original scale.
     pub upper_limits: Option<Vec<f64>>,
+    /// Features left out of the model (glmnet `exclude`), by column index: their coefficients
+    /// are 0 at every lambda and they do not enter `lambda_max`. A penalty factor of `+inf`
+    /// excludes its feature too, and counts as 1 where the factors are rescaled (as in glmnet).
+    #[serde(default)]
+    pub exclude: Option<Vec<usize>>,
     /// Largest model wanted (glmnet `dfmax`): a default grid stops at the first lambda, from
     /// the fifth on, with more than `dfmax` nonzero coefficients, keeping that lambda. User
     /// grids run in full. `None`: no limit.
@@ -121,6 +126,7 @@ impl Default for ElasticNetParams {
             penalty_factor: None,
             lower_limits: None,
             upper_limits: None,
+            exclude: None,
             dfmax: None,
             pmax: None,
             solver: SolverOptions::default(),
@@ -362,10 +368,27 @@ pub(crate) fn validate(
             });
         }
     }
+    if let Some(j) = params.exclude.iter().flatten().find(|&&j| j >= p) {
+        return Err(Error::param(
+            "exclude",
+            j,
+            format!("must be a column index below the number of features ({p})"),
+        ));
+    }
     Ok(w)
 }
 
-/// Weighted means, scales and the usable (non-constant) columns.
+/// Whether feature `j` is left out of the model: listed in `exclude`, or with an infinite
+/// penalty factor.
+fn excluded(params: &ElasticNetParams, j: usize) -> bool {
+    params.exclude.iter().flatten().any(|&e| e == j)
+        || params
+            .penalty_factor
+            .as_ref()
+            .is_some_and(|pf| pf.get(j) == Some(&f64::INFINITY))
+}
+
+/// Weighted means, scales and the usable columns (not constant, not excluded).
 pub(crate) fn prepare(
     x: &ArrayView2<f64>,
     y: &ArrayView1<f64>,
@@ -398,7 +421,11 @@ pub(crate) fn prepare(
         }
         (usable, if params.fit_intercept { m } else { 0.0 }, scale)
     });
-    let usable: Vec<bool> = stats.iter().map(|s| s.0).collect();
+    let usable: Vec<bool> = stats
+        .iter()
+        .enumerate()
+        .map(|(j, s)| s.0 && !excluded(params, j))
+        .collect();
     let x_mean: Vec<f64> = stats.iter().map(|s| s.1).collect();
     let x_scale: Vec<f64> = stats.iter().map(|s| s.2).collect();
     let y_mean = if params.fit_intercept && params.family == Family::Gaussian {
@@ -420,9 +447,17 @@ pub(crate) fn solver_penalty(params: &ElasticNetParams, prep: &Prepared) -> Resu
     let mut pen = ElasticNet::new(params.alpha, p)?;
     if let Some(pf) = &params.penalty_factor {
         let mut pf = pf.clone();
-        if let Some(v) = pf.iter().find(|v| !(v.is_finite() && **v >= 0.0)) {
-            return Err(Error::param("penalty_factor", v, "must be finite and >= 0"));
+        if let Some(v) = pf.iter().find(|v| !(**v >= 0.0)) {
+            return Err(Error::param(
+                "penalty_factor",
+                v,
+                "must be >= 0 (+inf excludes)",
+            ));
         }
+        // an excluded feature (+inf) counts as 1 in the rescaling, as in glmnet
+        pf.iter_mut()
+            .filter(|v| v.is_infinite())
+            .for_each(|v| *v = 1.0);
         let s: f64 = pf.iter().sum();
         if !(s > 0.0) {
             return Err(Error::param(
