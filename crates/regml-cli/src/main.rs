@@ -219,6 +219,10 @@ struct CvCmd {
     /// Loss: mse, mae, deviance, class, auc (default: mse / deviance)
     #[arg(long)]
     measure: Option<Measure>,
+    /// Cross-validate several elastic-net mixings on the same folds and keep the best (like
+    /// scikit-learn's ElasticNetCV over l1_ratio); replaces --alpha
+    #[arg(long, value_name = "A1,A2,..")]
+    alphas: Option<String>,
     /// Write the path, cvm/cvsd curves, lambda.min, lambda.1se as JSON
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
@@ -549,7 +553,15 @@ fn run_cv(cmd: CvCmd) -> Result<()> {
     check_plot(&cmd.plot_path)?;
     let extra: Vec<&str> = cmd.foldid.iter().map(|s| s.as_str()).collect();
     let d = load(&cmd.data, cmd.model.family, &extra)?;
-    let params = params_from(&cmd.model, d.family, &d.feature_names)?;
+    let mut params = params_from(&cmd.model, d.family, &d.feature_names)?;
+    let alphas = cmd
+        .alphas
+        .as_deref()
+        .map(|s| input::parse_list("alphas", s))
+        .transpose()?;
+    if let Some(a) = alphas.iter().flatten().find(|a| !(0.0..=1.0).contains(*a)) {
+        bail!("--alphas: {a} is not in [0, 1]");
+    }
     let foldid = match &cmd.foldid {
         Some(name) => {
             let ci = d.extra_columns[0];
@@ -579,21 +591,54 @@ fn run_cv(cmd: CvCmd) -> Result<()> {
     };
     let progress = FitProgress::new();
     let t0 = Instant::now();
-    let res = cv_path_observed(
-        d.x.view(),
-        d.y.view(),
-        d.weights.as_ref().map(|w| w.view()),
-        &params,
-        &cvp,
-        &|p| progress.observe(p),
-    );
+    let w = d.weights.as_ref().map(|w| w.view());
+    let observe = |p| progress.observe(p);
+    let (res, over_alphas) = match &alphas {
+        None => (
+            cv_path_observed(d.x.view(), d.y.view(), w, &params, &cvp, &observe),
+            None,
+        ),
+        Some(a) => {
+            match regml::cv::cv_alphas(d.x.view(), d.y.view(), w, &params, a, &cvp, &observe) {
+                Ok(r) => (Ok(r.fits[r.best].clone()), Some(r)),
+                Err(e) => (Err(e), None),
+            }
+        }
+    };
     let secs = t0.elapsed().as_secs_f64();
     progress.finish();
     let res = res?;
-    warn_all(&res.warnings);
+    if let Some(r) = &over_alphas {
+        for (a, f) in r.alphas.iter().zip(&r.fits) {
+            let tagged: Vec<String> = f
+                .warnings
+                .iter()
+                .map(|w| format!("alpha {a}: {w}"))
+                .collect();
+            warn_all(&tagged);
+        }
+        out!("{}", output::alphas_table(r));
+        params.alpha = r.alphas[r.best];
+    } else {
+        warn_all(&res.warnings);
+    }
     out!("{}", output::cv_table(&res));
     if let Some(f) = &cmd.json {
-        output::write_json(f, &output::path_json(&res.path, &d, secs, Some(&res)))?;
+        let mut v = output::path_json(&res.path, &d, secs, Some(&res));
+        if let (Some(r), Some(o)) = (&over_alphas, v.as_object_mut()) {
+            o.insert("alphas".into(), serde_json::json!(r.alphas));
+            let best_cvm: Vec<f64> = r.fits.iter().map(|f| f.cvm[f.index_min]).collect();
+            o.insert("alpha_cvm_min".into(), serde_json::json!(best_cvm));
+            o.insert(
+                "alpha_lambda_min".into(),
+                serde_json::json!(r.fits.iter().map(|f| f.lambda_min).collect::<Vec<_>>()),
+            );
+            o.insert(
+                "alpha_lambda_1se".into(),
+                serde_json::json!(r.fits.iter().map(|f| f.lambda_1se).collect::<Vec<_>>()),
+            );
+        }
+        output::write_json(f, &v)?;
     }
     if let Some(f) = &cmd.plot {
         write_plot(f, &regml::plot::Figure::single(regml::plot::cv_curve(&res)))?;

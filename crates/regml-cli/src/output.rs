@@ -101,6 +101,35 @@ pub fn cv_table(r: &CvResult) -> String {
     s
 }
 
+/// One line per alpha of a cross-validation over alphas: its lambda.min with the measure
+/// there, its lambda.1se with the nonzero count there; `*` marks the chosen alpha.
+pub fn alphas_table(r: &regml::cv::CvAlphasResult) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{:>2}{:>8} {:>12} {:>12} {:>12} {:>8}",
+        "", "alpha", "lambda.min", "Measure", "lambda.1se", "Nonzero"
+    );
+    for (k, (a, f)) in r.alphas.iter().zip(&r.fits).enumerate() {
+        let _ = writeln!(
+            s,
+            "{:>2}{:>8.4} {:>12.5} {:>12.5} {:>12.5} {:>8}",
+            if k == r.best { "*" } else { "" },
+            a,
+            f.lambda_min,
+            f.cvm[f.index_min],
+            f.lambda_1se,
+            f.path.df[f.index_1se]
+        );
+    }
+    let _ = writeln!(
+        s,
+        "\nchosen: alpha = {} (best cross-validated measure; the same folds for every alpha)\n",
+        r.alphas[r.best]
+    );
+    s
+}
+
 /// Coefficients like glmnet's `coef()`: intercept first, "." for exact zeros.
 pub fn coef_table(names: &[String], b0: f64, b: ArrayView1<f64>) -> String {
     let width = names.iter().map(|n| n.len()).max().unwrap_or(0).max(11);

@@ -591,3 +591,48 @@ fn dfmax_pmax_and_exclude_shape_the_path() {
         "no feature named 'height'",
     );
 }
+
+/// `cv --alphas` cross-validates each mixing on the same folds, marks and keeps the best.
+#[test]
+fn cv_over_alphas_keeps_the_best() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("cv.json");
+    let out = regml()
+        .args([
+            "cv",
+            "--dataset",
+            "diabetes",
+            "--alphas",
+            "0.1,0.5,1",
+            "--json",
+        ])
+        .arg(&json)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("chosen: alpha = "))
+        .get_output()
+        .stdout
+        .clone();
+    let out = String::from_utf8(out).unwrap();
+    assert_eq!(
+        out.lines()
+            .filter(|l| l.trim_start().starts_with('*'))
+            .count(),
+        1,
+        "{out}"
+    );
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let cvm: Vec<f64> = v["alpha_cvm_min"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_f64().unwrap())
+        .collect();
+    assert_eq!(cvm.len(), 3);
+    let best = (0..3).min_by(|&a, &b| cvm[a].total_cmp(&cvm[b])).unwrap();
+    assert_eq!(v["alpha"].as_f64(), v["alphas"][best].as_f64());
+    fails_with(
+        &["cv", "--dataset", "diabetes", "--alphas", "0.5,2"],
+        "--alphas: 2 is not in [0, 1]",
+    );
+}

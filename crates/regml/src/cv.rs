@@ -455,6 +455,72 @@ pub fn cv_path_observed(
     })
 }
 
+/// Result of [`cv_alphas`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CvAlphasResult {
+    /// The mixing values, in the order given.
+    pub alphas: Vec<f64>,
+    /// One cross-validated path per alpha, all on the same folds.
+    pub fits: Vec<CvResult>,
+    /// Index of the chosen alpha: the one whose curve reaches the best mean loss (the
+    /// smallest; the largest for AUC), the first of equals.
+    pub best: usize,
+}
+
+/// Cross-validates one path per elastic-net mixing value in `alphas` (each replacing
+/// `params.alpha`), all on the same folds, and chooses the alpha whose curve reaches the best
+/// `cvm` at its `lambda_min`: scikit-learn's `ElasticNetCV` over `l1_ratio`, glmnetUtils'
+/// `cva.glmnet`. The folds are those of `cv` (drawn once from its seed when it gives no fold
+/// ids). `observer` hears each alpha's progress in turn (see [`cv_path_observed`]).
+pub fn cv_alphas(
+    x: ArrayView2<f64>,
+    y: ArrayView1<f64>,
+    weights: Option<ArrayView1<f64>>,
+    params: &ElasticNetParams,
+    alphas: &[f64],
+    cv: &CvParams,
+    observer: &(dyn Fn(Progress) + Sync),
+) -> Result<CvAlphasResult> {
+    if alphas.is_empty() {
+        return Err(Error::param("alphas", "[]", "needs at least one value"));
+    }
+    let mut fits: Vec<CvResult> = Vec::with_capacity(alphas.len());
+    for &alpha in alphas {
+        let p = ElasticNetParams {
+            alpha,
+            ..params.clone()
+        };
+        // the first fit draws the folds (or takes the caller's); the others reuse them
+        let c = match fits.first() {
+            Some(first) => CvParams {
+                foldid: Some(first.foldid.clone()),
+                ..cv.clone()
+            },
+            None => cv.clone(),
+        };
+        fits.push(cv_path_observed(x, y, weights, &p, &c, observer)?);
+    }
+    let score = |r: &CvResult| {
+        let v = r.cvm[r.index_min];
+        if r.measure == Measure::Auc {
+            -v
+        } else {
+            v
+        }
+    };
+    let mut best = 0;
+    for (k, r) in fits.iter().enumerate() {
+        if score(r) < score(&fits[best]) {
+            best = k;
+        }
+    }
+    Ok(CvAlphasResult {
+        alphas: alphas.to_vec(),
+        fits,
+        best,
+    })
+}
+
 /// cv.glmnet's choice on a decreasing `lambda` sequence: indices of `lambda_min` and
 /// `lambda_1se`. With `maximize`, the curve is negated first (AUC).
 pub fn select_lambdas(cvm: &[f64], cvsd: &[f64], maximize: bool) -> Result<(usize, usize)> {

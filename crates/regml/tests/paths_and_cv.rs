@@ -1,9 +1,10 @@
 //! Progress reported to observers (glmnet's `trace.it`): one event per fitted lambda, then one
-//! per fold, and the fits themselves unchanged by observing them.
+//! per fold, and the fits themselves unchanged by observing them. Cross-validation over
+//! several alphas on one set of folds (scikit-learn's `ElasticNetCV` over `l1_ratio`).
 
 mod common;
 
-use regml::cv::{cv_path, cv_path_observed, CvParams};
+use regml::cv::{cv_alphas, cv_path, cv_path_observed, CvParams};
 use regml::linear::{fit_path, fit_path_observed, ElasticNetParams, Progress};
 use std::sync::Mutex;
 
@@ -76,4 +77,78 @@ fn cross_validation_reports_the_full_path_then_every_fold() {
     assert_eq!(observed.cvm, plain.cvm);
     assert_eq!(observed.lambda_min, plain.lambda_min);
     assert_eq!(observed.path.coefs, plain.path.coefs);
+}
+
+#[test]
+fn alphas_are_cross_validated_on_the_same_folds_and_the_best_is_kept() {
+    let (x, y) = common::simulate(150, 20, 0.6, 4, 2.0, 23);
+    let params = ElasticNetParams {
+        nlambda: 30,
+        ..ElasticNetParams::lasso()
+    };
+    let cv = CvParams {
+        nfolds: 5,
+        seed: 3,
+        ..CvParams::default()
+    };
+    let alphas = [0.05, 0.5, 1.0];
+    let events = Mutex::new(0usize);
+    let r = cv_alphas(x.view(), y.view(), None, &params, &alphas, &cv, &|_| {
+        *events.lock().expect("events") += 1
+    })
+    .expect("cv over alphas");
+    assert_eq!(r.alphas, alphas);
+    assert!(
+        *events.lock().expect("events") > 3 * 5,
+        "every alpha reports its folds"
+    );
+    for (a, f) in alphas.iter().zip(&r.fits) {
+        assert_eq!(f.path.alpha, *a);
+        assert_eq!(f.foldid, r.fits[0].foldid, "one set of folds");
+        // each is the cross-validation of that alpha alone
+        let alone = cv_path(
+            x.view(),
+            y.view(),
+            None,
+            &ElasticNetParams {
+                alpha: *a,
+                ..params.clone()
+            },
+            &cv,
+        )
+        .expect("cv");
+        assert_eq!(f.cvm, alone.cvm);
+    }
+    let at_min: Vec<f64> = r.fits.iter().map(|f| f.cvm[f.index_min]).collect();
+    let lowest = at_min.iter().copied().fold(f64::INFINITY, f64::min);
+    assert_eq!(at_min[r.best], lowest, "{at_min:?}");
+    assert!(
+        at_min.iter().any(|&v| v != lowest),
+        "the alphas differ: {at_min:?}"
+    );
+    // AUC is maximized
+    let (xb, yb) = common::simulate_binary(200, 10, 0.5, 3, 9);
+    let auc = CvParams {
+        measure: Some(regml::cv::Measure::Auc),
+        ..cv.clone()
+    };
+    let r = cv_alphas(
+        xb.view(),
+        yb.view(),
+        None,
+        &ElasticNetParams {
+            nlambda: 20,
+            ..ElasticNetParams::logistic(1.0)
+        },
+        &[0.1, 1.0],
+        &auc,
+        &|_| {},
+    )
+    .expect("auc over alphas");
+    let at_min: Vec<f64> = r.fits.iter().map(|f| f.cvm[f.index_min]).collect();
+    assert_eq!(
+        at_min[r.best],
+        at_min.iter().copied().fold(f64::NEG_INFINITY, f64::max)
+    );
+    assert!(cv_alphas(x.view(), y.view(), None, &params, &[], &cv, &|_| {}).is_err());
 }
