@@ -481,6 +481,9 @@ impl FitProgress {
                 bar.set_length(total as u64);
                 bar.set_position(done as u64);
                 if done == 1 {
+                    // a new path (with --alphas, one per alpha): its folds start afresh
+                    self.in_folds
+                        .store(false, std::sync::atomic::Ordering::Release);
                     bar.set_message("lambdas");
                 }
             }
