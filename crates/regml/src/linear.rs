@@ -378,14 +378,21 @@ pub(crate) fn validate(
     Ok(w)
 }
 
-/// Whether feature `j` is left out of the model: listed in `exclude`, or with an infinite
-/// penalty factor.
-fn excluded(params: &ElasticNetParams, j: usize) -> bool {
-    params.exclude.iter().flatten().any(|&e| e == j)
-        || params
-            .penalty_factor
-            .as_ref()
-            .is_some_and(|pf| pf.get(j) == Some(&f64::INFINITY))
+/// Which of the `p` features are left out of the model: listed in `exclude`, or with an
+/// infinite penalty factor.
+fn excluded(params: &ElasticNetParams, p: usize) -> Vec<bool> {
+    let mut out = vec![false; p];
+    for &j in params.exclude.iter().flatten() {
+        if let Some(o) = out.get_mut(j) {
+            *o = true;
+        }
+    }
+    if let Some(pf) = &params.penalty_factor {
+        for (o, v) in out.iter_mut().zip(pf) {
+            *o |= *v == f64::INFINITY;
+        }
+    }
+    out
 }
 
 /// Weighted means, scales and the usable columns (not constant, not excluded).
@@ -421,10 +428,11 @@ pub(crate) fn prepare(
         }
         (usable, if params.fit_intercept { m } else { 0.0 }, scale)
     });
+    let left_out = excluded(params, p);
     let usable: Vec<bool> = stats
         .iter()
-        .enumerate()
-        .map(|(j, s)| s.0 && !excluded(params, j))
+        .zip(&left_out)
+        .map(|(s, out)| s.0 && !out)
         .collect();
     let x_mean: Vec<f64> = stats.iter().map(|s| s.1).collect();
     let x_scale: Vec<f64> = stats.iter().map(|s| s.2).collect();
