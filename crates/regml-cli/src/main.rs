@@ -226,6 +226,10 @@ struct CvCmd {
     /// Write the path, cvm/cvsd curves, lambda.min, lambda.1se as JSON
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
+    /// With --json: also each row's prevalidated predictions per lambda, from the fit that
+    /// left its fold out (cv.glmnet keep = TRUE, fit.preval)
+    #[arg(long, requires = "json")]
+    keep: bool,
     /// Save the model (predicts at lambda.1se by default)
     #[arg(long, value_name = "FILE")]
     save: Option<PathBuf>,
@@ -628,6 +632,10 @@ fn run_cv(cmd: CvCmd) -> Result<()> {
     out!("{}", output::cv_table(&res));
     if let Some(f) = &cmd.json {
         let mut v = output::path_json(&res.path, &d, secs, Some(&res));
+        if let (true, Some(o)) = (cmd.keep, v.as_object_mut()) {
+            let rows: Vec<Vec<f64>> = res.preval.rows().into_iter().map(|r| r.to_vec()).collect();
+            o.insert("fit_preval".into(), serde_json::json!(rows));
+        }
         if let (Some(r), Some(o)) = (&over_alphas, v.as_object_mut()) {
             o.insert("alphas".into(), serde_json::json!(r.alphas));
             let best_cvm: Vec<f64> = r.fits.iter().map(|f| f.cvm[f.index_min]).collect();

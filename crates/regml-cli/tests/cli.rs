@@ -636,3 +636,38 @@ fn cv_over_alphas_keeps_the_best() {
         "--alphas: 2 is not in [0, 1]",
     );
 }
+
+/// `cv --keep` adds each row's prevalidated predictions to the JSON (cv.glmnet `fit.preval`):
+/// probabilities for binomial, one per lambda.
+#[test]
+fn cv_keep_writes_prevalidated_predictions() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("cv.json");
+    regml()
+        .args([
+            "cv",
+            "--dataset",
+            "breast_cancer",
+            "--nlambda",
+            "20",
+            "--keep",
+            "--json",
+        ])
+        .arg(&json)
+        .assert()
+        .success();
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let rows = v["fit_preval"].as_array().unwrap();
+    let nl = v["lambdas"].as_array().unwrap().len();
+    assert_eq!(rows.len(), v["n_samples"].as_u64().unwrap() as usize);
+    for r in rows {
+        let r = r.as_array().unwrap();
+        assert_eq!(r.len(), nl);
+        assert!(r.iter().all(|p| (0.0..=1.0).contains(&p.as_f64().unwrap())));
+    }
+    regml()
+        .args(["cv", "--dataset", "diabetes", "--keep"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("--json"));
+}

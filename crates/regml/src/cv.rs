@@ -142,6 +142,10 @@ pub struct CvResult {
     pub grouped: bool,
     /// Warnings from the full fit and the folds.
     pub warnings: Vec<String>,
+    /// Prevalidated predictions (cv.glmnet's `fit.preval` with `keep = TRUE`): row `i` holds
+    /// the predictions for observation `i` by the fit that left its fold out, one column per
+    /// `lambda`, on the response scale (means; probabilities for binomial).
+    pub preval: Array2<f64>,
 }
 
 /// Assigns `n` rows to `k` folds: `0, 1, .., k-1, 0, 1, ..` shuffled by a seeded ChaCha8.
@@ -452,6 +456,7 @@ pub fn cv_path_observed(
         nfolds,
         grouped,
         warnings,
+        preval: preds,
     })
 }
 

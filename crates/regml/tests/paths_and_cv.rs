@@ -1,6 +1,7 @@
 //! Progress reported to observers (glmnet's `trace.it`): one event per fitted lambda, then one
 //! per fold, and the fits themselves unchanged by observing them. Cross-validation over
 //! several alphas on one set of folds (scikit-learn's `ElasticNetCV` over `l1_ratio`).
+//! Prevalidated predictions (cv.glmnet's `fit.preval`).
 
 mod common;
 
@@ -151,4 +152,38 @@ fn alphas_are_cross_validated_on_the_same_folds_and_the_best_is_kept() {
         at_min.iter().copied().fold(f64::NEG_INFINITY, f64::max)
     );
     assert!(cv_alphas(x.view(), y.view(), None, &params, &[], &cv, &|_| {}).is_err());
+}
+
+#[test]
+fn prevalidated_predictions_come_from_the_fit_without_the_row_s_fold() {
+    let (x, y) = common::simulate(120, 8, 0.5, 3, 2.0, 31);
+    // user lambdas: every fold fits these, so each fold's fit can be repeated here
+    let params = ElasticNetParams {
+        lambda: Some(vec![0.5, 0.2, 0.05, 0.01]),
+        ..ElasticNetParams::elastic_net(0.7)
+    };
+    let foldid: Vec<usize> = (0..120).map(|i| (i * 7) % 4).collect();
+    let cv = CvParams {
+        foldid: Some(foldid.clone()),
+        ..CvParams::default()
+    };
+    let r = cv_path(x.view(), y.view(), None, &params, &cv).expect("cv");
+    assert_eq!(r.preval.dim(), (120, 4));
+    for k in 0..4 {
+        let train: Vec<usize> = (0..120).filter(|&i| foldid[i] != k).collect();
+        let test: Vec<usize> = (0..120).filter(|&i| foldid[i] == k).collect();
+        let xt = x.select(ndarray::Axis(0), &train);
+        let yt = y.select(ndarray::Axis(0), &train);
+        let fold = fit_path(xt.view(), yt.view(), None, &params).expect("fold fit");
+        for (l, row) in fold.coefs.rows().into_iter().enumerate() {
+            for &i in &test {
+                let pred = fold.intercepts[l] + x.row(i).dot(&row);
+                let got = r.preval[[i, l]];
+                assert!(
+                    (pred - got).abs() <= 1e-12 * (1.0 + pred.abs()),
+                    "row {i}, lambda #{l}: {got} against {pred}"
+                );
+            }
+        }
+    }
 }
