@@ -934,12 +934,16 @@ fn trace_path<S: PathSolver + ?Sized>(
     };
     let total = t.lambdas.len();
     let mut prev = lambda_max.max(t.lambdas[0]);
-    let mut ever = vec![false; solver.coefficients().len()];
+    // features ever nonzero, tracked only for pmax
+    let tracked = limits.pmax.map_or(0, |_| solver.coefficients().len());
+    let mut ever = vec![false; tracked];
     for k in 0..total {
         let lam = t.lambdas[k];
         let info = solver.solve(lam, prev);
         prev = lam;
         let b = solver.coefficients();
+        // the counts cost O(p) per lambda: only when a limit asks for them (`ever` is empty
+        // without pmax)
         for (e, v) in ever.iter_mut().zip(b) {
             *e |= *v != 0.0;
         }
@@ -953,7 +957,11 @@ fn trace_path<S: PathSolver + ?Sized>(
             break;
         }
         t.infos.push(info);
-        let df = b.iter().filter(|v| **v != 0.0).count();
+        let df = if limits.dfmax.is_some() {
+            b.iter().filter(|v| **v != 0.0).count()
+        } else {
+            0
+        };
         t.coefs.push(b.to_vec());
         t.solver_intercepts.push(solver.intercept());
         let dr = 1.0 - solver.deviance() / null_deviance.max(f64::MIN_POSITIVE);
