@@ -14,6 +14,21 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
 }
 
 /// A small valid regression CSV: y depends on a and b.
+/// Runs `regml args --json FILE`, which must succeed; returns the JSON and standard output.
+fn run_json(args: &[&str]) -> (serde_json::Value, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("out.json");
+    let out = regml()
+        .args(args)
+        .arg("--json")
+        .arg(&json)
+        .assert()
+        .success();
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    let v = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    (v, stdout)
+}
+
 fn good_csv() -> String {
     let mut s = String::from("a,b,c,w,y,cls\n");
     for i in 0..30 {
@@ -554,22 +569,8 @@ fn dfmax_pmax_and_exclude_shape_the_path() {
         .assert()
         .failure()
         .stderr(predicate::str::contains("--dfmax"));
-    let dir = tempfile::tempdir().unwrap();
-    let json = dir.path().join("path.json");
-    regml()
-        .args([
-            "path",
-            "--dataset",
-            "diabetes",
-            "--exclude",
-            "bmi,s1",
-            "--json",
-        ])
-        .arg(&json)
-        .assert()
-        .success()
-        .stdout(predicate::str::contains("65 lambdas"));
-    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let (v, out) = run_json(&["path", "--dataset", "diabetes", "--exclude", "bmi,s1"]);
+    assert!(out.contains("65 lambdas"), "{out}");
     let names: Vec<&str> = v["feature_names"]
         .as_array()
         .unwrap()
@@ -595,25 +596,8 @@ fn dfmax_pmax_and_exclude_shape_the_path() {
 /// `cv --alphas` cross-validates each mixing on the same folds, marks and keeps the best.
 #[test]
 fn cv_over_alphas_keeps_the_best() {
-    let dir = tempfile::tempdir().unwrap();
-    let json = dir.path().join("cv.json");
-    let out = regml()
-        .args([
-            "cv",
-            "--dataset",
-            "diabetes",
-            "--alphas",
-            "0.1,0.5,1",
-            "--json",
-        ])
-        .arg(&json)
-        .assert()
-        .success()
-        .stdout(predicate::str::contains("chosen: alpha = "))
-        .get_output()
-        .stdout
-        .clone();
-    let out = String::from_utf8(out).unwrap();
+    let (v, out) = run_json(&["cv", "--dataset", "diabetes", "--alphas", "0.1,0.5,1"]);
+    assert!(out.contains("chosen: alpha = "), "{out}");
     assert_eq!(
         out.lines()
             .filter(|l| l.trim_start().starts_with('*'))
@@ -621,7 +605,6 @@ fn cv_over_alphas_keeps_the_best() {
         1,
         "{out}"
     );
-    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     let cvm: Vec<f64> = v["alpha_cvm_min"]
         .as_array()
         .unwrap()
@@ -641,22 +624,14 @@ fn cv_over_alphas_keeps_the_best() {
 /// probabilities for binomial, one per lambda.
 #[test]
 fn cv_keep_writes_prevalidated_predictions() {
-    let dir = tempfile::tempdir().unwrap();
-    let json = dir.path().join("cv.json");
-    regml()
-        .args([
-            "cv",
-            "--dataset",
-            "breast_cancer",
-            "--nlambda",
-            "20",
-            "--keep",
-            "--json",
-        ])
-        .arg(&json)
-        .assert()
-        .success();
-    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let (v, _) = run_json(&[
+        "cv",
+        "--dataset",
+        "breast_cancer",
+        "--nlambda",
+        "20",
+        "--keep",
+    ]);
     let rows = v["fit_preval"].as_array().unwrap();
     let nl = v["lambdas"].as_array().unwrap().len();
     assert_eq!(rows.len(), v["n_samples"].as_u64().unwrap() as usize);
