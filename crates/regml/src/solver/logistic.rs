@@ -1359,6 +1359,16 @@ impl Half<'_> {
     }
 }
 
+#[cfg(test)]
+impl<'a, D: Design> LogisticSolver<'a, D> {
+    /// The solver the unit tests start from: every feature usable, default options, an
+    /// intercept.
+    fn for_tests(x: &'a D, y: &'a [f64], w: &'a [f64], pen: &'a ElasticNet) -> Self {
+        let p = x.n_features();
+        LogisticSolver::new(x, y, w, pen, vec![true; p], SolverOptions::default(), true)
+    }
+}
+
 #[cfg(all(test, feature = "parallel"))]
 mod tests {
     use super::*;
@@ -1395,15 +1405,7 @@ mod tests {
             .expect("pool");
         let all: Vec<usize> = (0..p).collect();
         let solver = || {
-            let mut s = LogisticSolver::new(
-                &x,
-                &y,
-                &w,
-                &pen,
-                vec![true; p],
-                SolverOptions::default(),
-                true,
-            );
+            let mut s = LogisticSolver::for_tests(&x, &y, &w, &pen);
             s.add_to_working_set(&all);
             s
         };
@@ -1523,15 +1525,7 @@ mod cov_tests {
         let y: Vec<f64> = (0..n).map(|i| f64::from(x.col(2)[i] > 0.1)).collect();
         let w = vec![1.0 / n as f64; n];
         let pen = ElasticNet::new(1.0, p).unwrap();
-        let mut s = LogisticSolver::new(
-            &x,
-            &y,
-            &w,
-            &pen,
-            vec![true; p],
-            SolverOptions::default(),
-            true,
-        );
+        let mut s = LogisticSolver::for_tests(&x, &y, &w, &pen);
         // eta away from constant, so that the curvatures differ by row
         s.eta
             .iter_mut()
