@@ -595,6 +595,7 @@ fn run_cv(cmd: CvCmd) -> Result<()> {
         seed: cmd.seed,
         foldid,
         measure: cmd.measure,
+        keep: cmd.keep,
     };
     let progress = FitProgress::new();
     let t0 = Instant::now();
@@ -632,8 +633,8 @@ fn run_cv(cmd: CvCmd) -> Result<()> {
     out!("{}", output::cv_table(&res));
     if let Some(f) = &cmd.json {
         let mut v = output::path_json(&res.path, &d, secs, Some(&res));
-        if let (true, Some(o)) = (cmd.keep, v.as_object_mut()) {
-            let rows: Vec<Vec<f64>> = res.preval.rows().into_iter().map(|r| r.to_vec()).collect();
+        if let (Some(preval), Some(o)) = (&res.preval, v.as_object_mut()) {
+            let rows: Vec<Vec<f64>> = preval.rows().into_iter().map(|r| r.to_vec()).collect();
             o.insert("fit_preval".into(), serde_json::json!(rows));
         }
         if let (Some(r), Some(o)) = (&over_alphas, v.as_object_mut()) {

@@ -102,6 +102,10 @@ pub struct CvParams {
     pub foldid: Option<Vec<usize>>,
     /// Loss; `None` picks [`Measure::default_for`].
     pub measure: Option<Measure>,
+    /// Keep the prevalidated predictions in [`CvResult::preval`] (cv.glmnet's `keep`). They
+    /// take `8 n nlambda` bytes; without `keep` no such matrix is formed.
+    #[serde(default)]
+    pub keep: bool,
 }
 
 impl Default for CvParams {
@@ -111,6 +115,7 @@ impl Default for CvParams {
             seed: 0,
             foldid: None,
             measure: None,
+            keep: false,
         }
     }
 }
@@ -142,10 +147,12 @@ pub struct CvResult {
     pub grouped: bool,
     /// Warnings from the full fit and the folds.
     pub warnings: Vec<String>,
-    /// Prevalidated predictions (cv.glmnet's `fit.preval` with `keep = TRUE`): row `i` holds
-    /// the predictions for observation `i` by the fit that left its fold out, one column per
-    /// `lambda`, on the response scale (means; probabilities for binomial).
-    pub preval: Array2<f64>,
+    /// Prevalidated predictions (cv.glmnet's `fit.preval`), present when [`CvParams::keep`]
+    /// asked for them: row `i` holds the predictions for observation `i` by the fit that left
+    /// its fold out, one column per `lambda`, on the response scale (means; probabilities for
+    /// binomial).
+    #[serde(default)]
+    pub preval: Option<Array2<f64>>,
 }
 
 /// Assigns `n` rows to `k` folds: `0, 1, .., k-1, 0, 1, ..` shuffled by a seeded ChaCha8.
@@ -305,9 +312,11 @@ pub fn cv_path_observed(
     let lambdas = path.lambdas.clone();
     let nl = lambdas.len();
 
-    // fold fits, in parallel when enabled
+    // per-fold (grouped) or per-observation losses
+    let grouped = measure == Measure::Auc || n / nfolds >= 3;
+    // fold fits, in parallel when enabled; each scores its own rows
     let folds_done = std::sync::atomic::AtomicUsize::new(0);
-    let fit_fold = |k: usize| -> Result<(Vec<usize>, Array2<f64>, Vec<String>)> {
+    let fit_fold = |k: usize| -> Result<FoldOutcome> {
         let train: Vec<usize> = (0..n).filter(|&i| foldid[i] != k).collect();
         let test: Vec<usize> = (0..n).filter(|&i| foldid[i] == k).collect();
         let xt = select_rows(&x, &train);
@@ -344,6 +353,29 @@ pub fn cv_path_observed(
                 Family::Binomial => eta.mapv(crate::datafit::sigmoid),
             });
         }
+        let y_test: Vec<f64> = test.iter().map(|&i| y[i]).collect();
+        let w_test: Vec<f64> = test.iter().map(|&i| w_raw[i]).collect();
+        let row_loss = |r: usize, l: usize| loss(measure, params.family, y_test[r], pred[[r, l]]);
+        let scores = if grouped {
+            let sw: f64 = w_test.iter().sum();
+            let vals = (0..nl)
+                .map(|l| {
+                    if measure == Measure::Auc {
+                        auc(&y_test, &pred.column(l).to_vec(), &w_test)
+                    } else {
+                        (0..test.len())
+                            .map(|r| w_test[r] * row_loss(r, l))
+                            .sum::<f64>()
+                            / sw
+                    }
+                })
+                .collect();
+            vec![(vals, sw)]
+        } else {
+            (0..test.len())
+                .map(|r| ((0..nl).map(|l| row_loss(r, l)).collect(), w_test[r]))
+                .collect()
+        };
         let warnings = fp
             .warnings
             .iter()
@@ -354,7 +386,11 @@ pub fn cv_path_observed(
             done,
             total: nfolds,
         });
-        Ok((test, pred, warnings))
+        Ok(FoldOutcome {
+            pred: cv.keep.then_some((test, pred)),
+            scores,
+            warnings,
+        })
     };
     #[cfg(feature = "parallel")]
     let folds: Vec<_> = {
@@ -364,17 +400,6 @@ pub fn cv_path_observed(
     #[cfg(not(feature = "parallel"))]
     let folds: Vec<_> = (0..nfolds).map(fit_fold).collect();
     let mut warnings = path.warnings.clone();
-    let mut preds = Array2::zeros((n, nl));
-    for f in folds {
-        let (test, pred, warn) = f?;
-        warnings.extend(warn);
-        for (r, &i) in test.iter().enumerate() {
-            preds.row_mut(i).assign(&pred.row(r));
-        }
-    }
-
-    // per-fold (grouped) or per-observation losses
-    let grouped = measure == Measure::Auc || n / nfolds >= 3;
     if !grouped {
         warnings.push(
             "fewer than 3 observations per fold: losses are averaged per observation \
@@ -382,41 +407,27 @@ pub fn cv_path_observed(
                 .into(),
         );
     }
-    let (rows, row_w): (Vec<Vec<f64>>, Vec<f64>) = if grouped {
-        (0..nfolds)
-            .map(|k| {
-                let idx: Vec<usize> = (0..n).filter(|&i| foldid[i] == k).collect();
-                let wk: Vec<f64> = idx.iter().map(|&i| w_raw[i]).collect();
-                let sw: f64 = wk.iter().sum();
-                let vals = (0..nl)
-                    .map(|l| {
-                        if measure == Measure::Auc {
-                            let yy: Vec<f64> = idx.iter().map(|&i| y[i]).collect();
-                            let ss: Vec<f64> = idx.iter().map(|&i| preds[[i, l]]).collect();
-                            auc(&yy, &ss, &wk)
-                        } else {
-                            idx.iter()
-                                .map(|&i| {
-                                    w_raw[i] * loss(measure, params.family, y[i], preds[[i, l]])
-                                })
-                                .sum::<f64>()
-                                / sw
-                        }
-                    })
-                    .collect();
-                (vals, sw)
-            })
-            .unzip()
-    } else {
-        (0..n)
-            .map(|i| {
-                let vals = (0..nl)
-                    .map(|l| loss(measure, params.family, y[i], preds[[i, l]]))
-                    .collect();
-                (vals, w_raw[i])
-            })
-            .unzip()
-    };
+    let mut preval = cv.keep.then(|| Array2::zeros((n, nl)));
+    // one row of losses per fold (grouped) or per held-out observation, with its weight
+    let mut rows: Vec<Vec<f64>> = Vec::new();
+    let mut row_w: Vec<f64> = Vec::new();
+    for f in folds {
+        let FoldOutcome {
+            pred,
+            scores,
+            warnings: warn,
+        } = f?;
+        warnings.extend(warn);
+        if let (Some(all), Some((test, pred))) = (preval.as_mut(), pred) {
+            for (r, &i) in test.iter().enumerate() {
+                all.row_mut(i).assign(&pred.row(r));
+            }
+        }
+        for (vals, w) in scores {
+            rows.push(vals);
+            row_w.push(w);
+        }
+    }
     let mut cvm = vec![0.0; nl];
     let mut cvsd = vec![0.0; nl];
     for l in 0..nl {
@@ -456,8 +467,16 @@ pub fn cv_path_observed(
         nfolds,
         grouped,
         warnings,
-        preval: preds,
+        preval,
     })
+}
+
+/// What one fold's fit contributes: its held-out rows and their predictions (only when
+/// they are kept), its rows of losses with their weights, and its warnings.
+struct FoldOutcome {
+    pred: Option<(Vec<usize>, Array2<f64>)>,
+    scores: Vec<(Vec<f64>, f64)>,
+    warnings: Vec<String>,
 }
 
 /// Result of [`cv_alphas`].

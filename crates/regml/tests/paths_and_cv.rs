@@ -165,10 +165,35 @@ fn prevalidated_predictions_come_from_the_fit_without_the_row_s_fold() {
     let foldid: Vec<usize> = (0..120).map(|i| (i * 7) % 4).collect();
     let cv = CvParams {
         foldid: Some(foldid.clone()),
+        keep: true,
         ..CvParams::default()
     };
     let r = cv_path(x.view(), y.view(), None, &params, &cv).expect("cv");
-    assert_eq!(r.preval.dim(), (120, 4));
+    let preval = r.preval.as_ref().expect("kept");
+    assert_eq!(preval.dim(), (120, 4));
+    // without keep: no matrix, the same curve
+    let unkept = CvParams { keep: false, ..cv };
+    let r2 = cv_path(x.view(), y.view(), None, &params, &unkept).expect("cv");
+    assert!(r2.preval.is_none());
+    assert_eq!(r2.cvm, r.cvm);
+    assert_eq!(r2.cvsd, r.cvsd);
+    // the curve is the mean over folds of each fold's mean squared error (equal weights,
+    // 30 rows per fold)
+    for l in 0..4 {
+        let fold_mse: Vec<f64> = (0..4)
+            .map(|k| {
+                let rows: Vec<usize> = (0..120).filter(|&i| foldid[i] == k).collect();
+                let sq: f64 = rows.iter().map(|&i| (y[i] - preval[[i, l]]).powi(2)).sum();
+                sq / rows.len() as f64
+            })
+            .collect();
+        let mean = fold_mse.iter().sum::<f64>() / 4.0;
+        assert!(
+            (mean - r.cvm[l]).abs() <= 1e-12 * mean,
+            "lambda #{l}: cvm {} against {mean} from the kept predictions",
+            r.cvm[l]
+        );
+    }
     for k in 0..4 {
         let train: Vec<usize> = (0..120).filter(|&i| foldid[i] != k).collect();
         let test: Vec<usize> = (0..120).filter(|&i| foldid[i] == k).collect();
@@ -178,7 +203,7 @@ fn prevalidated_predictions_come_from_the_fit_without_the_row_s_fold() {
         for (l, row) in fold.coefs.rows().into_iter().enumerate() {
             for &i in &test {
                 let pred = fold.intercepts[l] + x.row(i).dot(&row);
-                let got = r.preval[[i, l]];
+                let got = preval[[i, l]];
                 assert!(
                     (pred - got).abs() <= 1e-12 * (1.0 + pred.abs()),
                     "row {i}, lambda #{l}: {got} against {pred}"
