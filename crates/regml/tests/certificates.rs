@@ -455,3 +455,31 @@ fn at_and_above_lambda_max_coefficients_are_exactly_zero() {
         }
     }
 }
+
+/// A tolerance below what rounding allows fails at some lambdas; each failure ends at the
+/// floor of the attainable gap, and does not leave the next lambda a stopping threshold
+/// so fine that it stops early (logistic regression without intercept on the diabetes data,
+/// tol 1e-13: gaps of 1e-12 where it fails, not 1e-5).
+#[test]
+fn a_tolerance_below_rounding_fails_each_lambda_at_the_rounding_floor() {
+    let (x, y, _) = regml::data::dataset_xy("diabetes").expect("embedded diabetes");
+    let y: Array1<f64> = y.iter().map(|&v| f64::from(v > 140.0)).collect();
+    let mut params = ElasticNetParams {
+        family: Family::Binomial,
+        fit_intercept: false,
+        ..ElasticNetParams::default()
+    };
+    params.solver.tol = 1e-13;
+    let path = fit_path(x.view(), y.view(), None, &params).unwrap();
+    assert!(
+        path.info.iter().any(|i| !i.converged),
+        "some lambda should miss 1e-13"
+    );
+    for (l, info) in path.info.iter().enumerate() {
+        assert!(
+            info.relative_gap <= 1e-10,
+            "lambda #{l}: relative gap {:.3e}",
+            info.relative_gap
+        );
+    }
+}

@@ -765,7 +765,13 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
             }
             let info = self.certificate(lambda, false);
             if info.relative_gap <= tol || passes >= max_iter || thr < 1e-24 * null {
-                self.thr = thr;
+                // the next lambda starts a decade looser than this one needed; after a
+                // failure (at the floor of the inner accuracy) it starts afresh
+                self.thr = if info.relative_gap <= tol {
+                    thr
+                } else {
+                    f64::INFINITY
+                };
                 // remember the last two solutions for the next start
                 if let Some(l) = solved_at {
                     if let Some((_, b, b0)) = &mut self.previous {
