@@ -24,6 +24,10 @@ pub struct DataArgs {
     /// Binomial only: the label counted as class 1 (all others are class 0)
     #[arg(long, value_name = "LABEL")]
     pub positive: Option<String>,
+    /// Name of a column added to each row's linear predictor and not fitted (glmnet offset);
+    /// predictions from the model then need it too
+    #[arg(long, value_name = "COLUMN")]
+    pub offset: Option<String>,
 }
 
 /// The loaded problem.
@@ -31,6 +35,7 @@ pub struct Loaded {
     pub x: Array2<f64>,
     pub y: Array1<f64>,
     pub weights: Option<Array1<f64>>,
+    pub offset: Option<Array1<f64>>,
     pub feature_names: Vec<String>,
     pub target: String,
     pub family: Family,
@@ -100,7 +105,7 @@ pub fn sorted_labels(labels: &[String], numeric: bool) -> Vec<String> {
     distinct
 }
 
-/// Loads features, target and weights. `family` overrides the dataset's default.
+/// Loads features, target, weights and offset. `family` overrides the dataset's default.
 /// `extra` names further columns that are not features (e.g. a fold-id column).
 pub fn load(args: &DataArgs, family: Option<Family>, extra: &[&str]) -> Result<Loaded> {
     let target = target_name(args.target.as_deref(), args.dataset.as_deref())?;
@@ -126,6 +131,17 @@ pub fn load(args: &DataArgs, family: Option<Family>, extra: &[&str]) -> Result<L
                 .into());
             }
             Some(Array1::from(w.to_vec()))
+        }
+        None => None,
+    };
+    let offset = match &args.offset {
+        Some(oname) => {
+            let oi = table.column_index(oname)?;
+            if exclude.contains(&oi) {
+                bail!("the offset column cannot be the target or the weights");
+            }
+            exclude.push(oi);
+            Some(Array1::from(table.numeric(oi)?.to_vec()))
         }
         None => None,
     };
@@ -195,6 +211,7 @@ pub fn load(args: &DataArgs, family: Option<Family>, extra: &[&str]) -> Result<L
         x,
         y,
         weights,
+        offset,
         feature_names,
         target,
         family,

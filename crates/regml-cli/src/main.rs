@@ -26,7 +26,7 @@ mod output;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
-use input::{load, per_feature, DataArgs};
+use input::{load, per_feature, DataArgs, Loaded};
 use regml::cv::{cv_path_observed, CvParams, Measure};
 use regml::linear::{fit_path_observed, ElasticNetParams, Family, Progress};
 use regml::model::LinearModel;
@@ -278,6 +278,9 @@ struct PredictCmd {
     /// Write predictions to this CSV file instead of standard output
     #[arg(long, value_name = "FILE")]
     output: Option<PathBuf>,
+    /// Column of the rows' offsets (required exactly when the model was fitted with --offset)
+    #[arg(long, value_name = "COLUMN")]
+    offset: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -317,9 +320,11 @@ struct RidgeCvCmd {
     json: Option<PathBuf>,
 }
 
-fn params_from(m: &ModelArgs, family: Family, features: &[String]) -> Result<ElasticNetParams> {
+fn params_from(m: &ModelArgs, d: &Loaded) -> Result<ElasticNetParams> {
+    let features = &d.feature_names;
     let mut p = ElasticNetParams {
-        family,
+        family: d.family,
+        offset: d.offset.as_ref().map(|o| o.to_vec()),
         alpha: m.alpha,
         nlambda: m.nlambda,
         lambda_min_ratio: m.lambda_min_ratio,
@@ -516,7 +521,7 @@ impl FitProgress {
 fn run_path(cmd: PathCmd) -> Result<()> {
     check_plot(&cmd.plot)?;
     let d = load(&cmd.data, cmd.model.family, &[])?;
-    let params = params_from(&cmd.model, d.family, &d.feature_names)?;
+    let params = params_from(&cmd.model, &d)?;
     let progress = FitProgress::new();
     let t0 = Instant::now();
     let path = fit_path_observed(
@@ -560,7 +565,7 @@ fn run_cv(cmd: CvCmd) -> Result<()> {
     check_plot(&cmd.plot_path)?;
     let extra: Vec<&str> = cmd.foldid.iter().map(|s| s.as_str()).collect();
     let d = load(&cmd.data, cmd.model.family, &extra)?;
-    let mut params = params_from(&cmd.model, d.family, &d.feature_names)?;
+    let mut params = params_from(&cmd.model, &d)?;
     let alphas = cmd
         .alphas
         .as_deref()
@@ -683,7 +688,7 @@ fn run_cv(cmd: CvCmd) -> Result<()> {
 
 fn run_fit(cmd: FitCmd) -> Result<()> {
     let d = load(&cmd.data, cmd.model.family, &[])?;
-    let mut params = params_from(&cmd.model, d.family, &d.feature_names)?;
+    let mut params = params_from(&cmd.model, &d)?;
     let lambda = match params.lambda.as_deref() {
         Some([l]) => *l,
         _ => bail!("fit needs exactly one --lambda value (use `path` for several)"),
@@ -782,11 +787,21 @@ fn run_predict(cmd: PredictCmd) -> Result<()> {
         target: None,
         weights: None,
         positive: None,
+        offset: None,
     };
     let (table, _, _) = input::load_table(&args, &[m.target.as_str()])?;
     let x = table.matrix_of(&m.feature_names)?;
-    let (b0, b) = m.coefficients(lambda);
-    let eta = x.dot(&b) + b0;
+    let offset = match (&cmd.offset, m.offset) {
+        (Some(name), true) => Some(ndarray::Array1::from(
+            table.numeric(table.column_index(name)?)?.to_vec(),
+        )),
+        (None, true) => bail!(
+            "the model was fitted with an offset: pass --offset COLUMN with the new rows' offsets"
+        ),
+        (Some(_), false) => bail!("--offset: the model was fitted without an offset"),
+        (None, false) => None,
+    };
+    let eta = m.linear_predictor(x.view(), lambda, offset.as_ref().map(|o| o.view()))?;
     let mut out = String::from(match cmd.kind.as_str() {
         "class" => "class\n",
         "link" => "link\n",
@@ -843,6 +858,7 @@ fn run_ridge_cv(cmd: RidgeCvCmd) -> Result<()> {
             .transpose()?,
         standardize: !cmd.no_standardize,
         fit_intercept: !cmd.no_intercept,
+        offset: d.offset.as_ref().map(|o| o.to_vec()),
         ..ElasticNetParams::default()
     };
     let t0 = Instant::now();

@@ -416,6 +416,7 @@ fn nn_table(d: &NnData) -> Result<(Table, String, String, DataArgs)> {
         target: Some(target.clone()),
         weights: None,
         positive: None,
+        offset: None,
     };
     let (table, _, source) = load_table(&args, &[target.as_str()])?;
     Ok((table, target, source, args))
@@ -972,6 +973,7 @@ fn run_predict(c: PredictCmd) -> Result<()> {
             target: None,
             weights: None,
             positive: None,
+            offset: None,
         };
         let (table, _, _) = load_table(&args, &[])?;
         table.matrix_of(&model.feature_names)?

@@ -646,3 +646,94 @@ fn cv_keep_writes_prevalidated_predictions() {
         .failure()
         .stderr(predicate::str::contains("--json"));
 }
+
+/// `--offset COLUMN` (glmnet offset): a least-squares path with an offset is the path of
+/// `y - offset`; the offset column is not a feature; a model fitted with one predicts only
+/// with the new rows' offsets, which move the linear predictor by exactly their values.
+#[test]
+fn an_offset_is_fitted_and_needed_again_for_prediction() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut with, mut shifted, mut zero, mut bin) = (
+        String::from("a,b,c,off,y\n"),
+        String::from("a,b,c,ys\n"),
+        String::from("a,b,c,off\n"),
+        String::from("a,b,c,off,cls\n"),
+    );
+    for i in 0..40 {
+        let (a, b, c) = (i as f64 * 0.1, ((i * 7) % 11) as f64, ((i * 3) % 5) as f64);
+        let off = (i as f64).sin();
+        let y = 2.0 * a - 0.5 * b + off + ((i * 13) % 7) as f64 * 0.1;
+        with.push_str(&format!("{a},{b},{c},{off},{y}\n"));
+        shifted.push_str(&format!("{a},{b},{c},{}\n", y - off));
+        zero.push_str(&format!("{a},{b},{c},0\n"));
+        bin.push_str(&format!("{a},{b},{c},{off},{}\n", u8::from(y > 1.0)));
+    }
+    let bin = write(dir.path(), "bin.csv", bin.as_bytes());
+    let f = write(dir.path(), "with.csv", with.as_bytes());
+    let s = write(dir.path(), "shifted.csv", shifted.as_bytes());
+    let z = write(dir.path(), "zero.csv", zero.as_bytes());
+    let (f, s, z) = (
+        f.to_str().unwrap(),
+        s.to_str().unwrap(),
+        z.to_str().unwrap(),
+    );
+    let (a, _) = run_json(&["path", "--data", f, "--target", "y", "--offset", "off"]);
+    let (b, _) = run_json(&["path", "--data", s, "--target", "ys"]);
+    assert_eq!(a["feature_names"], b["feature_names"]);
+    assert_eq!(a["feature_names"].as_array().unwrap().len(), 3);
+    for key in ["lambdas", "intercepts", "coefficients", "dev_ratio"] {
+        assert!(a[key].is_array(), "{key}");
+        assert_eq!(a[key], b[key], "{key}");
+    }
+
+    // binomial: the model needs --offset to predict, and the offset shifts the link
+    let model = dir.path().join("m.json");
+    let m = model.to_str().unwrap();
+    regml()
+        .args(["fit", "--data", bin.to_str().unwrap(), "--target", "cls"])
+        .args([
+            "--family", "binomial", "--offset", "off", "--lambda", "0.01", "--save", m,
+        ])
+        .assert()
+        .success();
+    let link = |data: &str| -> Vec<f64> {
+        let out = regml()
+            .args(["predict", "--model", m, "--data", data, "--offset", "off"])
+            .args(["--type", "link"])
+            .assert()
+            .success();
+        let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+        text.lines().skip(1).map(|l| l.parse().unwrap()).collect()
+    };
+    let (with_off, no_off) = (link(f), link(z));
+    assert_eq!(with_off.len(), 40);
+    for i in 0..40 {
+        let d = with_off[i] - no_off[i];
+        assert!((d - (i as f64).sin()).abs() < 1e-12, "row {i}: {d}");
+    }
+    fails_with(
+        &["predict", "--model", m, "--data", f],
+        "fitted with an offset: pass --offset COLUMN",
+    );
+    fails_with(
+        &["path", "--data", f, "--target", "y", "--offset", "y"],
+        "offset column",
+    );
+    let bad = write(
+        dir.path(),
+        "bad.csv",
+        b"a,b,off,y\n1,2,0.5,3\n2,1,oops,4\n3,3,0,5\n",
+    );
+    fails_with(
+        &[
+            "path",
+            "--data",
+            bad.to_str().unwrap(),
+            "--target",
+            "y",
+            "--offset",
+            "off",
+        ],
+        "bad.csv:3:3",
+    );
+}

@@ -13,7 +13,7 @@
 //!    AUC); `lambda_1se` the largest `lambda` with `cvm <= cvm[min] + cvsd[min]`.
 
 use crate::linear::{
-    fit_prepared, prepare, validate, ElasticNetParams, Family, LinearPath, Progress,
+    fit_prepared, fit_response, prepare, validate, ElasticNetParams, Family, LinearPath, Progress,
 };
 use crate::{Error, Result};
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
@@ -305,24 +305,37 @@ pub fn cv_path_observed(
         ));
     }
 
-    // full fit
-    let w_full = validate(&x, &y, weights.as_ref(), params)?;
-    let prep = prepare(&x, &y, &w_full, params);
-    let path = fit_prepared(&x, &y, &w_full, &prep, params, None, observer)?;
+    // full fit (least squares with an offset fits y - offset)
+    let shifted = fit_response(&y, params)?;
+    let y_fit = shifted.as_ref().map_or(y, |s| s.view());
+    let w_full = validate(&x, &y_fit, weights.as_ref(), params)?;
+    let prep = prepare(&x, &y_fit, &w_full, params);
+    let path = fit_prepared(&x, &y_fit, &w_full, &prep, params, None, observer)?;
     let lambdas = path.lambdas.clone();
     let nl = lambdas.len();
 
     // per-fold (grouped) or per-observation losses
     let grouped = measure == Measure::Auc || n / nfolds >= 3;
+    // every fold predicts with its rows' offsets, and scores them against y as given
+    let full_offset = params.offset.clone();
     // fold fits, in parallel when enabled; each scores its own rows
     let folds_done = std::sync::atomic::AtomicUsize::new(0);
     let fit_fold = |k: usize| -> Result<FoldOutcome> {
         let train: Vec<usize> = (0..n).filter(|&i| foldid[i] != k).collect();
         let test: Vec<usize> = (0..n).filter(|&i| foldid[i] == k).collect();
         let xt = select_rows(&x, &train);
-        let yt: Array1<f64> = train.iter().map(|&i| y[i]).collect();
+        let yt: Array1<f64> = train.iter().map(|&i| y_fit[i]).collect();
         let wt: Array1<f64> = train.iter().map(|&i| w_raw[i]).collect();
         let fold_err = |e: Error| Error::InvalidData(format!("fold {}: {e}", k + 1));
+        // the training rows' offsets; least squares already fits y - offset
+        let fold_params = ElasticNetParams {
+            offset: match (&params.offset, params.family) {
+                (Some(o), Family::Binomial) => Some(train.iter().map(|&i| o[i]).collect()),
+                _ => None,
+            },
+            ..params.clone()
+        };
+        let params = &fold_params;
         let wn = validate(&xt.view(), &yt.view(), Some(&wt.view()), params).map_err(fold_err)?;
         let prep = prepare(&xt.view(), &yt.view(), &wn, params);
         // cv.glmnet: with a default grid each fold fits its own grid and is evaluated at the
@@ -345,13 +358,16 @@ pub fn cv_path_observed(
         .map_err(fold_err)?;
         let xv = select_rows(&x, &test);
         let mut pred = Array2::zeros((test.len(), nl));
+        let test_offset: Option<Array1<f64>> = full_offset
+            .as_ref()
+            .map(|o| test.iter().map(|&i| o[i]).collect());
         for (l, &lam) in lambdas.iter().enumerate() {
             let (b0, b) = fp.coef_at(lam);
-            let eta = xv.dot(&b) + b0;
-            pred.column_mut(l).assign(&match params.family {
-                Family::Gaussian => eta,
-                Family::Binomial => eta.mapv(crate::datafit::sigmoid),
-            });
+            let mut eta = xv.dot(&b) + b0;
+            if let Some(o) = &test_offset {
+                eta += o;
+            }
+            pred.column_mut(l).assign(&params.family.mean(eta));
         }
         let y_test: Vec<f64> = test.iter().map(|&i| y[i]).collect();
         let w_test: Vec<f64> = test.iter().map(|&i| w_raw[i]).collect();

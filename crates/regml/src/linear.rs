@@ -39,6 +39,17 @@ pub enum Family {
     Binomial,
 }
 
+impl Family {
+    /// The mean response from the linear predictor (the inverse link): `eta` itself for
+    /// gaussian, the probability of class 1, `1 / (1 + exp(-eta))`, for binomial.
+    pub fn mean(self, eta: Array1<f64>) -> Array1<f64> {
+        match self {
+            Family::Gaussian => eta,
+            Family::Binomial => eta.mapv(crate::datafit::sigmoid),
+        }
+    }
+}
+
 impl std::fmt::Display for Family {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
@@ -109,6 +120,14 @@ pub struct ElasticNetParams {
     /// set, else no limit.
     #[serde(default)]
     pub pmax: Option<usize>,
+    /// A known part of the linear predictor per row (glmnet `offset`): the model is
+    /// `eta_i = offset_i + b0 + x_i' b`, and `offset_i` is not fitted. For least squares this
+    /// is the fit of `y - offset`; for logistic regression the null model is the intercept
+    /// (if any) fitted with the offset in place, so `lambda_max`, the null deviance and
+    /// `dev_ratio` are measured from it. Predictions from such a path need the new rows'
+    /// offsets ([`LinearPath::predict_with_offset`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offset: Option<Vec<f64>>,
     /// Stopping rules.
     pub solver: SolverOptions,
 }
@@ -129,6 +148,7 @@ impl Default for ElasticNetParams {
             exclude: None,
             dfmax: None,
             pmax: None,
+            offset: None,
             solver: SolverOptions::default(),
         }
     }
@@ -227,6 +247,10 @@ pub struct LinearPath {
     pub x_scale: Vec<f64>,
     /// Human-readable warnings (non-convergence, separability, early stop of the path).
     pub warnings: Vec<String>,
+    /// Whether the path was fitted with an offset ([`ElasticNetParams::offset`]): its
+    /// predictions then need the new rows' offsets.
+    #[serde(default)]
+    pub offset: bool,
 }
 
 /// Inputs validated and normalized once, shared by path fits and cross-validation folds.
@@ -376,6 +400,40 @@ pub(crate) fn validate(
         ));
     }
     Ok(w)
+}
+
+/// The response the solvers fit, after checking `params.offset` against the `n` rows: for
+/// least squares with an offset, `y - offset` (glmnet fits exactly that); otherwise `None`,
+/// the response as given (the logistic solver adds the offset to its linear predictor).
+pub(crate) fn fit_response(
+    y: &ArrayView1<f64>,
+    params: &ElasticNetParams,
+) -> Result<Option<Array1<f64>>> {
+    let Some(o) = &params.offset else {
+        return Ok(None);
+    };
+    check_offset(ArrayView1::from(o.as_slice()), y.len())?;
+    Ok((params.family == Family::Gaussian)
+        .then(|| y.iter().zip(o).map(|(v, o)| v - o).collect::<Array1<f64>>()))
+}
+
+/// An offset has one finite value for each of the `n` rows.
+fn check_offset(o: ArrayView1<f64>, n: usize) -> Result<()> {
+    if o.len() != n {
+        return Err(Error::ShapeMismatch {
+            op: "offset",
+            expected: format!("{n} values (rows of x)"),
+            got: format!("{}", o.len()),
+        });
+    }
+    match o.iter().position(|v| !v.is_finite()) {
+        Some(row) => Err(Error::NonFinite {
+            what: "offset",
+            row,
+            column: 0,
+        }),
+        None => Ok(()),
+    }
 }
 
 /// Which of the `p` features are left out of the model: listed in `exclude`, or with an
@@ -633,6 +691,8 @@ pub fn fit_path_observed(
     params: &ElasticNetParams,
     observer: &(dyn Fn(Progress) + Sync),
 ) -> Result<LinearPath> {
+    let shifted = fit_response(&y, params)?;
+    let y = shifted.as_ref().map_or(y, |s| s.view());
     let w = validate(&x, &y, weights.as_ref(), params)?;
     let prep = prepare(&x, &y, &w, params);
     fit_prepared(&x, &y, &w, &prep, params, None, observer)
@@ -732,6 +792,7 @@ pub(crate) fn fit_prepared(
                 prep.usable.clone(),
                 params.solver.clone(),
                 params.fit_intercept,
+                params.offset.as_deref(),
             );
             let lambdas = resolve_grid(params, lambdas_override, solver.lambda_max(), n, p)?;
             trace_path(
@@ -820,6 +881,7 @@ pub(crate) fn fit_prepared(
         x_mean: prep.x_mean.clone(),
         x_scale: prep.x_scale.clone(),
         warnings,
+        offset: params.offset.is_some(),
     })
 }
 
@@ -1040,20 +1102,43 @@ impl LinearPath {
         )
     }
 
-    /// Linear predictor `b0 + X b` at path index `k`.
+    /// Linear predictor `b0 + X b` at path index `k`. A path fitted with an offset needs
+    /// the rows' offsets: see [`Self::linear_predictor_with_offset`].
     pub fn linear_predictor(&self, x: ArrayView2<f64>, k: usize) -> Result<Array1<f64>> {
+        self.linear_predictor_with_offset(x, k, None)
+    }
+
+    /// Linear predictor `offset + b0 + X b` at path index `k`. `offset` must be given
+    /// (one value per row) exactly when the path was fitted with one (as glmnet's
+    /// `newoffset`).
+    pub fn linear_predictor_with_offset(
+        &self,
+        x: ArrayView2<f64>,
+        k: usize,
+        offset: Option<ArrayView1<f64>>,
+    ) -> Result<Array1<f64>> {
         self.check_x(&x)?;
-        Ok(x.dot(&self.coefs.row(k)) + self.intercepts[k])
+        let eta = x.dot(&self.coefs.row(k)) + self.intercepts[k];
+        add_offset(eta, offset, self.offset)
     }
 
     /// Predictions at path index `k`: the mean response (`eta` for gaussian, probability of
-    /// class 1 for binomial).
+    /// class 1 for binomial). A path fitted with an offset needs the rows' offsets: see
+    /// [`Self::predict_with_offset`].
     pub fn predict(&self, x: ArrayView2<f64>, k: usize) -> Result<Array1<f64>> {
-        let eta = self.linear_predictor(x, k)?;
-        Ok(match self.family {
-            Family::Gaussian => eta,
-            Family::Binomial => eta.mapv(crate::datafit::sigmoid),
-        })
+        self.predict_with_offset(x, k, None)
+    }
+
+    /// [`Self::predict`] with the rows' offsets, which must be given exactly when the path
+    /// was fitted with an offset.
+    pub fn predict_with_offset(
+        &self,
+        x: ArrayView2<f64>,
+        k: usize,
+        offset: Option<ArrayView1<f64>>,
+    ) -> Result<Array1<f64>> {
+        let eta = self.linear_predictor_with_offset(x, k, offset)?;
+        Ok(self.family.mean(eta))
     }
 
     fn check_x(&self, x: &ArrayView2<f64>) -> Result<()> {
@@ -1065,6 +1150,33 @@ impl LinearPath {
             });
         }
         check_finite_2d(x)
+    }
+}
+
+/// `eta + offset`, checking that an offset is given exactly when the model was fitted with
+/// one (`fitted_with`) and that it has one finite value per row.
+pub(crate) fn add_offset(
+    mut eta: Array1<f64>,
+    offset: Option<ArrayView1<f64>>,
+    fitted_with: bool,
+) -> Result<Array1<f64>> {
+    match (offset, fitted_with) {
+        (None, false) => Ok(eta),
+        (None, true) => Err(Error::param(
+            "offset",
+            "none",
+            "the model was fitted with an offset: give the new rows' offsets",
+        )),
+        (Some(_), false) => Err(Error::param(
+            "offset",
+            "given",
+            "the model was fitted without an offset",
+        )),
+        (Some(o), true) => {
+            check_offset(o, eta.len())?;
+            eta += &o;
+            Ok(eta)
+        }
     }
 }
 
@@ -1105,10 +1217,15 @@ pub fn objective(
     b0: f64,
     b: ArrayView1<f64>,
 ) -> Result<f64> {
-    let w = validate(&x, &y, weights.as_ref(), params)?;
-    let prep = prepare(&x, &y, &w, params);
+    let shifted = fit_response(&y, params)?;
+    let y_fit = shifted.as_ref().map_or(y, |s| s.view());
+    let w = validate(&x, &y_fit, weights.as_ref(), params)?;
+    let prep = prepare(&x, &y_fit, &w, params);
     let pen = solver_penalty(params, &prep)?;
-    let eta = x.dot(&b) + b0;
+    let mut eta = x.dot(&b) + b0;
+    if let Some(o) = &params.offset {
+        eta += &ArrayView1::from(o.as_slice());
+    }
     let loss: f64 = match params.family {
         Family::Gaussian => eta
             .iter()
@@ -1137,6 +1254,8 @@ pub fn lambda_max(
 ) -> Result<f64> {
     let mut probe = params.clone();
     probe.lambda = Some(vec![f64::MAX]);
+    let shifted = fit_response(&y, params)?;
+    let y = shifted.as_ref().map_or(y, |s| s.view());
     let w = validate(&x, &y, weights.as_ref(), &probe)?;
     let prep = prepare(&x, &y, &w, &probe);
     Ok(fit_prepared(&x, &y, &w, &prep, &probe, None, &|_| {})?.lambda_max)

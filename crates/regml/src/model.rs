@@ -13,13 +13,14 @@
 //! | `lambda` | default `lambda` for prediction (`lambda_1se` after cross-validation) |
 //! | `lambda_min`, `lambda_1se`, `measure` | cross-validation results, when present |
 //! | `classes` | binomial only: labels of class 0 and class 1 |
+//! | `offset` | `true` if the model was fitted with an offset (absent otherwise): predictions need the new rows' offsets |
 //!
 //! Files are written atomically ([`write_atomic`]): a temporary file in the same directory,
 //! flushed to disk, then renamed over the target, so a crash never leaves half a file.
 
 use crate::linear::{Family, LinearPath};
 use crate::{Error, Result};
-use ndarray::{Array1, ArrayView2};
+use ndarray::{Array1, ArrayView1, ArrayView2};
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::Path;
@@ -71,6 +72,10 @@ pub struct LinearModel {
     pub measure: Option<String>,
     /// Class labels `[class 0, class 1]` (binomial).
     pub classes: Option<Vec<String>>,
+    /// Whether the model was fitted with an offset: predictions then need the new rows'
+    /// offsets. Absent in files of models without one.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub offset: bool,
 }
 
 impl LinearModel {
@@ -104,6 +109,7 @@ impl LinearModel {
             lambda_1se: None,
             measure: None,
             classes,
+            offset: path.offset,
         }
     }
 
@@ -172,8 +178,20 @@ impl LinearModel {
         )
     }
 
-    /// Predictions at `lambda`: mean response (gaussian) or probability of class 1.
+    /// Predictions at `lambda`: mean response (gaussian) or probability of class 1. A model
+    /// fitted with an offset needs the rows' offsets: see [`Self::predict_with_offset`].
     pub fn predict(&self, x: ArrayView2<f64>, lambda: f64) -> Result<Array1<f64>> {
+        self.predict_with_offset(x, lambda, None)
+    }
+
+    /// Linear predictor `offset + b0 + X b` at `lambda`; `offset` (one value per row) must be
+    /// given exactly when the model was fitted with one.
+    pub fn linear_predictor(
+        &self,
+        x: ArrayView2<f64>,
+        lambda: f64,
+        offset: Option<ArrayView1<f64>>,
+    ) -> Result<Array1<f64>> {
         if x.ncols() != self.feature_names.len() {
             return Err(Error::ShapeMismatch {
                 op: "predict",
@@ -182,11 +200,18 @@ impl LinearModel {
             });
         }
         let (b0, b) = self.coefficients(lambda);
-        let eta = x.dot(&b) + b0;
-        Ok(match self.family {
-            Family::Gaussian => eta,
-            Family::Binomial => eta.mapv(crate::datafit::sigmoid),
-        })
+        crate::linear::add_offset(x.dot(&b) + b0, offset, self.offset)
+    }
+
+    /// [`Self::predict`] with the rows' offsets, which must be given exactly when the model
+    /// was fitted with an offset.
+    pub fn predict_with_offset(
+        &self,
+        x: ArrayView2<f64>,
+        lambda: f64,
+        offset: Option<ArrayView1<f64>>,
+    ) -> Result<Array1<f64>> {
+        Ok(self.family.mean(self.linear_predictor(x, lambda, offset)?))
     }
 
     /// Saves atomically as pretty JSON.

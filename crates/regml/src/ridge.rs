@@ -12,7 +12,7 @@
 //! replaces `H_ii` by `tr(H)/n`. Standardization statistics are computed once on all rows
 //! (as scikit-learn does), not re-estimated per left-out row.
 
-use crate::linear::{lambda_grid, prepare, validate, ElasticNetParams, Family};
+use crate::linear::{fit_response, lambda_grid, prepare, validate, ElasticNetParams, Family};
 use crate::{Error, Result};
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
 use serde::{Deserialize, Serialize};
@@ -72,6 +72,9 @@ pub fn ridge_cv(
             "ridge_cv supports neither penalty factors nor bounds; use fit_path",
         ));
     }
+    // with an offset the ridge fits y - offset, and so do its held-out residuals
+    let shifted = fit_response(&y, &params)?;
+    let y = shifted.as_ref().map_or(y, |s| s.view());
     let w = validate(&x, &y, weights.as_ref(), &params)?;
     let prep = prepare(&x, &y, &w, &params);
     let (n, p) = x.dim();

@@ -15,6 +15,14 @@ struct Setup {
     standardize: bool,
     intercept: bool,
     weights: bool,
+    /// Fit with the offset `offset(n)` (glmnet `offset`).
+    offset: bool,
+}
+
+/// The offset of the setups that use one: a fixed, non-constant part of the linear
+/// predictor.
+fn offset(n: usize) -> Array1<f64> {
+    (0..n).map(|i| 0.7 * (i as f64).sin() + 0.2).collect()
 }
 
 /// h(b) = l1 |b| + l2/2 b^2 on [lo, hi].
@@ -130,8 +138,13 @@ fn relative_gap(
         .collect();
     let bs: Vec<f64> = (0..p).map(|j| b[j] * sd[j]).collect(); // standardized coefficients
     let pen: f64 = (0..p).map(|j| h(l1[j], l2[j], lo[j], hi[j], bs[j])).sum();
+    let o = if s.offset {
+        offset(n)
+    } else {
+        Array1::zeros(n)
+    };
     let eta: Vec<f64> = (0..n)
-        .map(|i| b0 + (0..p).map(|j| x[[i, j]] * b[j]).sum::<f64>())
+        .map(|i| o[i] + b0 + (0..p).map(|j| x[[i, j]] * b[j]).sum::<f64>())
         .collect();
     // standardized, centered design column j, row i (constant columns are left out)
     let xs = |i: usize, j: usize| {
@@ -143,12 +156,14 @@ fn relative_gap(
     };
     match family {
         Family::Gaussian => {
+            // with an offset, the least-squares problem of the response y - offset
+            let y: Array1<f64> = y - &o;
             let ym = if s.intercept {
                 (0..n).map(|i| w[i] * y[i]).sum()
             } else {
                 0.0
             };
-            let r: Vec<f64> = (0..n).map(|i| y[i] - eta[i]).collect();
+            let r: Vec<f64> = (0..n).map(|i| y[i] - (eta[i] - o[i])).collect();
             let primal = 0.5 * (0..n).map(|i| w[i] * r[i] * r[i]).sum::<f64>() + pen;
             // dual point u = -t W r' with r' the residual of the centered problem
             let rm = if s.intercept {
@@ -198,9 +213,11 @@ fn relative_gap(
             let t = (0..p)
                 .map(|j| t_limit(l1[j], l2[j], lo[j], hi[j], sj[j]))
                 .fold(1.0, f64::min);
+            // the offset adds u' offset, u = t W (p' - y), to the dual objective
             let dual = -(0..n)
                 .map(|i| w[i] * neg_entropy(y[i] + t * (pp[i] - y[i])))
                 .sum::<f64>()
+                + t * (0..n).map(|i| w[i] * (pp[i] - y[i]) * o[i]).sum::<f64>()
                 - (0..p)
                     .map(|j| h_conj(l1[j], l2[j], lo[j], hi[j], t * sj[j]))
                     .sum::<f64>();
@@ -263,6 +280,7 @@ fn setups(p: usize) -> Vec<Setup> {
             standardize: true,
             intercept: true,
             weights: false,
+            offset: false,
         });
     }
     v.push(Setup {
@@ -273,6 +291,7 @@ fn setups(p: usize) -> Vec<Setup> {
         standardize: true,
         intercept: true,
         weights: true,
+        offset: false,
     });
     v.push(Setup {
         alpha: 0.5,
@@ -282,6 +301,7 @@ fn setups(p: usize) -> Vec<Setup> {
         standardize: false,
         intercept: false,
         weights: true,
+        offset: false,
     });
     v.push(Setup {
         alpha: 1.0,
@@ -291,6 +311,7 @@ fn setups(p: usize) -> Vec<Setup> {
         standardize: true,
         intercept: true,
         weights: false,
+        offset: false,
     });
     v.push(Setup {
         alpha: 0.5,
@@ -300,6 +321,27 @@ fn setups(p: usize) -> Vec<Setup> {
         standardize: true,
         intercept: false,
         weights: true,
+        offset: false,
+    });
+    v.push(Setup {
+        alpha: 1.0,
+        pf: None,
+        lower: None,
+        upper: None,
+        standardize: true,
+        intercept: true,
+        weights: true,
+        offset: true,
+    });
+    v.push(Setup {
+        alpha: 0.5,
+        pf: None,
+        lower: None,
+        upper: None,
+        standardize: false,
+        intercept: false,
+        weights: false,
+        offset: true,
     });
     v
 }
@@ -319,6 +361,7 @@ fn check(family: Family, n: usize, p: usize, seed: u64) {
             upper_limits: s.upper.clone(),
             standardize: s.standardize,
             fit_intercept: s.intercept,
+            offset: s.offset.then(|| offset(n).to_vec()),
             ..ElasticNetParams::default()
         };
         let wv = if s.weights { Some(w.view()) } else { None };
@@ -400,6 +443,7 @@ fn nearly_separable_classes_keep_a_duality_gap() {
         standardize: true,
         intercept: true,
         weights: false,
+        offset: false,
     };
     let w = Array1::ones(x.nrows());
     for (l, info) in path.info.iter().enumerate() {

@@ -144,12 +144,26 @@ fn integer_weights_equal_row_repetition() {
     }
 }
 
+/// Also with an offset, which both fit as the ridge of `y - offset`.
 #[test]
 fn alpha_zero_path_matches_ridge_closed_form() {
     let (x, y) = common::simulate(50, 8, 0.5, 4, 2.0, 6);
     let lambdas = vec![10.0, 1.0, 0.1, 0.01];
+    let offset: Vec<f64> = (0..50).map(|i| (i as f64 * 0.3).sin()).collect();
+    for offset in [None, Some(offset)] {
+        ridge_matches_closed_form(&x, &y, &lambdas, offset);
+    }
+}
+
+fn ridge_matches_closed_form(
+    x: &ndarray::Array2<f64>,
+    y: &Array1<f64>,
+    lambdas: &[f64],
+    offset: Option<Vec<f64>>,
+) {
     let params = tight(ElasticNetParams {
-        lambda: Some(lambdas.clone()),
+        lambda: Some(lambdas.to_vec()),
+        offset,
         ..ElasticNetParams::ridge()
     });
     let path = fit_path(x.view(), y.view(), None, &params).unwrap();

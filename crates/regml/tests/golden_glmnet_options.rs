@@ -4,9 +4,11 @@
 //! coefficients, objectives within 1e-7 of glmnet's at every lambda, and excluded features
 //! at exactly zero.
 
+mod common;
+
 use ndarray::{Array1, Array2};
 use regml::data::dataset_xy;
-use regml::linear::{fit_path, objective, ElasticNetParams, Family};
+use regml::linear::{fit_path, ElasticNetParams, Family};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -66,17 +68,7 @@ fn paths_with_size_limits_and_exclusions_match_glmnet() {
         };
         params.solver.tol = 1e-10;
         let path = fit_path(x.view(), y.view(), None, &params).expect("fit");
-        assert_eq!(
-            path.lambdas.len(),
-            c.lambda.len(),
-            "case {i}: number of lambdas"
-        );
-        for (k, (a, b)) in path.lambdas.iter().zip(&c.lambda).enumerate() {
-            assert!(
-                (a - b).abs() <= 1e-10 * b,
-                "case {i}, lambda #{k}: {a} against {b}"
-            );
-        }
+        common::assert_same_lambdas(&path.lambdas, &c.lambda, 1e-10, &format!("case {i}"));
         assert_eq!(path.df, c.df, "case {i}: nonzero coefficients per lambda");
         // pmax stops with a warning, dfmax (the size asked for) without one
         let warned = path.warnings.iter().any(|w| w.contains("pmax"));
@@ -93,28 +85,22 @@ fn paths_with_size_limits_and_exclusions_match_glmnet() {
                     || pf.as_ref().is_some_and(|p| p[j].is_infinite())
             })
             .collect();
-        for k in 0..path.lambdas.len() {
-            let obj = |b0: f64, b: Array1<f64>| {
-                objective(
-                    x.view(),
-                    y.view(),
-                    None,
-                    &params,
-                    path.lambdas[k],
-                    b0,
-                    b.view(),
-                )
-                .expect("objective")
-            };
-            let ours = obj(path.intercepts[k], path.coefs.row(k).to_owned());
-            let theirs = obj(c.a0[k], Array1::from(c.beta[k].clone()));
+        common::assert_objectives_match(
+            &x,
+            &y,
+            None,
+            &params,
+            &path,
+            &c.a0,
+            &c.beta,
+            1e-7,
+            &format!("case {i}"),
+        );
+        for &j in &out {
             assert!(
-                (ours - theirs).abs() <= 1e-7 * theirs.abs(),
-                "case {i}, lambda #{k}: objective {ours} against glmnet's {theirs}"
+                path.coefs.column(j).iter().all(|&b| b == 0.0),
+                "case {i}: excluded feature {j}"
             );
-            for &j in &out {
-                assert_eq!(path.coefs[[k, j]], 0.0, "case {i}: excluded feature {j}");
-            }
         }
     }
 }

@@ -1,7 +1,8 @@
 //! Progress reported to observers (glmnet's `trace.it`): one event per fitted lambda, then one
 //! per fold, and the fits themselves unchanged by observing them. Cross-validation over
 //! several alphas on one set of folds (scikit-learn's `ElasticNetCV` over `l1_ratio`).
-//! Prevalidated predictions (cv.glmnet's `fit.preval`).
+//! Prevalidated predictions (cv.glmnet's `fit.preval`). Predictions of a model fitted with
+//! an offset.
 
 mod common;
 
@@ -211,4 +212,58 @@ fn prevalidated_predictions_come_from_the_fit_without_the_row_s_fold() {
             }
         }
     }
+}
+
+#[test]
+fn a_model_fitted_with_an_offset_predicts_with_the_rows_offsets_only() {
+    let (x, y) = common::simulate_binary(150, 6, 0.3, 3, 17);
+    let offset: Vec<f64> = (0..150).map(|i| 0.5 * (i as f64).cos()).collect();
+    let params = ElasticNetParams {
+        offset: Some(offset.clone()),
+        nlambda: 10,
+        ..ElasticNetParams::logistic(1.0)
+    };
+    let path = fit_path(x.view(), y.view(), None, &params).expect("fit");
+    assert!(path.offset);
+    let o = ndarray::Array1::from(offset);
+    let k = 6;
+    let got = path
+        .predict_with_offset(x.view(), k, Some(o.view()))
+        .expect("with offsets");
+    for i in 0..150 {
+        let eta = path.intercepts[k] + x.row(i).dot(&path.coefs.row(k)) + o[i];
+        let want = 1.0 / (1.0 + (-eta).exp());
+        assert!(
+            (got[i] - want).abs() < 1e-14,
+            "row {i}: {} against {want}",
+            got[i]
+        );
+    }
+    let err = path.predict(x.view(), k).expect_err("an offset is needed");
+    assert!(err.to_string().contains("offset"), "{err}");
+    let short = o.slice(ndarray::s![..10]);
+    assert!(path.predict_with_offset(x.view(), k, Some(short)).is_err());
+
+    // the model file keeps the need for offsets
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("m.json");
+    let names: Vec<String> = (0..6).map(|j| format!("x{j}")).collect();
+    let lambda = path.lambdas[k];
+    regml::model::LinearModel::from_path(&path, names, "y".into(), true, true, lambda, None)
+        .save(&file)
+        .expect("save");
+    let m = regml::model::LinearModel::load(&file).expect("load");
+    assert!(m.offset);
+    let again = m
+        .predict_with_offset(x.view(), lambda, Some(o.view()))
+        .expect("with offsets");
+    assert_eq!(again, got);
+    assert!(m.predict(x.view(), lambda).is_err());
+
+    // a model fitted without one takes none
+    let plain = fit_path(x.view(), y.view(), None, &ElasticNetParams::logistic(1.0)).expect("fit");
+    assert!(!plain.offset);
+    assert!(plain
+        .predict_with_offset(x.view(), 0, Some(o.view()))
+        .is_err());
 }

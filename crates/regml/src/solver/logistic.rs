@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! minimize_{b0, b}  sum_i w_i ( log(1 + exp(eta_i)) - y_i eta_i ) + P_lambda(b),
-//! eta = b0 + X b,  sum_i w_i = 1
+//! eta = offset + b0 + X b,  sum_i w_i = 1
 //! ```
 //!
 //! Each Newton step replaces the log-loss by its second-order model at the current `eta`
@@ -46,6 +46,8 @@ pub(crate) struct LogisticSolver<'a, D: Design> {
     x: &'a D,
     y: &'a [f64],
     w: &'a [f64],
+    /// Fixed part of the linear predictor, if any.
+    offset: Option<&'a [f64]>,
     pen: &'a ElasticNet,
     usable: Vec<bool>,
     opts: SolverOptions,
@@ -91,6 +93,10 @@ pub(crate) struct LogisticSolver<'a, D: Design> {
 
 impl<'a, D: Design> LogisticSolver<'a, D> {
     /// Prepares the path. With an intercept the columns of `x` must be weighted-centered.
+    /// `offset` is a fixed part of the linear predictor, `eta = offset + b0 + X b` (glmnet
+    /// `offset`); the null model is then the intercept (if any) fitted with the offset in
+    /// place.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         x: &'a D,
         y: &'a [f64],
@@ -99,26 +105,32 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
         usable: Vec<bool>,
         opts: SolverOptions,
         intercept: bool,
+        offset: Option<&'a [f64]>,
     ) -> Self {
         let (n, p) = (x.n_samples(), x.n_features());
         let ybar = dot(w, y) / sum(w);
         let b0 = if intercept {
-            (ybar / (1.0 - ybar)).ln()
+            (ybar / (1.0 - ybar)).ln() - offset.map_or(0.0, |o| dot(w, o) / sum(w))
         } else {
             0.0
+        };
+        let eta: Vec<f64> = match offset {
+            Some(o) => o.iter().map(|v| b0 + v).collect(),
+            None => vec![b0; n],
         };
         let mut s = LogisticSolver {
             x,
             y,
             w,
+            offset,
             pen,
             usable,
             opts,
             intercept,
             b: vec![0.0; p],
             b0,
-            eta: vec![b0; n],
-            prob: vec![vmath::sigmoid(b0); n],
+            prob: eta.iter().map(|&e| vmath::sigmoid(e)).collect(),
+            eta,
             g: vec![0.0; p],
             in_ws: vec![false; p],
             ws: Vec::new(),
@@ -143,21 +155,18 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
             b_at_start: vec![0.0; p],
             b0_at_start: 0.0,
         };
+        if intercept && offset.is_some() {
+            // the intercept beside an offset has no closed form: Newton steps on it alone
+            let thr = 2e-14 * s.loss().max(f64::MIN_POSITIVE);
+            s.fit_free(thr);
+        }
         s.null_dev = 2.0 * s.loss();
         let unpenalized: Vec<usize> = (0..p)
             .filter(|&j| s.usable[j] && !pen.is_penalized(j))
             .collect();
         if !unpenalized.is_empty() {
             s.add_to_working_set(&unpenalized);
-            let thr = 1e-14 * s.null_dev.max(f64::MIN_POSITIVE);
-            let mut passes = 0;
-            while passes < s.opts.max_iter {
-                let (chg, used) = s.newton_step(1.0, thr);
-                passes += used.max(1);
-                if chg < thr {
-                    break;
-                }
-            }
+            s.fit_free(1e-14 * s.null_dev.max(f64::MIN_POSITIVE));
         }
         s.refresh(false);
         s.lambda_max = pen.lambda_max(&s.g);
@@ -169,7 +178,21 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
         s
     }
 
-    /// Deviance of the intercept-only model (or of `eta = 0` without intercept).
+    /// Fits the working set (unpenalized coordinates and the intercept) by Newton steps at
+    /// `lambda = 1` until a step changes less than `thr`.
+    fn fit_free(&mut self, thr: f64) {
+        let mut passes = 0;
+        while passes < self.opts.max_iter {
+            let (chg, used) = self.newton_step(1.0, thr);
+            passes += used.max(1);
+            if chg < thr {
+                break;
+            }
+        }
+    }
+
+    /// Deviance of the intercept-only model (or of `eta = offset`, 0 without one, without
+    /// intercept).
     pub(crate) fn null_deviance(&self) -> f64 {
         self.null_dev
     }
@@ -230,10 +253,17 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
         }
     }
 
-    /// `eta = b0 + X b` recomputed from the coefficients (removes drift of the incremental
-    /// updates, so that the certificate and the primal see the same point).
+    /// `eta = offset + b0 + X b` recomputed from the coefficients (removes drift of the
+    /// incremental updates, so that the certificate and the primal see the same point).
     fn recompute_eta(&mut self) {
-        self.eta.iter_mut().for_each(|e| *e = self.b0);
+        match self.offset {
+            Some(o) => {
+                for (e, v) in self.eta.iter_mut().zip(o) {
+                    *e = self.b0 + v;
+                }
+            }
+            None => self.eta.iter_mut().for_each(|e| *e = self.b0),
+        }
         self.x.matvec_cols_add(&self.ws, &self.b, &mut self.eta);
         self.set_prob();
     }
@@ -1062,6 +1092,13 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
                 *d = if w > 0.0 { h } else { 0.0 };
             }
             let mut dual = -dot(self.w, &self.terms);
+            if let Some(o) = self.offset {
+                // the offset enters the dual objective as u' offset
+                for (((d, &y), &q), &w) in self.terms.iter_mut().zip(self.y).zip(&pp).zip(self.w) {
+                    *d = w * (q - y);
+                }
+                dual += t * dot(&self.terms, o);
+            }
             for &j in &feats {
                 if !is_free[j] {
                     dual -= pen.conjugate(lambda, j, t * s[j]);
@@ -1371,7 +1408,8 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
     /// intercept.
     fn for_tests(x: &'a D, y: &'a [f64], w: &'a [f64], pen: &'a ElasticNet) -> Self {
         let p = x.n_features();
-        LogisticSolver::new(x, y, w, pen, vec![true; p], SolverOptions::default(), true)
+        let opts = SolverOptions::default();
+        LogisticSolver::new(x, y, w, pen, vec![true; p], opts, true, None)
     }
 }
 

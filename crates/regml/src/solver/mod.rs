@@ -590,7 +590,7 @@ mod tests {
                         ..SolverOptions::default()
                     };
                     let mut s =
-                        LogisticSolver::new(&x, &y, &w, &pen, vec![true; p], opts, intercept);
+                        LogisticSolver::new(&x, &y, &w, &pen, vec![true; p], opts, intercept, None);
                     s.cov_form = cov;
                     let lmax = s.lambda_max();
                     let mut prev = lmax;
@@ -812,8 +812,9 @@ mod tests {
             usable.clone(),
             opts.clone(),
             false,
+            None,
         );
-        let mut b = LogisticSolver::new(&sparse, &labels, &w, &pen, usable, opts, false);
+        let mut b = LogisticSolver::new(&sparse, &labels, &w, &pen, usable, opts, false, None);
         let mut prev = a.lambda_max();
         for &l in &lambdas {
             assert!(a.solve(l, prev).converged && b.solve(l, prev).converged);

@@ -64,3 +64,51 @@ pub fn simulate_binary(
     });
     (x, y)
 }
+
+/// Asserts that at every lambda of `path` the objective ([`regml::linear::objective`]) of
+/// its coefficients is within `rel` (relative) of that of a reference solution, intercepts
+/// `a0` and coefficient rows `beta`, on the same data; `label` names the case in failures.
+#[allow(clippy::too_many_arguments)]
+pub fn assert_objectives_match(
+    x: &Array2<f64>,
+    y: &Array1<f64>,
+    w: Option<&Array1<f64>>,
+    params: &regml::linear::ElasticNetParams,
+    path: &regml::linear::LinearPath,
+    a0: &[f64],
+    beta: &[Vec<f64>],
+    rel: f64,
+    label: &str,
+) {
+    for k in 0..path.lambdas.len() {
+        let obj = |b0: f64, b: Array1<f64>| {
+            regml::linear::objective(
+                x.view(),
+                y.view(),
+                w.map(|w| w.view()),
+                params,
+                path.lambdas[k],
+                b0,
+                b.view(),
+            )
+            .expect("objective")
+        };
+        let ours = obj(path.intercepts[k], path.coefs.row(k).to_owned());
+        let theirs = obj(a0[k], Array1::from(beta[k].clone()));
+        assert!(
+            (ours - theirs).abs() <= rel * theirs.abs(),
+            "{label}, lambda #{k}: objective {ours} against the reference's {theirs}"
+        );
+    }
+}
+
+/// Asserts that `ours` has as many lambdas as `theirs`, each within `rel` (relative).
+pub fn assert_same_lambdas(ours: &[f64], theirs: &[f64], rel: f64, label: &str) {
+    assert_eq!(ours.len(), theirs.len(), "{label}: number of lambdas");
+    for (k, (a, b)) in ours.iter().zip(theirs).enumerate() {
+        assert!(
+            (a - b).abs() <= rel * b,
+            "{label}, lambda #{k}: {a} against {b}"
+        );
+    }
+}
