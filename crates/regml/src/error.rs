@@ -31,7 +31,7 @@ pub enum Error {
     /// A NaN or infinite value in the input.
     #[error("non-finite value in {what} at row {row}, column {column}")]
     NonFinite {
-        /// Which input (`x`, `y`, `weights`).
+        /// Which input (`x`, `y`, `weights`, `offset`).
         what: &'static str,
         /// Zero-based row.
         row: usize,
@@ -74,8 +74,10 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
-    /// An operating-system input/output failure.
-    #[error("{context}: {source}")]
+    /// An operating-system input/output failure. Its message is `context`; the system's
+    /// reason is its [`std::error::Error::source`] (shown after it by error reporters that
+    /// print the chain).
+    #[error("{context}")]
     Io {
         /// What was being done, with the path.
         context: String,
