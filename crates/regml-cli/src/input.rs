@@ -151,6 +151,9 @@ pub fn load(args: &DataArgs, family: Option<Family>, extra: &[&str]) -> Result<L
         exclude.push(i);
         extra_columns.push(i);
     }
+    if family == Family::Gaussian && args.positive.is_some() {
+        bail!("--positive picks class 1 of a binomial model: add --family binomial");
+    }
     let labels = label_texts(&table, ti);
     let (y, classes) = match family {
         Family::Gaussian => (Array1::from(table.numeric(ti)?.to_vec()), None),

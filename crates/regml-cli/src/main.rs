@@ -487,14 +487,15 @@ impl FitProgress {
         };
         match p {
             Progress::Lambda { done, total } => {
-                bar.set_length(total as u64);
-                bar.set_position(done as u64);
                 if done == 1 {
-                    // a new path (with --alphas, one per alpha): its folds start afresh
+                    // a new path (with --alphas, one per alpha): its folds start afresh; the
+                    // label comes first, so that no bar is drawn without it
                     self.in_folds
                         .store(false, std::sync::atomic::Ordering::Release);
                     bar.set_message("lambdas");
                 }
+                bar.set_length(total as u64);
+                bar.set_position(done as u64);
             }
             Progress::Fold { total, .. } => {
                 if !self

@@ -13,7 +13,6 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     p
 }
 
-/// A small valid regression CSV: y depends on a and b.
 /// Runs `regml args --json FILE`, which must succeed; returns the JSON and standard output.
 fn run_json(args: &[&str]) -> (serde_json::Value, String) {
     let dir = tempfile::tempdir().unwrap();
@@ -29,6 +28,7 @@ fn run_json(args: &[&str]) -> (serde_json::Value, String) {
     (v, stdout)
 }
 
+/// A small valid regression CSV: y depends on a and b.
 fn good_csv() -> String {
     let mut s = String::from("a,b,c,w,y,cls\n");
     for i in 0..30 {
@@ -148,6 +148,10 @@ fn bad_data_semantics_are_reported() {
             "maybe",
         ],
         "no such label",
+    );
+    fails_with(
+        &["path", "--data", g, "--target", "y", "--positive", "yes"],
+        "add --family binomial",
     );
     // usage errors exit with 2
     regml().args(["path", "--alpha"]).assert().code(2);
@@ -527,24 +531,40 @@ fn a_closed_stdout_ends_the_output_without_a_panic() {
 /// pseudo-terminal and records what it shows.
 #[test]
 fn a_terminal_shows_progress_over_lambdas_then_folds() {
-    let bin = assert_cmd::cargo::cargo_bin("regml");
-    let line = format!(
-        "{} cv --dataset digits --positive 3 --folds 10",
-        bin.display()
-    );
-    let out = std::process::Command::new("script")
-        .args(["-q", "-e", "-c", &line, "/dev/null"])
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("`script` (util-linux) runs; scripts/install-deps.sh installs it");
-    let shown = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{shown}");
+    let shown = on_a_terminal("cv --dataset digits --positive 3 --folds 10");
     let lambdas = shown.find("lambdas [").expect("a bar over the lambdas");
     let folds = shown.find("folds [").expect("a bar over the folds");
     assert!(lambdas < folds, "{shown}");
     assert!(shown.contains("/10 "), "counted out of ten folds: {shown}");
     // the bars are cleared; the table follows
     assert!(shown.contains("Lambda"), "{shown}");
+    // `fit` walks the grid down to its lambda with the same bar, then prints the fit
+    let shown = on_a_terminal("fit --dataset digits --positive 3 --lambda 0.01");
+    assert!(shown.contains("lambdas ["), "{shown}");
+    assert!(!shown.contains("folds ["), "{shown}");
+    assert!(shown.contains("relative gap"), "{shown}");
+}
+
+/// What `regml args` shows on a pseudo-terminal (`script`, util-linux); it must succeed. Every
+/// bar drawn carries its label.
+fn on_a_terminal(args: &str) -> String {
+    let bin = assert_cmd::cargo::cargo_bin("regml");
+    let line = format!("{} {args}", bin.display());
+    let out = std::process::Command::new("script")
+        .args(["-q", "-e", "-c", &line, "/dev/null"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("`script` (util-linux) runs; scripts/install-deps.sh installs it");
+    let shown = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{shown}");
+    // each draw starts by clearing the line
+    for draw in shown.split("\u{1b}[2K") {
+        assert!(
+            !draw.trim_start().starts_with('['),
+            "a bar without its label: {draw:?}"
+        );
+    }
+    shown
 }
 
 /// `--dfmax` and `--pmax` stop the path where glmnet does (23 and 22 lambdas on diabetes with 4;
