@@ -5,6 +5,8 @@
 //!    every full-data `lambda`. As in cv.glmnet, a fold fits its own default grid when the
 //!    user gave no `lambda` values, and its coefficients are linearly interpolated in
 //!    `lambda` (clamped at the ends of its path); user-given values are used in every fold.
+//!    With an offset ([`ElasticNetParams::offset`]) a fold fits with its training rows'
+//!    offsets and predicts with its held-out rows' own.
 //! 3. Per fold, the weighted mean of the per-observation loss is taken ("grouped" CV; with
 //!    fewer than 3 observations per fold the per-observation values are used instead).
 //! 4. `cvm` is the weighted mean over folds (weights: each fold's total observation weight),
@@ -317,7 +319,7 @@ pub fn cv_path_observed(
     // per-fold (grouped) or per-observation losses
     let grouped = measure == Measure::Auc || n / nfolds >= 3;
     // every fold predicts with its rows' offsets, and scores them against y as given
-    let full_offset = params.offset.clone();
+    let full_offset = params.offset.as_deref();
     // fold fits, in parallel when enabled; each scores its own rows
     let folds_done = std::sync::atomic::AtomicUsize::new(0);
     let fit_fold = |k: usize| -> Result<FoldOutcome> {
@@ -358,9 +360,8 @@ pub fn cv_path_observed(
         .map_err(fold_err)?;
         let xv = select_rows(&x, &test);
         let mut pred = Array2::zeros((test.len(), nl));
-        let test_offset: Option<Array1<f64>> = full_offset
-            .as_ref()
-            .map(|o| test.iter().map(|&i| o[i]).collect());
+        let test_offset: Option<Array1<f64>> =
+            full_offset.map(|o| test.iter().map(|&i| o[i]).collect());
         for (l, &lam) in lambdas.iter().enumerate() {
             let (b0, b) = fp.coef_at(lam);
             let mut eta = xv.dot(&b) + b0;
