@@ -174,6 +174,7 @@ pub fn path_json(
         "n_iter": p.info.iter().map(|i| i.n_iter).collect::<Vec<_>>(),
         "converged": p.info.iter().map(|i| i.converged).collect::<Vec<_>>(),
         "warnings": p.warnings,
+        "offset": p.offset,
         "fit_seconds": secs,
     });
     if let Some(r) = cv {

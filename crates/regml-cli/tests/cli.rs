@@ -699,12 +699,22 @@ fn an_offset_is_fitted_and_needed_again_for_prediction() {
     );
     let (a, _) = run_json(&["path", "--data", f, "--target", "y", "--offset", "off"]);
     let (b, _) = run_json(&["path", "--data", s, "--target", "ys"]);
+    assert_eq!((&a["offset"], &b["offset"]), (&true.into(), &false.into()));
     assert_eq!(a["feature_names"], b["feature_names"]);
     assert_eq!(a["feature_names"].as_array().unwrap().len(), 3);
     for key in ["lambdas", "intercepts", "coefficients", "dev_ratio"] {
         assert!(a[key].is_array(), "{key}");
         assert_eq!(a[key], b[key], "{key}");
     }
+
+    // ridge-cv's leave-one-out curve of y with an offset is that of y - offset
+    let ridge = |args: &[&str]| run_json(&[&["ridge-cv"], args].concat()).0;
+    let (ra, rb) = (
+        ridge(&["--data", f, "--target", "y", "--offset", "off"]),
+        ridge(&["--data", s, "--target", "ys"]),
+    );
+    assert!(ra["score"].is_array(), "{ra}");
+    assert_eq!(ra["score"], rb["score"]);
 
     // binomial: the model needs --offset to predict, and the offset shifts the link
     let model = dir.path().join("m.json");
