@@ -14,9 +14,7 @@
 //! 5. `lambda_min` is the largest `lambda` attaining the minimum of `cvm` (the maximum for
 //!    AUC); `lambda_1se` the largest `lambda` with `cvm <= cvm[min] + cvsd[min]`.
 
-use crate::linear::{
-    fit_prepared, fit_response, prepare, validate, ElasticNetParams, Family, LinearPath, Progress,
-};
+use crate::linear::{check_inputs, fit_prepared, ElasticNetParams, Family, LinearPath, Progress};
 use crate::{Error, Result};
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
 use rand::seq::SliceRandom;
@@ -308,11 +306,9 @@ pub fn cv_path_observed(
     }
 
     // full fit (least squares with an offset fits y - offset)
-    let shifted = fit_response(&y, params)?;
-    let y_fit = shifted.as_ref().map_or(y, |s| s.view());
-    let w_full = validate(&x, &y_fit, weights.as_ref(), params)?;
-    let prep = prepare(&x, &y_fit, &w_full, params);
-    let path = fit_prepared(&x, &y_fit, &w_full, &prep, params, None, observer)?;
+    let full = check_inputs(&x, &y, weights.as_ref(), params)?;
+    let y_fit = full.y(y);
+    let path = fit_prepared(&x, &y_fit, &full.w, &full.prep, params, None, observer)?;
     let lambdas = path.lambdas.clone();
     let nl = lambdas.len();
 
@@ -338,8 +334,8 @@ pub fn cv_path_observed(
             ..params.clone()
         };
         let params = &fold_params;
-        let wn = validate(&xt.view(), &yt.view(), Some(&wt.view()), params).map_err(fold_err)?;
-        let prep = prepare(&xt.view(), &yt.view(), &wn, params);
+        let fold =
+            check_inputs(&xt.view(), &yt.view(), Some(&wt.view()), params).map_err(fold_err)?;
         // cv.glmnet: with a default grid each fold fits its own grid and is evaluated at the
         // full-data lambdas by linear interpolation; user lambdas are used in every fold
         let own_grid = params.lambda.is_none();
@@ -351,8 +347,8 @@ pub fn cv_path_observed(
         let fp = fit_prepared(
             &xt.view(),
             &yt.view(),
-            &wn,
-            &prep,
+            &fold.w,
+            &fold.prep,
             params,
             fold_lambdas,
             &|_| {},

@@ -286,7 +286,7 @@ fn check_finite_2d(x: &ArrayView2<f64>) -> Result<()> {
 }
 
 /// Validates data against the parameters; returns normalized weights.
-pub(crate) fn validate(
+fn validate(
     x: &ArrayView2<f64>,
     y: &ArrayView1<f64>,
     weights: Option<&ArrayView1<f64>>,
@@ -402,13 +402,43 @@ pub(crate) fn validate(
     Ok(w)
 }
 
+/// Inputs checked and prepared once by [`check_inputs`].
+pub(crate) struct Checked {
+    /// `y - offset` for least squares with an offset; `None`: the response as given.
+    shifted: Option<Array1<f64>>,
+    /// Weights normalized to sum to one.
+    pub w: Vec<f64>,
+    /// Means, scales and usable columns.
+    pub prep: Prepared,
+}
+
+impl Checked {
+    /// The response the solvers fit, given the `y` that was checked.
+    pub fn y<'s>(&'s self, y: ArrayView1<'s, f64>) -> ArrayView1<'s, f64> {
+        self.shifted.as_ref().map_or(y, |s| s.view())
+    }
+}
+
+/// Checks the offset, the data and the weights, and prepares the columns, for every entry
+/// point that fits (least squares with an offset is checked and prepared as the fit of
+/// `y - offset`).
+pub(crate) fn check_inputs(
+    x: &ArrayView2<f64>,
+    y: &ArrayView1<f64>,
+    weights: Option<&ArrayView1<f64>>,
+    params: &ElasticNetParams,
+) -> Result<Checked> {
+    let shifted = fit_response(y, params)?;
+    let y_fit = shifted.as_ref().map_or(y.view(), |s| s.view());
+    let w = validate(x, &y_fit, weights, params)?;
+    let prep = prepare(x, &y_fit, &w, params);
+    Ok(Checked { shifted, w, prep })
+}
+
 /// The response the solvers fit, after checking `params.offset` against the `n` rows: for
 /// least squares with an offset, `y - offset` (glmnet fits exactly that); otherwise `None`,
 /// the response as given (the logistic solver adds the offset to its linear predictor).
-pub(crate) fn fit_response(
-    y: &ArrayView1<f64>,
-    params: &ElasticNetParams,
-) -> Result<Option<Array1<f64>>> {
+fn fit_response(y: &ArrayView1<f64>, params: &ElasticNetParams) -> Result<Option<Array1<f64>>> {
     let Some(o) = &params.offset else {
         return Ok(None);
     };
@@ -454,7 +484,7 @@ fn excluded(params: &ElasticNetParams, p: usize) -> Vec<bool> {
 }
 
 /// Weighted means, scales and the usable columns (not constant, not excluded).
-pub(crate) fn prepare(
+fn prepare(
     x: &ArrayView2<f64>,
     y: &ArrayView1<f64>,
     w: &[f64],
@@ -691,11 +721,8 @@ pub fn fit_path_observed(
     params: &ElasticNetParams,
     observer: &(dyn Fn(Progress) + Sync),
 ) -> Result<LinearPath> {
-    let shifted = fit_response(&y, params)?;
-    let y = shifted.as_ref().map_or(y, |s| s.view());
-    let w = validate(&x, &y, weights.as_ref(), params)?;
-    let prep = prepare(&x, &y, &w, params);
-    fit_prepared(&x, &y, &w, &prep, params, None, observer)
+    let c = check_inputs(&x, &y, weights.as_ref(), params)?;
+    fit_prepared(&x, &c.y(y), &c.w, &c.prep, params, None, observer)
 }
 
 /// Path fit on validated data; `lambdas_override` forces a sequence (cross-validation folds);
@@ -1217,10 +1244,7 @@ pub fn objective(
     b0: f64,
     b: ArrayView1<f64>,
 ) -> Result<f64> {
-    let shifted = fit_response(&y, params)?;
-    let y_fit = shifted.as_ref().map_or(y, |s| s.view());
-    let w = validate(&x, &y_fit, weights.as_ref(), params)?;
-    let prep = prepare(&x, &y_fit, &w, params);
+    let Checked { w, prep, .. } = check_inputs(&x, &y, weights.as_ref(), params)?;
     let pen = solver_penalty(params, &prep)?;
     let mut eta = x.dot(&b) + b0;
     if let Some(o) = &params.offset {
@@ -1254,9 +1278,6 @@ pub fn lambda_max(
 ) -> Result<f64> {
     let mut probe = params.clone();
     probe.lambda = Some(vec![f64::MAX]);
-    let shifted = fit_response(&y, params)?;
-    let y = shifted.as_ref().map_or(y, |s| s.view());
-    let w = validate(&x, &y, weights.as_ref(), &probe)?;
-    let prep = prepare(&x, &y, &w, &probe);
-    Ok(fit_prepared(&x, &y, &w, &prep, &probe, None, &|_| {})?.lambda_max)
+    let c = check_inputs(&x, &y, weights.as_ref(), &probe)?;
+    Ok(fit_prepared(&x, &c.y(y), &c.w, &c.prep, &probe, None, &|_| {})?.lambda_max)
 }

@@ -12,7 +12,7 @@
 //! replaces `H_ii` by `tr(H)/n`. Standardization statistics are computed once on all rows
 //! (as scikit-learn does), not re-estimated per left-out row.
 
-use crate::linear::{fit_response, lambda_grid, prepare, validate, ElasticNetParams, Family};
+use crate::linear::{check_inputs, lambda_grid, ElasticNetParams, Family};
 use crate::{Error, Result};
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
 use serde::{Deserialize, Serialize};
@@ -73,10 +73,8 @@ pub fn ridge_cv(
         ));
     }
     // with an offset the ridge fits y - offset, and so do its held-out residuals
-    let shifted = fit_response(&y, &params)?;
-    let y = shifted.as_ref().map_or(y, |s| s.view());
-    let w = validate(&x, &y, weights.as_ref(), &params)?;
-    let prep = prepare(&x, &y, &w, &params);
+    let c = check_inputs(&x, &y, weights.as_ref(), &params)?;
+    let (y, w, prep) = (c.y(y), &c.w, &c.prep);
     let (n, p) = x.dim();
     let sw: Vec<f64> = w.iter().map(|v| v.sqrt()).collect();
     // Z = sqrt(W) (X - mean) / sd, t = sqrt(W) (y - ybar)
