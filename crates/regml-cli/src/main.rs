@@ -607,22 +607,23 @@ fn run_cv(cmd: CvCmd) -> Result<()> {
     let t0 = Instant::now();
     let w = d.weights.as_ref().map(|w| w.view());
     let observe = |p| progress.observe(p);
-    let (res, over_alphas) = match &alphas {
-        None => (
-            cv_path_observed(d.x.view(), d.y.view(), w, &params, &cvp, &observe),
-            None,
-        ),
-        Some(a) => {
-            match regml::cv::cv_alphas(d.x.view(), d.y.view(), w, &params, a, &cvp, &observe) {
-                Ok(r) => (Ok(r.fits[r.best].clone()), Some(r)),
-                Err(e) => (Err(e), None),
+    // one cross-validated path, or one per alpha; either way the chosen one is `fits[best]`
+    let all = match &alphas {
+        None => cv_path_observed(d.x.view(), d.y.view(), w, &params, &cvp, &observe).map(|r| {
+            regml::cv::CvAlphasResult {
+                alphas: vec![params.alpha],
+                fits: vec![r],
+                best: 0,
             }
-        }
+        }),
+        Some(a) => regml::cv::cv_alphas(d.x.view(), d.y.view(), w, &params, a, &cvp, &observe),
     };
     let secs = t0.elapsed().as_secs_f64();
     progress.finish();
-    let res = res?;
-    if let Some(r) = &over_alphas {
+    let all = all?;
+    let res = &all.fits[all.best];
+    let over_alphas = alphas.is_some().then_some(&all);
+    if let Some(r) = over_alphas {
         for (a, f) in r.alphas.iter().zip(&r.fits) {
             let tagged: Vec<String> = f
                 .warnings
@@ -636,14 +637,14 @@ fn run_cv(cmd: CvCmd) -> Result<()> {
     } else {
         warn_all(&res.warnings);
     }
-    out!("{}", output::cv_table(&res));
+    out!("{}", output::cv_table(res));
     if let Some(f) = &cmd.json {
-        let mut v = output::path_json(&res.path, &d, secs, Some(&res));
+        let mut v = output::path_json(&res.path, &d, secs, Some(res));
         if let (Some(preval), Some(o)) = (&res.preval, v.as_object_mut()) {
             let rows: Vec<Vec<f64>> = preval.rows().into_iter().map(|r| r.to_vec()).collect();
             o.insert("fit_preval".into(), serde_json::json!(rows));
         }
-        if let (Some(r), Some(o)) = (&over_alphas, v.as_object_mut()) {
+        if let (Some(r), Some(o)) = (over_alphas, v.as_object_mut()) {
             o.insert("alphas".into(), serde_json::json!(r.alphas));
             let best_cvm: Vec<f64> = r.fits.iter().map(|f| f.cvm[f.index_min]).collect();
             o.insert("alpha_cvm_min".into(), serde_json::json!(best_cvm));
@@ -659,7 +660,7 @@ fn run_cv(cmd: CvCmd) -> Result<()> {
         output::write_json(f, &v)?;
     }
     if let Some(f) = &cmd.plot {
-        write_plot(f, &regml::plot::Figure::single(regml::plot::cv_curve(&res)))?;
+        write_plot(f, &regml::plot::Figure::single(regml::plot::cv_curve(res)))?;
     }
     if let Some(f) = &cmd.plot_path {
         let chart = regml::plot::coef_path(
