@@ -206,7 +206,7 @@ pub fn load(args: &DataArgs, family: Option<Family>, extra: &[&str]) -> Result<L
             (y, Some(vec![negative, positive]))
         }
     };
-    let (x, feature_names) = table.matrix_without(&exclude)?;
+    let (x, feature_names) = table.columns_without(&exclude)?;
     if feature_names.is_empty() {
         bail!("{source}: no feature columns besides the target");
     }

@@ -224,8 +224,18 @@ fn loss(measure: Measure, family: Family, y: f64, mu: f64) -> f64 {
     }
 }
 
+/// The rows `rows` of `x`, in `x`'s layout when it is column-major (the layout a fit reads in
+/// place), row-major otherwise.
 fn select_rows(x: &ArrayView2<f64>, rows: &[usize]) -> Array2<f64> {
-    x.select(Axis(0), rows)
+    if !x.t().is_standard_layout() {
+        return x.select(Axis(0), rows);
+    }
+    use ndarray::ShapeBuilder;
+    let mut out = Array2::zeros((rows.len(), x.ncols()).f());
+    for (mut dst, src) in out.columns_mut().into_iter().zip(x.columns()) {
+        dst.iter_mut().zip(rows).for_each(|(d, &i)| *d = src[i]);
+    }
+    out
 }
 
 /// Cross-validates the path described by `params`.

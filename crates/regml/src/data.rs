@@ -114,13 +114,24 @@ impl Table {
         }
     }
 
-    /// The `n_rows x k` matrix of all columns except `exclude`, with their names.
+    /// The `n_rows x k` matrix of all columns except `exclude`, with their names, in row-major
+    /// order (each row contiguous, as a network reads its examples).
     pub fn matrix_without(&self, exclude: &[usize]) -> Result<(Array2<f64>, Vec<String>)> {
+        self.without(exclude, false)
+    }
+
+    /// [`Self::matrix_without`] in column-major order (each column contiguous): the layout
+    /// the linear models read in place, without copying the matrix.
+    pub fn columns_without(&self, exclude: &[usize]) -> Result<(Array2<f64>, Vec<String>)> {
+        self.without(exclude, true)
+    }
+
+    fn without(&self, exclude: &[usize], col_major: bool) -> Result<(Array2<f64>, Vec<String>)> {
         let keep: Vec<usize> = (0..self.names.len())
             .filter(|j| !exclude.contains(j))
             .collect();
         let names = keep.iter().map(|&j| self.names[j].clone()).collect();
-        Ok((self.matrix_of_indices(&keep)?, names))
+        Ok((self.matrix_of_indices(&keep, col_major)?, names))
     }
 
     /// The matrix of the columns called `names`, in that order (for prediction).
@@ -129,11 +140,12 @@ impl Table {
             .iter()
             .map(|n| self.column_index(n))
             .collect::<Result<_>>()?;
-        self.matrix_of_indices(&idx)
+        self.matrix_of_indices(&idx, false)
     }
 
-    fn matrix_of_indices(&self, idx: &[usize]) -> Result<Array2<f64>> {
-        let mut x = Array2::zeros((self.n_rows(), idx.len()));
+    fn matrix_of_indices(&self, idx: &[usize], col_major: bool) -> Result<Array2<f64>> {
+        use ndarray::ShapeBuilder;
+        let mut x = Array2::zeros((self.n_rows(), idx.len()).set_f(col_major));
         for (c, &j) in idx.iter().enumerate() {
             let col = self.numeric(j)?;
             x.column_mut(c)
@@ -540,13 +552,13 @@ pub fn dataset(name: &str) -> Result<Table> {
     parse_csv(gz, info.name, &CsvLimits::default(), &[])
 }
 
-/// An embedded dataset as numbers: the features (`n x p`), its target column and the feature
-/// names.
+/// An embedded dataset as numbers: the features (`n x p`, column-major), its target column
+/// and the feature names.
 pub fn dataset_xy(name: &str) -> Result<(Array2<f64>, Vec<f64>, Vec<String>)> {
     let info = dataset_info(name)?;
     let t = dataset(name)?;
     let target = t.column_index(info.target)?;
-    let (x, names) = t.matrix_without(&[target])?;
+    let (x, names) = t.columns_without(&[target])?;
     Ok((x, t.numeric(target)?, names))
 }
 

@@ -112,14 +112,6 @@ impl<S: AsRef<[f64]>> DenseDesign<S> {
         self.data.as_ref()
     }
 
-    /// Rows per gathered block of a Gram product with `width` gathered columns: a few
-    /// megabytes ([`GATHER_BYTES`]), at least 256 rows, at most `n`.
-    fn row_block(&self, width: usize) -> usize {
-        (GATHER_BYTES / 8 / width.max(1))
-            .max(256)
-            .min(self.n_samples)
-    }
-
     /// Copies rows `start..start + h` of the columns `cols` into `dst`, one after the other
     /// (on the rayon pool when the copy is large: the product that follows waits for it).
     fn gather_rows(&self, cols: &[usize], start: usize, h: usize, dst: &mut [f64])
@@ -254,7 +246,7 @@ impl<S: AsRef<[f64]> + Sync> Design for DenseDesign<S> {
         // X_R' X_C = sum over row blocks B of X[B, R]' X[B, C]: the gathered copies stay a few
         // megabytes however tall X is; with all rows wanted, X[B, :] is read in place
         let gathered = k + if all_rows { 0 } else { m };
-        let block = self.row_block(gathered);
+        let block = row_block(n, gathered);
         if scratch.len() < block * gathered {
             scratch.resize(block * gathered, 0.0);
         }
@@ -287,8 +279,6 @@ impl<S: AsRef<[f64]> + Sync> Design for DenseDesign<S> {
         }
     }
     fn gram_square(&self, cols: &[usize], out: &mut [f64], scratch: &mut Vec<f64>) {
-        use faer::linalg::matmul::triangular::{matmul, BlockStructure};
-        use faer::reborrow::ReborrowMut;
         let (n, k) = (self.n_samples, cols.len());
         if k == 0 {
             return;
@@ -297,44 +287,254 @@ impl<S: AsRef<[f64]> + Sync> Design for DenseDesign<S> {
             out[..k * k].fill(0.0);
             return;
         }
-        let mut dst = faer::MatMut::from_column_major_slice_mut(&mut out[..k * k], k, k);
         // only the lower triangle is computed, then mirrored
-        let lower = |dst: faer::MatMut<f64>, a: faer::MatRef<f64>, accum| {
-            matmul(
-                dst,
-                BlockStructure::TriangularLower,
-                accum,
-                a.transpose(),
-                BlockStructure::Rectangular,
-                a,
-                BlockStructure::Rectangular,
-                1.0,
-                crate::kernels::faer_par(),
-            )
-        };
         if cols.iter().enumerate().all(|(c, &j)| j == cols[0] + c) {
             // consecutive columns are read in place
             let a = &self.as_slice()[cols[0] * n..(cols[0] + k) * n];
-            lower(
-                dst.rb_mut(),
+            gram_lower(
+                faer::MatMut::from_column_major_slice_mut(&mut out[..k * k], k, k),
                 faer::MatRef::from_column_major_slice(a, n, k),
                 faer::Accum::Replace,
             );
+            symmetrize_lower(k, out);
         } else {
-            // X_c' X_c = sum over row blocks R of X_c[R]' X_c[R]: the gathered block stays a
-            // few megabytes however many columns are wanted
-            let rows = self.row_block(k);
-            if scratch.len() < rows * k {
-                scratch.resize(rows * k, 0.0);
+            gram_square_gathered(n, cols, out, scratch, |c, start, h, dst| {
+                self.gather_rows(c, start, h, dst)
+            });
+        }
+    }
+}
+
+/// Rows per gathered block of a Gram product over `n` rows with `width` gathered columns: a
+/// few megabytes ([`GATHER_BYTES`]), at least 256 rows, at most `n`.
+fn row_block(n: usize, width: usize) -> usize {
+    (GATHER_BYTES / 8 / width.max(1)).max(256).min(n)
+}
+
+/// The lower triangle of `dst` replaced by (or, with `Accum::Add`, increased by) `a' a`; the
+/// upper triangle is not formed.
+fn gram_lower(dst: faer::MatMut<f64>, a: faer::MatRef<f64>, accum: faer::Accum) {
+    use faer::linalg::matmul::triangular::{matmul, BlockStructure};
+    matmul(
+        dst,
+        BlockStructure::TriangularLower,
+        accum,
+        a.transpose(),
+        BlockStructure::Rectangular,
+        a,
+        BlockStructure::Rectangular,
+        1.0,
+        crate::kernels::faer_par(),
+    )
+}
+
+/// `out = X_c' X_c`, exactly symmetric, as the sum over row blocks `R` of `X_c[R]' X_c[R]`:
+/// `gather(cols, start, h, dst)` writes rows `start..start + h` of the columns `cols` into
+/// `dst`, one column after the other. The gathered block stays a few megabytes however many
+/// columns are wanted.
+fn gram_square_gathered(
+    n: usize,
+    cols: &[usize],
+    out: &mut [f64],
+    scratch: &mut Vec<f64>,
+    gather: impl Fn(&[usize], usize, usize, &mut [f64]),
+) {
+    use faer::reborrow::ReborrowMut;
+    let k = cols.len();
+    let rows = row_block(n, k);
+    if scratch.len() < rows * k {
+        scratch.resize(rows * k, 0.0);
+    }
+    let mut dst = faer::MatMut::from_column_major_slice_mut(&mut out[..k * k], k, k);
+    for start in (0..n).step_by(rows) {
+        let m = rows.min(n - start);
+        gather(cols, start, m, &mut scratch[..m * k]);
+        let a = faer::MatRef::from_column_major_slice(&scratch[..m * k], m, k);
+        gram_lower(dst.rb_mut(), a, block_accum(start));
+    }
+    symmetrize_lower(k, out);
+}
+
+/// A dense column-major matrix read through a per-column affine map and a per-row factor,
+/// without a copy: the design's entries are
+///
+/// ```text
+/// z_ij = (x_ij - mean_j) * factor_j * row_i        (row_i = 1 without row factors)
+/// ```
+///
+/// This is the centered, scaled and row-weighted matrix a standardized least-squares fit works
+/// on (`factor_j = 1 / sd_j`, `row_i = sqrt(w_i)`), formed on the fly: column operations
+/// transform [`TRANSFORM_CHUNK`] values at a time into a buffer on the stack, and Gram
+/// products transform the row blocks they gather anyway. Each column operation costs a few
+/// more arithmetic operations per value than on [`DenseDesign`], so it suits solvers that
+/// read `X` a few times (covariance-mode coordinate descent reads it for `X'y`, the column
+/// norms and the Gram matrix), not pass after pass.
+#[derive(Clone, Debug)]
+pub struct TransformedDense<'a> {
+    x: &'a [f64],
+    n_samples: usize,
+    mean: Vec<f64>,
+    factor: Vec<f64>,
+    row: Option<&'a [f64]>,
+}
+
+/// Values a [`TransformedDense`] column operation transforms at a time.
+pub const TRANSFORM_CHUNK: usize = 512;
+
+impl<'a> TransformedDense<'a> {
+    /// Wraps the column-major `n_samples x mean.len()` matrix `x` with the column means and
+    /// factors and the optional row factors. Returns `None` when the lengths disagree.
+    pub fn new(
+        x: &'a [f64],
+        n_samples: usize,
+        mean: Vec<f64>,
+        factor: Vec<f64>,
+        row: Option<&'a [f64]>,
+    ) -> Option<Self> {
+        let p = mean.len();
+        let fits = factor.len() == p
+            && x.len() == n_samples.checked_mul(p)?
+            && row.is_none_or(|r| r.len() == n_samples);
+        fits.then_some(TransformedDense {
+            x,
+            n_samples,
+            mean,
+            factor,
+            row,
+        })
+    }
+
+    /// Writes `z_ij` for the rows `start..start + dst.len()` of column `j` into `dst`.
+    #[inline]
+    fn fill(&self, j: usize, start: usize, dst: &mut [f64]) {
+        let n = self.n_samples;
+        let src = &self.x[j * n + start..j * n + start + dst.len()];
+        let (m, f) = (self.mean[j], self.factor[j]);
+        match self.row {
+            Some(r) => {
+                let r = &r[start..start + dst.len()];
+                for ((d, &v), &ri) in dst.iter_mut().zip(src).zip(r) {
+                    *d = (v - m) * f * ri;
+                }
             }
-            for start in (0..n).step_by(rows) {
-                let m = rows.min(n - start);
-                self.gather_rows(cols, start, m, &mut scratch[..m * k]);
-                let a = faer::MatRef::from_column_major_slice(&scratch[..m * k], m, k);
-                lower(dst.rb_mut(), a, block_accum(start));
+            None => {
+                for (d, &v) in dst.iter_mut().zip(src) {
+                    *d = (v - m) * f;
+                }
             }
         }
-        symmetrize_lower(k, out);
+    }
+
+    /// Calls `f(start, z)` for consecutive row chunks of column `j`, `z` its values there.
+    #[inline]
+    fn chunks(&self, j: usize, mut f: impl FnMut(usize, &[f64])) {
+        let mut buf = [0.0; TRANSFORM_CHUNK];
+        for start in (0..self.n_samples).step_by(TRANSFORM_CHUNK) {
+            let h = TRANSFORM_CHUNK.min(self.n_samples - start);
+            self.fill(j, start, &mut buf[..h]);
+            f(start, &buf[..h]);
+        }
+    }
+
+    /// Rows `start..start + h` of the columns `cols`, transformed, into `dst` one column after
+    /// the other (on the rayon pool when the block is large).
+    fn gather_rows(&self, cols: &[usize], start: usize, h: usize, dst: &mut [f64]) {
+        kernels::for_each_chunk_mut(&mut dst[..cols.len() * h], h, |c, chunk| {
+            self.fill(cols[c], start, chunk);
+        });
+    }
+}
+
+impl Design for TransformedDense<'_> {
+    fn n_samples(&self) -> usize {
+        self.n_samples
+    }
+    fn n_features(&self) -> usize {
+        self.mean.len()
+    }
+    fn col_dot(&self, j: usize, v: &[f64]) -> f64 {
+        let mut s = 0.0;
+        self.chunks(j, |i, z| s += kernels::dot(z, &v[i..i + z.len()]));
+        s
+    }
+    fn col_dot_weighted(&self, j: usize, w: &[f64], v: &[f64]) -> f64 {
+        let mut s = 0.0;
+        self.chunks(j, |i, z| {
+            s += kernels::dot3(z, &w[i..i + z.len()], &v[i..i + z.len()])
+        });
+        s
+    }
+    fn col_axpy(&self, j: usize, a: f64, v: &mut [f64]) {
+        self.chunks(j, |i, z| kernels::axpy(a, z, &mut v[i..i + z.len()]));
+    }
+    fn col_axpy_weighted(&self, j: usize, a: f64, w: &[f64], v: &mut [f64]) {
+        self.chunks(j, |i, z| {
+            kernels::axpy3(a, z, &w[i..i + z.len()], &mut v[i..i + z.len()])
+        });
+    }
+    fn col_sq_norm_weighted(&self, j: usize, w: &[f64]) -> f64 {
+        let mut s = 0.0;
+        self.chunks(j, |i, z| s += kernels::dot3(z, &w[i..i + z.len()], z));
+        s
+    }
+    fn col_dot_and_sq_norm_weighted(&self, j: usize, r: &[f64], w: &[f64]) -> (f64, f64) {
+        let (mut d, mut q) = (0.0, 0.0);
+        self.chunks(j, |i, z| {
+            let (a, b) =
+                kernels::dot_and_sq_norm_weighted(z, &r[i..i + z.len()], &w[i..i + z.len()]);
+            d += a;
+            q += b;
+        });
+        (d, q)
+    }
+    fn t_matvec(&self, v: &[f64], out: &mut [f64]) {
+        let p = out.len();
+        let vals = kernels::map_indices(p, self.n_samples * p, |j| self.col_dot(j, v));
+        out.copy_from_slice(&vals);
+    }
+    fn gram_square(&self, cols: &[usize], out: &mut [f64], scratch: &mut Vec<f64>) {
+        let k = cols.len();
+        if k == 0 {
+            return;
+        }
+        if self.n_samples == 0 {
+            out[..k * k].fill(0.0);
+            return;
+        }
+        gram_square_gathered(self.n_samples, cols, out, scratch, |c, start, h, dst| {
+            self.gather_rows(c, start, h, dst)
+        });
+    }
+    fn gram_block(&self, rows: &[usize], cols: &[usize], out: &mut [f64], scratch: &mut Vec<f64>) {
+        use faer::reborrow::ReborrowMut;
+        let (n, m, k) = (self.n_samples, rows.len(), cols.len());
+        if k == 0 || m == 0 {
+            return;
+        }
+        if n == 0 {
+            out[..m * k].fill(0.0);
+            return;
+        }
+        // X_R' X_C = sum over row blocks B of Z[B, R]' Z[B, C], both gathered and transformed
+        let block = row_block(n, m + k);
+        if scratch.len() < block * (m + k) {
+            scratch.resize(block * (m + k), 0.0);
+        }
+        let mut dst = faer::MatMut::from_column_major_slice_mut(&mut out[..m * k], m, k);
+        for start in (0..n).step_by(block) {
+            let h = block.min(n - start);
+            let (left, right) = scratch[..h * (m + k)].split_at_mut(h * m);
+            self.gather_rows(rows, start, h, left);
+            self.gather_rows(cols, start, h, right);
+            faer::linalg::matmul::matmul(
+                dst.rb_mut(),
+                block_accum(start),
+                faer::MatRef::from_column_major_slice(&*left, h, m).transpose(),
+                faer::MatRef::from_column_major_slice(&*right, h, k),
+                1.0,
+                crate::kernels::faer_par(),
+            );
+        }
     }
 }
 
@@ -567,5 +767,92 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// Every operation of a transformed design equals the same operation on the matrix it
+    /// stands for, materialized: with and without row factors, with a column whose factor is
+    /// zero, on a design taller than one transform chunk and than one gathered row block.
+    #[test]
+    fn a_transformed_design_equals_its_materialized_matrix() {
+        let (n, p) = (9_000, 70);
+        let data: Vec<f64> = (0..n * p)
+            .map(|i| 3.0 + ((i as f64) * 0.4177).sin())
+            .collect();
+        let mean: Vec<f64> = (0..p).map(|j| 3.0 + 0.01 * j as f64).collect();
+        let factor: Vec<f64> = (0..p)
+            .map(|j| {
+                if j == 5 {
+                    0.0
+                } else {
+                    1.0 / (1.0 + 0.1 * j as f64)
+                }
+            })
+            .collect();
+        let rows: Vec<f64> = (0..n).map(|i| 0.5 + ((i % 7) as f64) / 7.0).collect();
+        let v: Vec<f64> = (0..n).map(|i| (i as f64 * 0.031).cos()).collect();
+        let w: Vec<f64> = (0..n).map(|i| 1.0 + (i % 3) as f64).collect();
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-12 * (1.0 + b.abs());
+        for row in [None, Some(rows.as_slice())] {
+            let z =
+                TransformedDense::new(&data, n, mean.clone(), factor.clone(), row).expect("shape");
+            let mut flat = vec![0.0; n * p];
+            for j in 0..p {
+                for i in 0..n {
+                    let r = row.map_or(1.0, |r| r[i]);
+                    flat[j * n + i] = (data[j * n + i] - mean[j]) * factor[j] * r;
+                }
+            }
+            let d = DenseDesign::from_col_major(flat, n, p).expect("shape");
+            assert!((0..n).all(|i| d.col(5)[i] == 0.0));
+            for j in [0, 5, 69] {
+                assert!(close(z.col_dot(j, &v), d.col_dot(j, &v)));
+                assert!(close(
+                    z.col_dot_weighted(j, &w, &v),
+                    d.col_dot_weighted(j, &w, &v)
+                ));
+                assert!(close(
+                    z.col_sq_norm_weighted(j, &w),
+                    d.col_sq_norm_weighted(j, &w)
+                ));
+                let (a, b) = z.col_dot_and_sq_norm_weighted(j, &v, &w);
+                let (c, e) = d.col_dot_and_sq_norm_weighted(j, &v, &w);
+                assert!(close(a, c) && close(b, e));
+                let (mut s, mut t) = (v.clone(), v.clone());
+                z.col_axpy(j, 0.7, &mut s);
+                d.col_axpy(j, 0.7, &mut t);
+                assert!(s.iter().zip(&t).all(|(a, b)| close(*a, *b)));
+                z.col_axpy_weighted(j, -1.3, &w, &mut s);
+                d.col_axpy_weighted(j, -1.3, &w, &mut t);
+                assert!(s.iter().zip(&t).all(|(a, b)| close(*a, *b)));
+            }
+            let (mut g1, mut g2) = (vec![0.0; p], vec![0.0; p]);
+            z.t_matvec(&v, &mut g1);
+            d.t_matvec(&v, &mut g2);
+            assert!(g1.iter().zip(&g2).all(|(a, b)| close(*a, *b)));
+            let cols: Vec<usize> = (0..p).filter(|j| j % 3 != 1).collect();
+            let all: Vec<usize> = (0..p).collect();
+            let k = cols.len();
+            let (mut a, mut b) = (vec![0.0; k * k], vec![0.0; k * k]);
+            z.gram_square(&cols, &mut a, &mut Vec::new());
+            d.gram_square(&cols, &mut b, &mut Vec::new());
+            let scale = n as f64;
+            assert!(a
+                .iter()
+                .zip(&b)
+                .all(|(x, y)| (x - y).abs() <= 1e-12 * scale));
+            assert!((0..k).all(|c| (0..k).all(|r| a[c * k + r] == a[r * k + c])));
+            for rset in [&all, &cols] {
+                let m = rset.len();
+                let (mut a, mut b) = (vec![0.0; m * 3], vec![0.0; m * 3]);
+                z.gram_block(rset, &[5, 2, 40], &mut a, &mut Vec::new());
+                d.gram_block(rset, &[5, 2, 40], &mut b, &mut Vec::new());
+                assert!(a
+                    .iter()
+                    .zip(&b)
+                    .all(|(x, y)| (x - y).abs() <= 1e-12 * scale));
+            }
+        }
+        assert!(TransformedDense::new(&data, n, mean.clone(), vec![1.0; p - 1], None).is_none());
+        assert!(TransformedDense::new(&data, n + 1, mean, factor, None).is_none());
     }
 }

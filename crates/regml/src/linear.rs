@@ -20,9 +20,9 @@
 //! divides `lambda` by the standard deviation of `y`, so its objective is not the one it
 //! documents unless `sd(y) = 1`. regml minimizes the documented objective for every `y`.
 
-use crate::design::DenseDesign;
+use crate::design::{DenseDesign, TransformedDense};
 use crate::penalty::{ElasticNet, Penalty};
-use crate::solver::gaussian::GaussianSolver;
+use crate::solver::gaussian::{uses_covariance, GaussianSolver};
 use crate::solver::logistic::LogisticSolver;
 use crate::solver::{FitInfo, SolverOptions};
 use crate::{Error, Result};
@@ -620,6 +620,33 @@ fn solver_design(x: &ArrayView2<f64>, prep: &Prepared, row_scale: Option<&[f64]>
     DenseDesign::from_col_major(data, n, p).expect("n*p elements by construction")
 }
 
+/// The caller's matrix read through the least-squares transformation (centering, scaling by
+/// the standard deviations, rows by `sqrt(w_i)`, unusable columns zero; see
+/// [`solver_design`]) without a copy, when the solver works in covariance mode and `x` is
+/// column-major: that mode reads `X` only for `X'y`, the column norms and the Gram matrix.
+fn transformed_design<'x>(
+    x: &ArrayView2<'x, f64>,
+    prep: &Prepared,
+    sw: &'x [f64],
+    params: &ElasticNetParams,
+) -> Option<TransformedDense<'x>> {
+    let (n, p) = x.dim();
+    if !uses_covariance(params.solver.gaussian_mode, n, p) {
+        return None;
+    }
+    let data = x.reversed_axes().to_slice()?;
+    let factor = (0..p)
+        .map(|j| {
+            if prep.usable[j] {
+                1.0 / prep.x_scale[j]
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    TransformedDense::new(data, n, prep.x_mean.clone(), factor, Some(sw))
+}
+
 /// The caller's matrix as the least-squares solver design, without a copy, when no
 /// transformation is needed: column-major storage, no centering, no scaling, every feature
 /// usable and equal weights `w0` (then the weighted objective is `w0` times the unweighted
@@ -791,20 +818,30 @@ pub(crate) fn fit_prepared(
                 }
                 None => {
                     let sw: Vec<f64> = w.iter().map(|v| v.sqrt()).collect();
-                    let design = solver_design(x, prep, Some(&sw));
                     let yt: Vec<f64> = y
                         .iter()
                         .zip(&sw)
                         .map(|(v, s)| (v - prep.y_mean) * s)
                         .collect();
-                    let mut solver = GaussianSolver::new(
-                        &design,
-                        &yt,
-                        &pen,
-                        prep.usable.clone(),
-                        params.solver.clone(),
-                    );
-                    run(&mut solver)?
+                    let (usable, opts) = (&prep.usable, &params.solver);
+                    // covariance mode reads X a few times: through the transformation, with
+                    // no copy; otherwise the passes read the transformed copy
+                    match transformed_design(x, prep, &sw, params) {
+                        Some(design) => run(&mut GaussianSolver::new(
+                            &design,
+                            &yt,
+                            &pen,
+                            usable.clone(),
+                            opts.clone(),
+                        ))?,
+                        None => run(&mut GaussianSolver::new(
+                            &solver_design(x, prep, Some(&sw)),
+                            &yt,
+                            &pen,
+                            usable.clone(),
+                            opts.clone(),
+                        ))?,
+                    }
                 }
             }
         }

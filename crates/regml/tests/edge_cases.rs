@@ -277,6 +277,57 @@ fn column_major_input_fitted_in_place_matches_the_copy() {
     }
 }
 
+/// A standardized, weighted least-squares fit with an intercept reads a column-major `x`
+/// in place through the centering, scaling and row weights (covariance mode); a row-major
+/// `x` is transformed into a copy. Both give the same path at tight tolerance, with large
+/// column means, a constant column, penalty factors and bounds.
+#[test]
+fn a_standardized_fit_read_in_place_matches_the_transformed_copy() {
+    let (x0, y) = common::simulate(400, 25, 0.6, 6, 2.0, 33);
+    let mut x = x0.mapv(|v| 1000.0 + v);
+    x.column_mut(4).fill(7.5);
+    let mut x_f = Array2::<f64>::zeros(x.dim().f());
+    x_f.assign(&x);
+    let w = Array1::from_iter((0..400).map(|i| 0.5 + (i % 5) as f64));
+    for (alpha, standardize) in [(1.0, true), (0.4, true), (1.0, false)] {
+        let mut params = ElasticNetParams::elastic_net(alpha);
+        params.solver.tol = 1e-10;
+        params.standardize = standardize;
+        params.penalty_factor = Some((0..25).map(|j| [1.0, 0.0, 2.0][j % 3]).collect());
+        params.lower_limits = Some(
+            (0..25)
+                .map(|j| if j == 2 { -0.1 } else { f64::NEG_INFINITY })
+                .collect(),
+        );
+        let a = fit_path(x_f.view(), y.view(), Some(w.view()), &params).unwrap();
+        let b = fit_path(x.view(), y.view(), Some(w.view()), &params).unwrap();
+        assert_eq!(a.lambdas.len(), b.lambdas.len(), "alpha {alpha}");
+        for (la, lb) in a.lambdas.iter().zip(&b.lambdas) {
+            assert!((la - lb).abs() <= 1e-10 * lb);
+        }
+        let scale = b.coefs.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        for (u, v) in a.coefs.iter().zip(b.coefs.iter()) {
+            assert!((u - v).abs() <= 1e-7 * scale, "alpha {alpha}: {u} vs {v}");
+        }
+        for (u, v) in a.intercepts.iter().zip(&b.intercepts) {
+            assert!(
+                (u - v).abs() <= 1e-7 * v.abs().max(1.0),
+                "intercept {u} vs {v}"
+            );
+        }
+        assert!(a.coefs.column(4).iter().all(|&v| v == 0.0));
+        for (ia, ib) in a.info.iter().zip(&b.info) {
+            assert!(
+                ia.converged && ib.converged,
+                "alpha {alpha} std {standardize}: {:.2e} {:.2e}",
+                ia.relative_gap,
+                ib.relative_gap
+            );
+            assert!((ia.primal - ib.primal).abs() <= 1e-9 * ib.primal);
+        }
+    }
+}
+
 #[test]
 fn unpenalized_features_keep_a_duality_gap_certificate() {
     for family in [Family::Gaussian, Family::Binomial] {

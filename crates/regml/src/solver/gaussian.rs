@@ -109,6 +109,17 @@ pub(crate) fn projectable(k: usize, len: usize, n: usize) -> bool {
     k <= MAX_PROJECTED && k < n && k.saturating_mul(len) <= MAX_PROJECTED_NUMBERS
 }
 
+/// Whether the solver works in covariance mode (on the Gram matrix `X'X`, which it computes
+/// once per column it needs) for an `n x p` design: as `mode` says, and for
+/// [`GaussianMode::Auto`] when `n >= p` and `p <= 8000`.
+pub(crate) fn uses_covariance(mode: GaussianMode, n: usize, p: usize) -> bool {
+    match mode {
+        GaussianMode::Naive => false,
+        GaussianMode::Covariance => true,
+        GaussianMode::Auto => n >= p && p <= 8000,
+    }
+}
+
 /// Rounds of Newton steps that fail to halve the working-set gap before the steps are
 /// turned off for the rest of a lambda.
 const NEWTON_STALLS: usize = 3;
@@ -133,11 +144,7 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
             crate::kernels::map_indices(p, n * p, |j| x.col_dot_and_sq_norm_weighted(j, y, &ones))
                 .into_iter()
                 .unzip();
-        let covariance = match opts.gaussian_mode {
-            GaussianMode::Naive => false,
-            GaussianMode::Covariance => true,
-            GaussianMode::Auto => n >= p && p <= 8000,
-        };
+        let covariance = uses_covariance(opts.gaussian_mode, n, p);
         let grad_scale = c
             .iter()
             .zip(&usable)
