@@ -20,7 +20,7 @@
 //! divides `lambda` by the standard deviation of `y`, so its objective is not the one it
 //! documents unless `sd(y) = 1`. regml minimizes the documented objective for every `y`.
 
-use crate::design::{DenseDesign, TransformedDense};
+use crate::design::{DenseDesign, Design, TransformedDense};
 use crate::penalty::{ElasticNet, Penalty};
 use crate::solver::gaussian::{uses_covariance, GaussianSolver};
 use crate::solver::logistic::LogisticSolver;
@@ -647,6 +647,25 @@ fn transformed_design<'x>(
     TransformedDense::new(data, n, prep.x_mean.clone(), factor, Some(sw))
 }
 
+/// `run` on the least-squares path solver over `design` (response `y`, penalty `pen`, the
+/// usable features of `prep`, the solver options of `params`).
+fn run_least_squares<D: Design>(
+    design: &D,
+    y: &[f64],
+    pen: &ElasticNet,
+    prep: &Prepared,
+    params: &ElasticNetParams,
+    run: &dyn Fn(&mut dyn PathSolver) -> Result<Traced>,
+) -> Result<Traced> {
+    run(&mut GaussianSolver::new(
+        design,
+        y,
+        pen,
+        prep.usable.clone(),
+        params.solver.clone(),
+    ))
+}
+
 /// The caller's matrix as the least-squares solver design, without a copy, when no
 /// transformation is needed: column-major storage, no centering, no scaling, every feature
 /// usable and equal weights `w0` (then the weighted objective is `w0` times the unweighted
@@ -823,24 +842,14 @@ pub(crate) fn fit_prepared(
                         .zip(&sw)
                         .map(|(v, s)| (v - prep.y_mean) * s)
                         .collect();
-                    let (usable, opts) = (&prep.usable, &params.solver);
                     // covariance mode reads X a few times: through the transformation, with
                     // no copy; otherwise the passes read the transformed copy
                     match transformed_design(x, prep, &sw, params) {
-                        Some(design) => run(&mut GaussianSolver::new(
-                            &design,
-                            &yt,
-                            &pen,
-                            usable.clone(),
-                            opts.clone(),
-                        ))?,
-                        None => run(&mut GaussianSolver::new(
-                            &solver_design(x, prep, Some(&sw)),
-                            &yt,
-                            &pen,
-                            usable.clone(),
-                            opts.clone(),
-                        ))?,
+                        Some(design) => run_least_squares(&design, &yt, &pen, prep, params, &run)?,
+                        None => {
+                            let design = solver_design(x, prep, Some(&sw));
+                            run_least_squares(&design, &yt, &pen, prep, params, &run)?
+                        }
                     }
                 }
             }
