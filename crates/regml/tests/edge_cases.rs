@@ -43,7 +43,10 @@ fn duplicated_columns_share_the_weight_under_l2() {
     let (x, y) = common::simulate(80, 6, 0.3, 3, 3.0, 2);
     let x = concatenate(Axis(1), &[x.view(), x.slice(s![.., 0..1])]).unwrap();
     for alpha in [1.0, 0.5, 0.0] {
-        let params = tight(ElasticNetParams::elastic_net(alpha));
+        // 1e-11, not 1e-12: the lasso's relative gaps here stop between 5e-13 and 1.1e-12,
+        // rounding's floor for this problem, whatever the order of the coordinates
+        let mut params = ElasticNetParams::elastic_net(alpha);
+        params.solver.tol = 1e-11;
         let path = fit_path(x.view(), y.view(), None, &params).unwrap();
         for (k, i) in path.info.iter().enumerate() {
             assert!(i.converged, "alpha {alpha} #{k}: {i:?}");
