@@ -80,6 +80,10 @@ const NEWTON_MAX: usize = 4000;
 /// Relative residual at which the conjugate gradients of a Newton step stop.
 const NEWTON_CG_TOL: f64 = 1e-3;
 
+/// Most times one Newton step takes the coefficients whose sign its solution would flip out
+/// of its system and solves again.
+const NEWTON_SIGN_ROUNDS: usize = 4;
+
 /// Most Newton steps in one round: after the first, each corrects the active set (features
 /// that entered, coefficients that stopped at zero) without a coordinate-descent pass.
 const NEWTON_MAX_STEPS: usize = 3;
@@ -360,7 +364,9 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
     /// path's Cholesky factor `G_AA = L L'`, the lasso system is solved directly and the
     /// elastic-net one by conjugate gradients (see `ActiveCholesky::solve_shifted`), which
     /// stop at a relative residual of [`NEWTON_CG_TOL`]. A penalized coefficient whose sign
-    /// would flip stops at zero and bounds are enforced. The gradients at the proposal are
+    /// would flip stops at zero; in covariance mode it also leaves the system, which is solved
+    /// again without it (at most [`NEWTON_SIGN_ROUNDS`] times). Bounds are enforced. The
+    /// gradients at the proposal are
     /// computed afresh (covariance mode: `X'y - G b`, `O(p |ws|)`; naive mode: the residual
     /// and the working set's `X'r`, `O(n |ws|)`), and the step is taken only if it lowers the
     /// objective. In naive mode the factor's new columns `G[F + J, J]` are products with `X`,
@@ -436,50 +442,86 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
             self.scratch = scratch;
             self.chol.add_block_from(&joining, &cross);
         }
-        let set = self.chol.features();
-        let m = set.len();
-        if m < NEWTON_MIN {
-            return None;
-        }
         if !self.covariance && !g_current {
             // the passes keep the residual; the step needs the working set's gradients
             self.x.t_matvec_cols(&self.ws, &self.r, &mut self.g);
         }
         // signs: of the coefficient, or of the gradient for an entering feature
+        let (b_now, g_now) = (&self.b, &self.g);
         let sign = |j: usize| {
-            if self.b[j] != 0.0 {
-                self.b[j].signum()
+            if b_now[j] != 0.0 {
+                b_now[j].signum()
             } else {
-                self.g[j].signum()
+                g_now[j].signum()
             }
         };
-        let l2: Vec<f64> = set.iter().map(|&j| pen.weights(lambda, j).1).collect();
-        let rhs: Vec<f64> = set
-            .iter()
-            .zip(&l2)
-            .map(|(&j, &w2)| {
-                let (w1, _) = pen.weights(lambda, j);
-                self.g[j] - w1 * sign(j) - w2 * self.b[j]
-            })
-            .collect();
-        let rhs_norm = dot(&rhs, &rhs).sqrt();
-        if !(rhs_norm > 0.0) {
-            return None;
-        }
-        let d = if l2.iter().all(|&w| w == 0.0) {
-            // the factor is of the system itself: one direct solve
-            let mut d = rhs;
-            self.chol.solve(&mut d);
-            d
-        } else {
-            self.chol
-                .solve_shifted(rhs, &l2, NEWTON_CG_TOL, NEWTON_CG_MAX_ITER)
+        // Coefficients whose sign the solution would flip leave the system and stop at zero,
+        // and the rest is solved again without them (covariance mode, at most
+        // NEWTON_SIGN_ROUNDS times): clipping them after the solve would leave the others at
+        // a point balanced against values they no longer have, which on ill-conditioned
+        // designs raises the objective and the step is refused.
+        let mut zeroed: Vec<usize> = Vec::new();
+        let mut rounds = 0;
+        let (set, d) = loop {
+            let set: Vec<usize> = self.chol.features().to_vec();
+            if set.len() < NEWTON_MIN {
+                return None;
+            }
+            // with b_r moved to zero for r in `zeroed`: g_j + sum_r G[j, r] b_r
+            let gram = &self.gram;
+            let l2: Vec<f64> = set.iter().map(|&j| pen.weights(lambda, j).1).collect();
+            let rhs: Vec<f64> = set
+                .iter()
+                .zip(&l2)
+                .map(|(&j, &w2)| {
+                    let (w1, _) = pen.weights(lambda, j);
+                    let moved: f64 = zeroed.iter().map(|&r| gram.col(r)[j] * b_now[r]).sum();
+                    g_now[j] + moved - w1 * sign(j) - w2 * b_now[j]
+                })
+                .collect();
+            let rhs_norm = dot(&rhs, &rhs).sqrt();
+            if !(rhs_norm > 0.0) {
+                return None;
+            }
+            let d = if l2.iter().all(|&w| w == 0.0) {
+                // the factor is of the system itself: one direct solve
+                let mut d = rhs;
+                self.chol.solve(&mut d);
+                d
+            } else {
+                self.chol
+                    .solve_shifted(rhs, &l2, NEWTON_CG_TOL, NEWTON_CG_MAX_ITER)
+            };
+            if !self.covariance || rounds == NEWTON_SIGN_ROUNDS {
+                break (set, d);
+            }
+            let flips: Vec<usize> = set
+                .iter()
+                .zip(&d)
+                .filter(|&(&j, &dj)| {
+                    pen.is_penalized(j) && pen.alpha() > 0.0 && (b_now[j] + dj) * sign(j) < 0.0
+                })
+                .map(|(&j, _)| j)
+                .collect();
+            if flips.is_empty() {
+                break (set, d);
+            }
+            for &j in &flips {
+                self.chol.remove(j);
+            }
+            zeroed.extend(flips);
+            rounds += 1;
         };
         // proposal: b + d with signs kept and bounds enforced
         let mut bnew = std::mem::take(&mut self.b_spare);
         bnew.clone_from(&self.b);
         let mut dpen = 0.0;
         let mut clipped = false;
+        for &j in &zeroed {
+            dpen += pen.value_diff_1d(lambda, j, self.b[j], -self.b[j]);
+            bnew[j] = 0.0;
+            clipped = true;
+        }
         for (&j, &dj) in set.iter().zip(&d) {
             let b = self.b[j];
             let mut t = (b + dj).clamp(pen.lower()[j], pen.upper()[j]);
