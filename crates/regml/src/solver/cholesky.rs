@@ -187,6 +187,18 @@ impl ActiveCholesky {
         }
     }
 
+    /// Column `M[:, j]` of the factored matrix in factor order, for feature `j` (which must be
+    /// present) at position `k`: `M[i, k] = sum_{t <= min(i, k)} L[i][t] L[k][t]`, `O(|A| k)`.
+    pub(crate) fn gram_col(&self, j: usize) -> Vec<f64> {
+        let k = self.pos[j];
+        debug_assert!(k != ABSENT);
+        let mut v = vec![0.0; self.features.len()];
+        for t in 0..=k {
+            axpy(self.l[t * self.cap + k], self.col(t), &mut v[t..]);
+        }
+        v
+    }
+
     /// Solves `M v = rhs` in place (`rhs` in factor order).
     pub(crate) fn solve(&self, v: &mut [f64]) {
         self.solve_lower(v);
@@ -299,6 +311,30 @@ mod tests {
         assert_eq!(set, vec![4, 7, 0, 2, 5]);
         let rhs: Vec<f64> = (0..set.len()).map(|i| 1.0 + i as f64).collect();
         assert_solves(&f, &g, &rhs);
+    }
+
+    #[test]
+    fn gram_columns_rebuilt_from_the_factor_match_the_gram_matrix() {
+        let p = 9;
+        let g = gram(p);
+        let col = |j: usize| &g[j * p..(j + 1) * p];
+        let mut f = ActiveCholesky::new(p);
+        f.add_block(&[4, 1, 7, 0], col);
+        f.remove(1);
+        f.add_block(&[8, 2, 5], col);
+        let set = f.features().to_vec();
+        assert_eq!(set, vec![4, 7, 0, 8, 2, 5]);
+        for &j in &set {
+            let m = f.gram_col(j);
+            assert_eq!(m.len(), set.len());
+            for (&i, v) in set.iter().zip(&m) {
+                let want = g[j * p + i];
+                assert!(
+                    (v - want).abs() <= 1e-12 * g[j * p + j],
+                    "G[{i}, {j}]: {v} vs {want}"
+                );
+            }
+        }
     }
 
     /// `M v = rhs` solved through the factor, checked through `M` times the solution: every

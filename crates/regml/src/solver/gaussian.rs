@@ -74,6 +74,16 @@ pub(crate) struct GaussianSolver<'a, D: Design> {
 /// converges in a few cheap passes.
 const NEWTON_MIN: usize = 32;
 
+/// Passes of coordinate descent at one lambda after which it hands over to Newton steps,
+/// which from then on start at [`NEWTON_MIN_CRAWL`] active features: on ill-conditioned
+/// designs coordinate descent can crawl on a few features (the error along a direction of
+/// small curvature shrinks by a factor near 1 per pass).
+const NEWTON_CRAWL: usize = 100;
+
+/// Smallest active set on which a Newton step is tried once coordinate descent has run
+/// [`NEWTON_CRAWL`] passes at one lambda.
+const NEWTON_MIN_CRAWL: usize = 2;
+
 /// Largest active set factored for Newton steps (the factor holds `|A|^2 / 2` numbers).
 const NEWTON_MAX: usize = 4000;
 
@@ -364,8 +374,9 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
     /// path's Cholesky factor `G_AA = L L'`, the lasso system is solved directly and the
     /// elastic-net one by conjugate gradients (see `ActiveCholesky::solve_shifted`), which
     /// stop at a relative residual of [`NEWTON_CG_TOL`]. A penalized coefficient whose sign
-    /// would flip stops at zero; in covariance mode it also leaves the system, which is solved
-    /// again without it (at most [`NEWTON_SIGN_ROUNDS`] times). Bounds are enforced. The
+    /// would flip stops at zero and leaves the system, which is solved again without it (at
+    /// most [`NEWTON_SIGN_ROUNDS`] times; naive mode takes the Gram entries this needs from the
+    /// factor, `M = L L'`). Bounds are enforced. The
     /// gradients at the proposal are
     /// computed afresh (covariance mode: `X'y - G b`, `O(p |ws|)`; naive mode: the residual
     /// and the working set's `X'r`, `O(n |ws|)`), and the step is taken only if it lowers the
@@ -383,6 +394,7 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
         lambda: f64,
         entering: &[usize],
         g_current: bool,
+        min_active: usize,
     ) -> Option<NewtonOutcome> {
         let pen = self.pen;
         let b_now = &self.b;
@@ -399,7 +411,7 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
             .collect();
         // with as many active features as rows or more, G_AA is singular and its factor
         // would leave some of them out of the step
-        if active.len() < NEWTON_MIN
+        if active.len() < min_active
             || active.len() > NEWTON_MAX
             || active.len() >= self.x.n_samples()
         {
@@ -456,27 +468,27 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
             }
         };
         // Coefficients whose sign the solution would flip leave the system and stop at zero,
-        // and the rest is solved again without them (covariance mode, at most
-        // NEWTON_SIGN_ROUNDS times): clipping them after the solve would leave the others at
+        // and the rest is solved again without them (at most NEWTON_SIGN_ROUNDS times): clipping them after the solve would leave the others at
         // a point balanced against values they no longer have, which on ill-conditioned
         // designs raises the objective and the step is refused.
         let mut zeroed: Vec<usize> = Vec::new();
+        // sum_r G[:, r] b_r over the coefficients r moved to zero (on the factor's features)
+        let mut moved: Vec<f64> = Vec::new();
         let mut rounds = 0;
         let (set, d) = loop {
             let set: Vec<usize> = self.chol.features().to_vec();
-            if set.len() < NEWTON_MIN {
+            if set.len() < min_active {
                 return None;
             }
             // with b_r moved to zero for r in `zeroed`: g_j + sum_r G[j, r] b_r
-            let gram = &self.gram;
             let l2: Vec<f64> = set.iter().map(|&j| pen.weights(lambda, j).1).collect();
             let rhs: Vec<f64> = set
                 .iter()
                 .zip(&l2)
                 .map(|(&j, &w2)| {
                     let (w1, _) = pen.weights(lambda, j);
-                    let moved: f64 = zeroed.iter().map(|&r| gram.col(r)[j] * b_now[r]).sum();
-                    g_now[j] + moved - w1 * sign(j) - w2 * b_now[j]
+                    let shift = moved.get(j).copied().unwrap_or(0.0);
+                    g_now[j] + shift - w1 * sign(j) - w2 * b_now[j]
                 })
                 .collect();
             let rhs_norm = dot(&rhs, &rhs).sqrt();
@@ -492,7 +504,7 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
                 self.chol
                     .solve_shifted(rhs, &l2, NEWTON_CG_TOL, NEWTON_CG_MAX_ITER)
             };
-            if !self.covariance || rounds == NEWTON_SIGN_ROUNDS {
+            if rounds == NEWTON_SIGN_ROUNDS {
                 break (set, d);
             }
             let flips: Vec<usize> = set
@@ -505,6 +517,21 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
                 .collect();
             if flips.is_empty() {
                 break (set, d);
+            }
+            moved.resize(self.b.len(), 0.0);
+            for &r in &flips {
+                let br = b_now[r];
+                if br != 0.0 {
+                    if self.covariance {
+                        axpy(br, self.gram.col(r), &mut moved);
+                    } else {
+                        // naive mode caches no Gram column: G[A, r] from the factor
+                        let col = self.chol.gram_col(r);
+                        for (&f, v) in self.chol.features().iter().zip(col) {
+                            moved[f] += br * v;
+                        }
+                    }
+                }
             }
             for &j in &flips {
                 self.chol.remove(j);
@@ -727,7 +754,12 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
             let mut settled = false;
             // the working-set certificate, when the Newton steps already computed it
             let mut known: Option<FitInfo> = None;
-            if newton_on && !frozen && nonzero >= NEWTON_MIN {
+            let newton_min = if passes >= NEWTON_CRAWL {
+                NEWTON_MIN_CRAWL
+            } else {
+                NEWTON_MIN
+            };
+            if newton_on && !frozen && nonzero >= newton_min {
                 // one pass settles the active set and signs, a Newton step solves on them;
                 // further steps correct the set while the working-set gap is not met
                 passes += 1;
@@ -735,7 +767,8 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
                 let mut entering = Vec::new();
                 for step in 1..=NEWTON_MAX_STEPS {
                     // after an accepted step the gradients are current
-                    let Some(out) = self.newton_step(lambda, &entering, step > 1) else {
+                    let Some(out) = self.newton_step(lambda, &entering, step > 1, newton_min)
+                    else {
                         break;
                     };
                     settled = true;
@@ -752,8 +785,11 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
             }
             // coordinate descent on the working set, then on its nonzero part; after a
             // Newton step the working-set gap below decides whether it is needed at all
+            // (stopped after NEWTON_CRAWL passes at this lambda, for Newton steps to take over)
+            let hand_over = newton_on && !frozen && passes < NEWTON_CRAWL;
+            let mut crawled = false;
             if !settled {
-                loop {
+                'cd: loop {
                     passes += 1;
                     if self.pass(lambda, false) < thr || passes >= max_iter {
                         break;
@@ -763,6 +799,10 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
                         passes += 1;
                         if self.pass(lambda, true) < thr || passes >= max_iter {
                             break;
+                        }
+                        if hand_over && passes >= NEWTON_CRAWL {
+                            crawled = true;
+                            break 'cd;
                         }
                         self.try_extrapolation(lambda);
                     }
@@ -783,7 +823,7 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
                 newton_gap = ws_info.relative_gap;
             }
             if ws_info.relative_gap > tol && passes < max_iter && thr >= 1e-24 * null {
-                if !settled {
+                if !settled && !crawled {
                     thr *= (tol / ws_info.relative_gap).clamp(1e-3, 0.1);
                 }
                 continue;
