@@ -11,8 +11,11 @@
 //! coordinate), and takes the step with a backtracking line search on the true objective, so
 //! the objective never increases. A model is solved in row form (each update reads `x_j`) or,
 //! when the last step's passes outweighed building it, in covariance form on the weighted Gram
-//! block of the working set (see `cov_model`). Working sets, KKT checks and duality gaps follow
-//! [`super::gaussian`].
+//! block of the working set (see `cov_model`). From the fifth pass of a step on, once the
+//! passes have cost as much as a direct solve of the model on its active set (dense designs),
+//! that solve is tried too and taken if it lowers the model (see `try_active_solve`): on
+//! ill-conditioned designs coordinate descent crawls. Working sets, KKT checks and duality
+//! gaps follow [`super::gaussian`].
 
 use super::gaussian::projectable;
 use super::{solve_spd, Anderson, Certificate, FitInfo, SolverOptions};
@@ -33,6 +36,15 @@ const COV_MAX_WS: usize = 512;
 /// Most numbers in the row block of `sqrt(V) X_A` copied for one product of the covariance
 /// form (`2^18`, 2 MB).
 const COV_BLOCK_NUMBERS: usize = 1 << 18;
+
+/// Coordinate-descent passes of one Newton step after which its model is also solved
+/// directly on the active set (see [`LogisticSolver::try_active_solve`]); again after twice
+/// as many, and so on. On ill-conditioned designs coordinate descent can crawl.
+const ACTIVE_SOLVE_AFTER: usize = 5;
+
+/// Most times one direct solve takes the coefficients whose sign it would flip out of its
+/// system and solves again.
+const ACTIVE_SOLVE_SIGN_ROUNDS: usize = 4;
 
 /// Largest residual `|x_j' W (y - p')| / sum_i w_i |x_ij|` of a free coordinate accepted from
 /// the projection of the dual point in the linear predictor (a few ulps of the sum).
@@ -311,6 +323,7 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
         };
         self.cov_steps += usize::from(cov.is_some());
         self.anderson.reset();
+        let mut next_solve = ACTIVE_SOLVE_AFTER;
         loop {
             let set = PassSettings {
                 lambda,
@@ -326,6 +339,10 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
             passes += 1;
             if passes >= self.opts.max_iter {
                 break;
+            }
+            if passes >= next_solve && self.active_solve_pays(passes, cov.is_some()) {
+                next_solve = 2 * passes;
+                self.try_active_solve(lambda, &mut d0, cov.as_mut(), sv);
             }
             if dmax < thr {
                 if full {
@@ -396,18 +413,12 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
         self.ws.iter().map(|&j| x.dense_col(j)).collect()
     }
 
-    /// The Newton model in covariance form, on dense designs: with `X_A` the working set's
-    /// columns, the weighted Gram block `H = X_A' V X_A`, the model gradients
-    /// `q = X_A' rq` (at the start `X_A' r0`), `m = X_A' v` and `sum(rq)`. A pass then costs
-    /// `O(|ws|^2)` instead of `O(n |ws|)`: an update `delta_j += d` takes `q -= d H[:, j]` and
-    /// `sum(rq) -= d m_j`, an intercept step `d0 += t` takes `q -= t m` and
-    /// `sum(rq) -= t sum(v)`. Returns `None` (the row form is used) for sparse designs.
-    fn cov_model(&mut self) -> Option<CovModel> {
+    /// `X_C' V X_C` for the dense columns `cols` (row-major, symmetric): sums over row blocks
+    /// `R` of `Z_R' Z_R` with `Z = sqrt(V) X_C`, lower triangles by matrix products, the block
+    /// copy `Z_R` within [`COV_BLOCK_NUMBERS`].
+    fn weighted_gram(&mut self, cols: &[&[f64]]) -> Vec<f64> {
         use faer::linalg::matmul::triangular::{matmul, BlockStructure};
-        let cols = self.ws_dense_cols()?;
         let (n, k) = (self.eta.len(), cols.len());
-        // H = sum over row blocks R of Z_R' Z_R with Z = sqrt(V) X_A, lower triangles by
-        // matrix products; the block copy Z_R stays within COV_BLOCK_NUMBERS
         let rows = (COV_BLOCK_NUMBERS / k.max(1)).clamp(1, n.max(1));
         let mut z = std::mem::take(&mut self.scratch);
         z.clear();
@@ -416,7 +427,7 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
         for start in (0..n).step_by(rows) {
             let m = rows.min(n - start);
             let block = &mut z[..m * k];
-            for (zc, col) in block.chunks_exact_mut(m).zip(&cols) {
+            for (zc, col) in block.chunks_exact_mut(m).zip(cols) {
                 let (xr, vr) = (&col[start..start + m], &self.v[start..start + m]);
                 for ((t, &xi), &vi) in zc.iter_mut().zip(xr).zip(vr) {
                     *t = xi * vi.sqrt();
@@ -446,6 +457,18 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
                 h[b * k + a] = h[a * k + b];
             }
         }
+        h
+    }
+
+    /// The Newton model in covariance form, on dense designs: with `X_A` the working set's
+    /// columns, the weighted Gram block `H = X_A' V X_A`, the model gradients
+    /// `q = X_A' rq` (at the start `X_A' r0`), `m = X_A' v` and `sum(rq)`. A pass then costs
+    /// `O(|ws|^2)` instead of `O(n |ws|)`: an update `delta_j += d` takes `q -= d H[:, j]` and
+    /// `sum(rq) -= d m_j`, an intercept step `d0 += t` takes `q -= t m` and
+    /// `sum(rq) -= t sum(v)`. Returns `None` (the row form is used) for sparse designs.
+    fn cov_model(&mut self) -> Option<CovModel> {
+        let cols = self.ws_dense_cols()?;
+        let h = self.weighted_gram(&cols);
         let c: Vec<f64> = cols.iter().map(|c| dot(c, &self.r0)).collect();
         let sum_r0 = sum(&self.r0);
         Some(CovModel {
@@ -456,6 +479,177 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
             sum_rq: sum_r0,
             sum_r0,
         })
+    }
+
+    /// Whether `passes` coordinate-descent passes of the current Newton step (in covariance
+    /// form `cov`: `|ws|^2` each, else `2 n |ws|`) have cost at least a direct solve on the
+    /// active set: `|A|^3 / 3` for its factorization, plus `n |A|^2 / 2` for `H_AA` in row
+    /// form. Trying the solve only then keeps its cost within that of the passes.
+    fn active_solve_pays(&self, passes: usize, cov: bool) -> bool {
+        let na = self
+            .ws
+            .iter()
+            .filter(|&&j| self.b[j] + self.delta[j] != 0.0)
+            .count() as f64;
+        let (n, k) = (self.eta.len() as f64, self.ws.len() as f64);
+        let (solve, pass) = if cov {
+            (na.powi(3) / 3.0, k * k)
+        } else {
+            (na.powi(3) / 3.0 + n * na * na / 2.0, 2.0 * n * k)
+        };
+        solve <= passes as f64 * pass
+    }
+
+    /// Solves the Newton model directly on its active set and takes the solution if it lowers
+    /// the model. With `A` the working-set coordinates strictly inside their bounds that are
+    /// nonzero (or unpenalized), signs `s`, penalty weights `(l1, l2)` and the current values
+    /// `u = b + delta`, the step `(D, D0)` solves
+    ///
+    /// ```text
+    /// (H_AA + diag(l2_A)) D_A + m_A D0 = q_A - l1_A s_A - l2_A u_A
+    ///  m_A' D_A          + sum(v) D0 = sum(rq)          (with an intercept)
+    /// ```
+    ///
+    /// (`H = X' V X`, `m = X' v`, `q = X' rq`) by a dense Cholesky factorization,
+    /// `O(|A|^3)`. A penalized coefficient whose sign the solution would flip moves to zero and
+    /// leaves the system, which is solved again without it (at most
+    /// [`ACTIVE_SOLVE_SIGN_ROUNDS`] times); bounds are enforced. In covariance form `H_AA`,
+    /// `m_A` and `q_A` come from `model`; in row form (`model` `None`) they are computed from
+    /// the active columns of a dense design, `O(n |A|^2)`, and nothing is tried on a sparse
+    /// one or with more than [`COV_MAX_WS`] active coordinates.
+    fn try_active_solve(
+        &mut self,
+        lambda: f64,
+        d0: &mut f64,
+        model: Option<&mut CovModel>,
+        sv: f64,
+    ) {
+        let k = self.ws.len();
+        let pen = self.pen;
+        let mut prop: Vec<f64> = self.ws.iter().map(|&j| self.delta[j]).collect();
+        let mut u: Vec<f64> = self.ws.iter().map(|&j| self.b[j] + self.delta[j]).collect();
+        let sign: Vec<f64> = u.iter().map(|v| v.signum()).collect();
+        let kinks: Vec<bool> = self
+            .ws
+            .iter()
+            .map(|&j| pen.is_penalized(j) && pen.alpha() > 0.0)
+            .collect();
+        let kinked = |a: usize| kinks[a];
+        // A as working-set positions
+        let active: Vec<usize> = (0..k)
+            .filter(|&a| {
+                let j = self.ws[a];
+                (u[a] != 0.0 || !kinked(a)) && u[a] > pen.lower()[j] && u[a] < pen.upper()[j]
+            })
+            .collect();
+        let na = active.len();
+        if na == 0 {
+            return;
+        }
+        // H_AA (row-major), m_A, q_A and sum(rq) at the current step
+        let (h, m, mut q, mut sum_rq) = match &model {
+            Some(model) => {
+                let mut h = vec![0.0; na * na];
+                for (r, &a) in active.iter().enumerate() {
+                    for (c, &b) in active.iter().enumerate() {
+                        h[r * na + c] = model.h[a * k + b];
+                    }
+                }
+                let pick = |v: &[f64]| active.iter().map(|&a| v[a]).collect::<Vec<f64>>();
+                (h, pick(&model.m), pick(&model.q), model.sum_rq)
+            }
+            None => {
+                if na > COV_MAX_WS {
+                    return;
+                }
+                let x = self.x;
+                let Some(cols) = active
+                    .iter()
+                    .map(|&a| x.dense_col(self.ws[a]))
+                    .collect::<Option<Vec<&[f64]>>>()
+                else {
+                    return;
+                };
+                let h = self.weighted_gram(&cols);
+                let m = cols.iter().map(|c| dot(c, &self.v)).collect();
+                let q = cols.iter().map(|c| dot(c, &self.rq)).collect();
+                (h, m, q, sum(&self.rq))
+            }
+        };
+        // positions in A still in the system
+        let mut set: Vec<usize> = (0..na).collect();
+        let with_b0 = self.intercept && sv > 0.0;
+        let mut step0 = 0.0;
+        for round in 0..=ACTIVE_SOLVE_SIGN_ROUNDS {
+            let ns = set.len();
+            if ns == 0 {
+                return;
+            }
+            let dim = ns + usize::from(with_b0);
+            let mut sys = vec![0.0; dim * dim];
+            let mut rhs = vec![0.0; dim];
+            for (r, &t) in set.iter().enumerate() {
+                let a = active[t];
+                let (l1, l2) = pen.weights(lambda, self.ws[a]);
+                for (c, &t2) in set.iter().enumerate() {
+                    sys[r * dim + c] = h[t * na + t2];
+                }
+                sys[r * dim + r] += l2;
+                let kink = if kinked(a) { l1 * sign[a] } else { 0.0 };
+                rhs[r] = q[t] - kink - l2 * u[a];
+                if with_b0 {
+                    sys[r * dim + ns] = m[t];
+                    sys[ns * dim + r] = m[t];
+                }
+            }
+            if with_b0 {
+                sys[ns * dim + ns] = sv;
+                rhs[ns] = sum_rq;
+            }
+            let Some(sol) = super::solve_spd(&sys, &rhs) else {
+                return;
+            };
+            let flips: Vec<usize> = set
+                .iter()
+                .zip(&sol)
+                .filter(|&(&t, &d)| {
+                    let a = active[t];
+                    kinked(a) && u[a] != 0.0 && (u[a] + d) * sign[a] < 0.0
+                })
+                .map(|(&t, _)| t)
+                .collect();
+            if flips.is_empty() || round == ACTIVE_SOLVE_SIGN_ROUNDS {
+                for (&t, &d) in set.iter().zip(&sol) {
+                    let a = active[t];
+                    let j = self.ws[a];
+                    let mut v = (u[a] + d).clamp(pen.lower()[j], pen.upper()[j]);
+                    if kinked(a) && u[a] != 0.0 && v * sign[a] < 0.0 {
+                        v = 0.0;
+                    }
+                    prop[a] += v - u[a];
+                }
+                if with_b0 {
+                    step0 = sol[ns];
+                }
+                break;
+            }
+            // the flipped coefficients move to zero: q += H[:, t] u_t, sum(rq) += m_t u_t
+            for &t in &flips {
+                let a = active[t];
+                crate::kernels::axpy(u[a], &h[t * na..(t + 1) * na], &mut q);
+                sum_rq += m[t] * u[a];
+                prop[a] -= u[a];
+                u[a] = 0.0;
+            }
+            set.retain(|t| !flips.contains(t));
+        }
+        let d0_new = *d0 + step0;
+        match model {
+            Some(model) => {
+                self.accept_cov_if_lower(lambda, d0, model, sv, &prop, d0_new);
+            }
+            None => self.accept_row_if_lower(lambda, d0, &prop, d0_new),
+        }
     }
 
     /// [`Self::cd_pass`] on the covariance form of the model (see [`Self::cov_model`]): the
@@ -518,10 +712,24 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
     /// penalty), and an accepted step resets `q = c - H delta - d0 m` and
     /// `sum(rq) = sum(r0) - m' delta - d0 sum(v)`.
     fn try_extrapolation_cov(&mut self, lambda: f64, d0: &mut f64, model: &mut CovModel, sv: f64) {
-        let k = self.ws.len();
         let Some((prop, d0_new)) = self.anderson_proposal(*d0) else {
             return;
         };
+        self.accept_cov_if_lower(lambda, d0, model, sv, &prop, d0_new);
+    }
+
+    /// Moves the step to `(prop, d0_new)` (`prop` over the working set) if that lowers the
+    /// covariance-form model (see [`Self::try_extrapolation_cov`]); returns whether it moved.
+    fn accept_cov_if_lower(
+        &mut self,
+        lambda: f64,
+        d0: &mut f64,
+        model: &mut CovModel,
+        sv: f64,
+        prop: &[f64],
+        d0_new: f64,
+    ) -> bool {
+        let k = self.ws.len();
         let pen = self.pen;
         let cur: Vec<f64> = self.ws.iter().map(|&j| self.delta[j]).collect();
         let value = |d: &[f64], e0: f64| -> f64 {
@@ -538,7 +746,7 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
                 .sum();
             -lin + 0.5 * (quad + 2.0 * e0 * dot(&model.m, &d[..k]) + e0 * e0 * sv) + pen_diff
         };
-        if value(&prop, d0_new) < value(&cur, *d0) {
+        if value(prop, d0_new) < value(&cur, *d0) {
             for (t, &j) in self.ws.iter().enumerate() {
                 self.delta[j] = prop[t];
             }
@@ -549,6 +757,9 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
                     - d0_new * model.m[a];
             }
             model.sum_rq = model.sum_r0 - dot(&model.m, &prop[..k]) - d0_new * sv;
+            true
+        } else {
+            false
         }
     }
 
@@ -703,6 +914,13 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
         let Some((prop, d0_new)) = self.anderson_proposal(*d0) else {
             return;
         };
+        self.accept_row_if_lower(lambda, d0, &prop, d0_new);
+    }
+
+    /// Row form: moves the step to `(prop, d0_new)` (`prop` over the working set) if that
+    /// lowers the model `Q(e) + P` (with `e = d0 + X delta` formed for both points), and then
+    /// sets `rq = r0 - v .* e`.
+    fn accept_row_if_lower(&mut self, lambda: f64, d0: &mut f64, prop: &[f64], d0_new: f64) {
         self.form_deta(*d0);
         let pen = self.pen;
         let mut e = std::mem::take(&mut self.scratch);
@@ -755,8 +973,10 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
         self.add_to_working_set(&strong);
         let null = self.null_dev.max(f64::MIN_POSITIVE);
         let tol = self.opts.tol;
-        // start one decade looser than the inner accuracy the previous lambda needed
-        let mut thr = (self.opts.inner_thresh * null).min(10.0 * self.thr);
+        // start one decade looser than the inner accuracy the previous lambda needed, but at
+        // least six decades above the floor at which a lambda gives up (a lambda that met a
+        // tolerance near rounding only there would leave the next no room to refine)
+        let mut thr = (self.opts.inner_thresh * null).min((10.0 * self.thr).max(1e-18 * null));
         // `eta` is current: the previous solve (or `new`) ended with a refresh
         let solved_at = self.last_lambda;
         if !frozen {

@@ -826,10 +826,21 @@ mod tests {
         );
         let mut b = LogisticSolver::new(&sparse, &labels, &w, &pen, usable, opts, false, None);
         let mut prev = a.lambda_max();
+        // the dense design's Newton steps may also solve their models directly on the active
+        // set (see `LogisticSolver::try_active_solve`), the sparse one's do not: the two reach
+        // the optimum by different routes, the objectives agree to the certified 1e-12 and the
+        // coefficients to about its square root
         for &l in &lambdas {
-            assert!(a.solve(l, prev).converged && b.solve(l, prev).converged);
+            let (ia, ib) = (a.solve(l, prev), b.solve(l, prev));
+            assert!(ia.converged && ib.converged);
             prev = l;
-            assert_close(&a.b, &b.b, "logistic");
+            assert!((ia.primal - ib.primal).abs() <= 2e-12 * ia.primal);
+            for (u, v) in a.b.iter().zip(&b.b) {
+                assert!(
+                    (u - v).abs() < 1e-5 * (u.abs() + 1.0),
+                    "logistic: {u} vs {v}"
+                );
+            }
         }
     }
 
