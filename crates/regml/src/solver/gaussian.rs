@@ -794,6 +794,10 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
                     if self.pass(lambda, false) < thr || passes >= max_iter {
                         break;
                     }
+                    if hand_over && passes >= NEWTON_CRAWL {
+                        crawled = true;
+                        break;
+                    }
                     self.anderson.reset();
                     loop {
                         passes += 1;

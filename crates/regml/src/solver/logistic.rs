@@ -38,8 +38,9 @@ const COV_MAX_WS: usize = 512;
 const COV_BLOCK_NUMBERS: usize = 1 << 18;
 
 /// Coordinate-descent passes of one Newton step after which its model is also solved
-/// directly on the active set (see [`LogisticSolver::try_active_solve`]); again after twice
-/// as many, and so on. On ill-conditioned designs coordinate descent can crawl.
+/// directly on the active set (see [`LogisticSolver::try_active_solve`]), once the passes so
+/// far have cost as much as that solve; again after twice as many passes, and so on. On
+/// ill-conditioned designs coordinate descent can crawl.
 const ACTIVE_SOLVE_AFTER: usize = 5;
 
 /// Most times one direct solve takes the coefficients whose sign it would flip out of its
