@@ -12,8 +12,8 @@
 //! the objective never increases. A model is solved in row form (each update reads `x_j`) or,
 //! when the last step's passes outweighed building it, in covariance form on the weighted Gram
 //! block of the working set (see `cov_model`). From the fifth pass of a step on, once the
-//! passes have cost as much as a direct solve of the model on its active set (dense designs),
-//! that solve is tried too and taken if it lowers the model (see `try_active_solve`): on
+//! passes have cost as much as a direct solve of the model on its active set, that solve is
+//! tried too and taken if it lowers the model (see `try_active_solve`): on
 //! ill-conditioned designs coordinate descent crawls. Working sets, KKT checks and duality
 //! gaps follow [`super::gaussian`].
 
@@ -461,6 +461,28 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
         h
     }
 
+    /// `X_C' V X_C` for the columns `feats` of any design (row-major, symmetric), one column
+    /// at a time: `t = v .* x_b` in a buffer of `n`, then `H[a, b] = x_a' t` for `a <= b`;
+    /// `O(n |C| + |C|^2 nnz)` on a sparse design with `nnz` entries per column.
+    fn weighted_gram_by_columns(&mut self, feats: &[usize]) -> Vec<f64> {
+        let k = feats.len();
+        let mut t = std::mem::take(&mut self.scratch);
+        t.clear();
+        t.resize(self.eta.len(), 0.0);
+        let mut h = vec![0.0; k * k];
+        for (b, &jb) in feats.iter().enumerate() {
+            t.fill(0.0);
+            self.x.col_axpy_weighted(jb, 1.0, &self.v, &mut t);
+            for (a, &ja) in feats.iter().enumerate().take(b + 1) {
+                let s = self.x.col_dot(ja, &t);
+                h[a * k + b] = s;
+                h[b * k + a] = s;
+            }
+        }
+        self.scratch = t;
+        h
+    }
+
     /// The Newton model in covariance form, on dense designs: with `X_A` the working set's
     /// columns, the weighted Gram block `H = X_A' V X_A`, the model gradients
     /// `q = X_A' rq` (at the start `X_A' r0`), `m = X_A' v` and `sum(rq)`. A pass then costs
@@ -516,8 +538,8 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
     /// leaves the system, which is solved again without it (at most
     /// [`ACTIVE_SOLVE_SIGN_ROUNDS`] times); bounds are enforced. In covariance form `H_AA`,
     /// `m_A` and `q_A` come from `model`; in row form (`model` `None`) they are computed from
-    /// the active columns of a dense design, `O(n |A|^2)`, and nothing is tried on a sparse
-    /// one or with more than [`COV_MAX_WS`] active coordinates.
+    /// the active columns (`O(n |A|^2)` on a dense design), and nothing is tried with more
+    /// than [`COV_MAX_WS`] active coordinates.
     fn try_active_solve(
         &mut self,
         lambda: f64,
@@ -564,16 +586,17 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
                     return;
                 }
                 let x = self.x;
-                let Some(cols) = active
+                let feats: Vec<usize> = active.iter().map(|&a| self.ws[a]).collect();
+                let h = match feats
                     .iter()
-                    .map(|&a| x.dense_col(self.ws[a]))
+                    .map(|&j| x.dense_col(j))
                     .collect::<Option<Vec<&[f64]>>>()
-                else {
-                    return;
+                {
+                    Some(cols) => self.weighted_gram(&cols),
+                    None => self.weighted_gram_by_columns(&feats),
                 };
-                let h = self.weighted_gram(&cols);
-                let m = cols.iter().map(|c| dot(c, &self.v)).collect();
-                let q = cols.iter().map(|c| dot(c, &self.rq)).collect();
+                let m = feats.iter().map(|&j| x.col_dot(j, &self.v)).collect();
+                let q = feats.iter().map(|&j| x.col_dot(j, &self.rq)).collect();
                 (h, m, q, sum(&self.rq))
             }
         };
