@@ -20,9 +20,11 @@
 //! solved from the Cholesky factor of `G_AA` kept along the path (its new columns come from
 //! the Gram cache in covariance mode, from `X` in naive mode). When the step is taken and the
 //! duality gap of the working set is then already within tolerance, no further pass is
-//! needed; otherwise coordinate descent continues from there. Steps are not tried on an
-//! active set with as many features as rows or more (its Gram block is singular), and are
-//! turned off for the rest of a lambda after rounds of them fail to halve the gap.
+//! needed; otherwise coordinate descent continues from there. Steps start at 32 active
+//! features, or at 2 once coordinate descent has run 100 passes at one lambda (it crawls on
+//! ill-conditioned designs). They are not tried on an active set with as many features as rows
+//! or more (its Gram block is singular), and are turned off for the rest of a lambda after
+//! rounds of them fail to halve the gap.
 
 use super::cholesky::ActiveCholesky;
 use super::{solve_spd, Anderson, Certificate, FitInfo, GaussianMode, GramCache, SolverOptions};
@@ -376,10 +378,9 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
     /// stop at a relative residual of [`NEWTON_CG_TOL`]. A penalized coefficient whose sign
     /// would flip stops at zero and leaves the system, which is solved again without it (at
     /// most [`NEWTON_SIGN_ROUNDS`] times; naive mode takes the Gram entries this needs from the
-    /// factor, `M = L L'`). Bounds are enforced. The
-    /// gradients at the proposal are
-    /// computed afresh (covariance mode: `X'y - G b`, `O(p |ws|)`; naive mode: the residual
-    /// and the working set's `X'r`, `O(n |ws|)`), and the step is taken only if it lowers the
+    /// factor, `M = L L'`). Bounds are enforced. The gradients at the proposal are computed
+    /// afresh (covariance mode: `X'y - G b`, `O(p |ws|)`; naive mode: the residual and the
+    /// working set's `X'r`, `O(n |ws|)`), and the step is taken only if it lowers the
     /// objective. In naive mode the factor's new columns `G[F + J, J]` are products with `X`,
     /// `O(n (|F| + |J|) |J|)` for `|J|` features joining a factor of `|F|`. Naive mode
     /// computes the working set's gradients before the step unless `g_current` says they are
@@ -468,9 +469,10 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
             }
         };
         // Coefficients whose sign the solution would flip leave the system and stop at zero,
-        // and the rest is solved again without them (at most NEWTON_SIGN_ROUNDS times): clipping them after the solve would leave the others at
-        // a point balanced against values they no longer have, which on ill-conditioned
-        // designs raises the objective and the step is refused.
+        // and the rest is solved again without them (at most NEWTON_SIGN_ROUNDS times):
+        // clipping them after the solve would leave the others at a point balanced against
+        // values they no longer have, which on ill-conditioned designs raises the objective
+        // and the step is refused.
         let mut zeroed: Vec<usize> = Vec::new();
         // sum_r G[:, r] b_r over the coefficients r moved to zero (on the factor's features)
         let mut moved: Vec<f64> = Vec::new();
