@@ -178,6 +178,13 @@ impl ElasticNet {
         (lambda * self.alpha * pf, lambda * (1.0 - self.alpha) * pf)
     }
 
+    /// Whether coordinate `j`'s penalty has a kink at zero (an L1 part: `alpha > 0` and
+    /// `pf_j > 0`), so that its coefficient can stop at zero and cannot change sign smoothly.
+    #[inline]
+    pub fn has_kink(&self, j: usize) -> bool {
+        self.alpha > 0.0 && self.penalty_factor[j] > 0.0
+    }
+
     /// Whether coordinate `j` carries no penalty at `lambda`: `pf_j = 0`, or `lambda = 0`
     /// (both weights of [`Self::weights`] zero). Such a coordinate is only held by its bounds.
     #[inline]
@@ -412,6 +419,16 @@ mod tests {
         // a change far below the rounding of h(b) itself is still resolved
         let tiny = pen.value_diff_1d(1.0, 0, 1.0, 1e-20);
         assert!(tiny > 0.0 && (tiny - 1e-20).abs() < 1e-30);
+    }
+
+    #[test]
+    fn a_kink_needs_an_l1_part_and_a_penalty_factor() {
+        let pen = ElasticNet::new(0.5, 2)
+            .unwrap()
+            .with_penalty_factor(vec![1.0, 0.0])
+            .unwrap();
+        assert!(pen.has_kink(0) && !pen.has_kink(1));
+        assert!(!ElasticNet::new(0.0, 1).unwrap().has_kink(0));
     }
 
     #[test]

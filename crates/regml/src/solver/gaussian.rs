@@ -512,9 +512,7 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
             let flips: Vec<usize> = set
                 .iter()
                 .zip(&d)
-                .filter(|&(&j, &dj)| {
-                    pen.is_penalized(j) && pen.alpha() > 0.0 && (b_now[j] + dj) * sign(j) < 0.0
-                })
+                .filter(|&(&j, &dj)| pen.has_kink(j) && (b_now[j] + dj) * sign(j) < 0.0)
                 .map(|(&j, _)| j)
                 .collect();
             if flips.is_empty() {
@@ -554,7 +552,7 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
         for (&j, &dj) in set.iter().zip(&d) {
             let b = self.b[j];
             let mut t = (b + dj).clamp(pen.lower()[j], pen.upper()[j]);
-            if pen.is_penalized(j) && pen.alpha() > 0.0 && t * sign(j) < 0.0 {
+            if pen.has_kink(j) && t * sign(j) < 0.0 {
                 t = 0.0;
                 clipped = true;
             }

@@ -552,17 +552,12 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
         let mut prop: Vec<f64> = self.ws.iter().map(|&j| self.delta[j]).collect();
         let mut u: Vec<f64> = self.ws.iter().map(|&j| self.b[j] + self.delta[j]).collect();
         let sign: Vec<f64> = u.iter().map(|v| v.signum()).collect();
-        let kinks: Vec<bool> = self
-            .ws
-            .iter()
-            .map(|&j| pen.is_penalized(j) && pen.alpha() > 0.0)
-            .collect();
-        let kinked = |a: usize| kinks[a];
+        let kinked: Vec<bool> = self.ws.iter().map(|&j| pen.has_kink(j)).collect();
         // A as working-set positions
         let active: Vec<usize> = (0..k)
             .filter(|&a| {
                 let j = self.ws[a];
-                (u[a] != 0.0 || !kinked(a)) && u[a] > pen.lower()[j] && u[a] < pen.upper()[j]
+                (u[a] != 0.0 || !kinked[a]) && u[a] > pen.lower()[j] && u[a] < pen.upper()[j]
             })
             .collect();
         let na = active.len();
@@ -619,7 +614,7 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
                     sys[r * dim + c] = h[t * na + t2];
                 }
                 sys[r * dim + r] += l2;
-                let kink = if kinked(a) { l1 * sign[a] } else { 0.0 };
+                let kink = if kinked[a] { l1 * sign[a] } else { 0.0 };
                 rhs[r] = q[t] - kink - l2 * u[a];
                 if with_b0 {
                     sys[r * dim + ns] = m[t];
@@ -638,7 +633,7 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
                 .zip(&sol)
                 .filter(|&(&t, &d)| {
                     let a = active[t];
-                    kinked(a) && u[a] != 0.0 && (u[a] + d) * sign[a] < 0.0
+                    kinked[a] && u[a] != 0.0 && (u[a] + d) * sign[a] < 0.0
                 })
                 .map(|(&t, _)| t)
                 .collect();
@@ -647,7 +642,7 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
                     let a = active[t];
                     let j = self.ws[a];
                     let mut v = (u[a] + d).clamp(pen.lower()[j], pen.upper()[j]);
-                    if kinked(a) && u[a] != 0.0 && v * sign[a] < 0.0 {
+                    if kinked[a] && u[a] != 0.0 && v * sign[a] < 0.0 {
                         v = 0.0;
                     }
                     prop[a] += v - u[a];
