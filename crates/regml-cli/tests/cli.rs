@@ -81,6 +81,11 @@ fn bad_data_semantics_are_reported() {
         &["path", "--data", g, "--target", "nope"],
         "no column named 'nope'",
     );
+    let semi = write(dir.path(), "semi.csv", b"a;b;y\n1;2;3\n4;5;6\n");
+    fails_with(
+        &["path", "--data", semi.to_str().unwrap(), "--target", "y"],
+        "semi.csv:1:0: no column named 'y' (columns: a;b;y); the header is one column: fields separated by semicolons?",
+    );
     let c = write(dir.path(), "const.csv", b"a,b,y\n1,2,3\n4,5,3\n6,1,3\n");
     fails_with(
         &["path", "--data", c.to_str().unwrap(), "--target", "y"],

@@ -77,11 +77,25 @@ impl Table {
             if self.names.len() > 12 {
                 shown.push("...");
             }
+            // a one-column header holding another separator: the file is not comma-separated
+            let hint = match self.names.as_slice() {
+                [only] => [(';', "semicolons"), ('\t', "tabs"), ('|', "bars")]
+                    .into_iter()
+                    .find(|(c, _)| only.contains(*c))
+                    .map(|(_, what)| {
+                        format!("; the header is one column: fields separated by {what}? regml reads comma-separated files")
+                    })
+                    .unwrap_or_default(),
+                _ => String::new(),
+            };
             Error::Csv {
                 file: self.source.clone(),
                 line: 1,
                 column: 0,
-                reason: format!("no column named '{name}' (columns: {})", shown.join(", ")),
+                reason: format!(
+                    "no column named '{name}' (columns: {}){hint}",
+                    shown.join(", ")
+                ),
             }
         })
     }
