@@ -27,7 +27,10 @@
 //! rounds of them fail to halve the gap.
 
 use super::cholesky::ActiveCholesky;
-use super::{solve_spd, Anderson, Certificate, FitInfo, GaussianMode, GramCache, SolverOptions};
+use super::{
+    frozen_at, kkt_violators, solve_spd, strong_set, Anderson, Certificate, FitInfo, GaussianMode,
+    GramCache, PathMemory, SolverOptions,
+};
 use crate::design::Design;
 use crate::kernels::{axpy, dot};
 use crate::penalty::{AlphaMax, Conjugate, ElasticNet, Penalty, Prox1d, SubdiffDistance};
@@ -59,10 +62,8 @@ pub(crate) struct GaussianSolver<'a, D: Design> {
     scratch: Vec<f64>,
     /// Coefficient buffer for proposals (covariance mode), swapped with `b` when one is taken.
     b_spare: Vec<f64>,
-    /// Solution at the lambda before the last one solved: `(lambda, b)`.
-    previous: Option<(f64, Vec<f64>)>,
-    last_lambda: Option<f64>,
-    b_at_start: Vec<f64>,
+    /// The solutions at the last two lambdas (for the path predictor).
+    memory: PathMemory,
     /// Factor of the active Gram block for Newton steps.
     chol: ActiveCholesky,
     /// Newton steps taken (accepted) so far.
@@ -188,9 +189,7 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
             anderson: Anderson::default(),
             scratch: Vec::new(),
             b_spare: Vec::new(),
-            previous: None,
-            last_lambda: None,
-            b_at_start: vec![0.0; p],
+            memory: PathMemory::new(p),
             chol: ActiveCholesky::new(p),
             newton_steps: 0,
             newton: true,
@@ -622,15 +621,15 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
     /// coordinates that kept their sign; start from there when that lowers the objective at
     /// the new `lambda`.
     fn predict_start(&mut self, lambda: f64) {
-        if let Some((l0, b_prev)) = self.previous.take() {
+        if let Some((l0, b_prev, b0)) = self.memory.previous.take() {
             self.predict_from(lambda, l0, &b_prev);
-            self.previous = Some((l0, b_prev));
+            self.memory.previous = Some((l0, b_prev, b0));
         }
     }
 
     /// [`Self::predict_start`] with the solution `b_prev` at `l0`, the lambda before the last.
     fn predict_from(&mut self, lambda: f64, l0: f64, b_prev: &[f64]) {
-        let Some(l1) = self.last_lambda else {
+        let Some(l1) = self.memory.last_lambda else {
             return;
         };
         if !(l0 > l1 && l1 > lambda) {
@@ -713,28 +712,24 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
     /// Fits at `lambda`, warm-started from the current state; `lambda_prev` is the previous
     /// value on the path (for the strong rule).
     pub(crate) fn solve(&mut self, lambda: f64, lambda_prev: f64) -> FitInfo {
-        let p = self.b.len();
-        let alpha = self.pen.alpha();
-        let cut = alpha * (2.0 * lambda - lambda_prev);
-        // At or above lambda_max every penalized coefficient is zero by definition; only the
-        // unpenalized ones (already in the working set) are fitted.
-        // (for alpha < 0.001 lambda_max is glmnet's grid anchor, not a zero threshold)
-        let frozen = self.pen.alpha() >= 1e-3 && lambda >= self.lambda_max;
-        let strong: Vec<usize> = (0..p)
-            .filter(|&j| {
-                !frozen
-                    && self.usable[j]
-                    && !self.in_ws[j]
-                    && self.g[j].abs() >= cut * self.pen.penalty_factor()[j]
-            })
-            .collect();
+        // at or above lambda_max only the unpenalized coefficients (in the working set from
+        // the start) are fitted
+        let frozen = frozen_at(self.pen, lambda, self.lambda_max);
+        let strong = strong_set(
+            self.pen,
+            lambda,
+            lambda_prev,
+            frozen,
+            &self.usable,
+            &self.in_ws,
+            &self.g,
+        );
         self.add_to_working_set(&strong);
 
         let null = self.yty.max(f64::MIN_POSITIVE);
         let tol = self.opts.tol;
         let mut thr = self.opts.inner_thresh * null;
-        let solved_at = self.last_lambda;
-        self.b_at_start.clone_from(&self.b);
+        self.memory.start(&self.b, 0.0);
         if !frozen {
             self.predict_start(lambda);
         }
@@ -833,14 +828,8 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
                 continue;
             }
             self.full_gradient();
-            let violators: Vec<usize> = (0..p)
-                .filter(|&j| {
-                    !frozen
-                        && self.usable[j]
-                        && !self.in_ws[j]
-                        && self.pen.subdiff_distance(lambda, j, 0.0, self.g[j]) > 0.0
-                })
-                .collect();
+            let violators =
+                kkt_violators(self.pen, lambda, frozen, &self.usable, &self.in_ws, &self.g);
             if !violators.is_empty() && passes < max_iter {
                 self.add_to_working_set(&violators);
                 continue;
@@ -848,17 +837,7 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
             // with no violator outside, this equals the working-set gap up to rounding
             let info = self.certificate(lambda, false);
             if info.relative_gap <= tol || passes >= max_iter || thr < 1e-24 * null {
-                // remember the last two solutions for the next start
-                if let Some(l) = solved_at {
-                    match &mut self.previous {
-                        Some((lp, b)) => {
-                            *lp = l;
-                            b.copy_from_slice(&self.b_at_start);
-                        }
-                        None => self.previous = Some((l, self.b_at_start.clone())),
-                    }
-                }
-                self.last_lambda = Some(lambda);
+                self.memory.solved(lambda);
                 return FitInfo {
                     n_iter: passes,
                     converged: info.relative_gap <= tol,

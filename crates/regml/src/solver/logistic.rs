@@ -18,7 +18,10 @@
 //! gaps follow [`super::gaussian`].
 
 use super::gaussian::projectable;
-use super::{solve_spd, Anderson, Certificate, FitInfo, SolverOptions};
+use super::{
+    frozen_at, kkt_violators, solve_spd, strong_set, Anderson, Certificate, FitInfo, PathMemory,
+    SolverOptions,
+};
 use crate::datafit::sigmoid;
 use crate::design::Design;
 use crate::kernels::{dot, sum};
@@ -97,11 +100,8 @@ pub(crate) struct LogisticSolver<'a, D: Design> {
     pub(crate) cov_steps: usize,
     anderson: Anderson,
     thr: f64,
-    /// Solution at the lambda before the last one solved: `(lambda, b, b0)`.
-    previous: Option<(f64, Vec<f64>, f64)>,
-    last_lambda: Option<f64>,
-    b_at_start: Vec<f64>,
-    b0_at_start: f64,
+    /// The solutions at the last two lambdas (for the path predictor).
+    memory: PathMemory,
 }
 
 impl<'a, D: Design> LogisticSolver<'a, D> {
@@ -163,10 +163,7 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
             cov_steps: 0,
             anderson: Anderson::default(),
             thr: f64::INFINITY,
-            previous: None,
-            last_lambda: None,
-            b_at_start: vec![0.0; p],
-            b0_at_start: 0.0,
+            memory: PathMemory::new(p),
         };
         if intercept && offset.is_some() {
             // the intercept beside an offset has no closed form: Newton steps on it alone
@@ -975,20 +972,18 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
 
     /// Fits at `lambda`, warm-started; `lambda_prev` feeds the strong rule.
     pub(crate) fn solve(&mut self, lambda: f64, lambda_prev: f64) -> FitInfo {
-        let p = self.b.len();
-        let cut = self.pen.alpha() * (2.0 * lambda - lambda_prev);
-        // At or above lambda_max every penalized coefficient is zero by definition; only the
-        // unpenalized ones (already in the working set) are fitted.
-        // (for alpha < 0.001 lambda_max is glmnet's grid anchor, not a zero threshold)
-        let frozen = self.pen.alpha() >= 1e-3 && lambda >= self.lambda_max;
-        let strong: Vec<usize> = (0..p)
-            .filter(|&j| {
-                !frozen
-                    && self.usable[j]
-                    && !self.in_ws[j]
-                    && self.g[j].abs() >= cut * self.pen.penalty_factor()[j]
-            })
-            .collect();
+        // at or above lambda_max only the unpenalized coefficients (in the working set from
+        // the start) are fitted
+        let frozen = frozen_at(self.pen, lambda, self.lambda_max);
+        let strong = strong_set(
+            self.pen,
+            lambda,
+            lambda_prev,
+            frozen,
+            &self.usable,
+            &self.in_ws,
+            &self.g,
+        );
         self.add_to_working_set(&strong);
         let null = self.null_dev.max(f64::MIN_POSITIVE);
         let tol = self.opts.tol;
@@ -997,7 +992,6 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
         // tolerance near rounding only there would leave the next no room to refine)
         let mut thr = (self.opts.inner_thresh * null).min((10.0 * self.thr).max(1e-18 * null));
         // `eta` is current: the previous solve (or `new`) ended with a refresh
-        let solved_at = self.last_lambda;
         if !frozen {
             self.predict_start(lambda);
         }
@@ -1020,14 +1014,8 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
             }
             // the inner loop ends right after `ws_gradient`
             self.refresh(true);
-            let violators: Vec<usize> = (0..p)
-                .filter(|&j| {
-                    !frozen
-                        && self.usable[j]
-                        && !self.in_ws[j]
-                        && self.pen.subdiff_distance(lambda, j, 0.0, self.g[j]) > 0.0
-                })
-                .collect();
+            let violators =
+                kkt_violators(self.pen, lambda, frozen, &self.usable, &self.in_ws, &self.g);
             if !violators.is_empty() && passes < max_iter {
                 self.add_to_working_set(&violators);
                 continue;
@@ -1041,17 +1029,7 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
                 } else {
                     f64::INFINITY
                 };
-                // remember the last two solutions for the next start
-                if let Some(l) = solved_at {
-                    if let Some((_, b, b0)) = &mut self.previous {
-                        b.copy_from_slice(&self.b_at_start);
-                        *b0 = self.b0_at_start;
-                        self.previous.as_mut().expect("just matched").0 = l;
-                    } else {
-                        self.previous = Some((l, self.b_at_start.clone(), self.b0_at_start));
-                    }
-                }
-                self.last_lambda = Some(lambda);
+                self.memory.solved(lambda);
                 return FitInfo {
                     n_iter: passes,
                     converged: info.relative_gap <= tol,
@@ -1066,9 +1044,9 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
     /// `log(lambda)` on the coordinates that kept their sign, and start from that point when
     /// its objective at the new `lambda` is lower than the plain warm start's.
     fn predict_start(&mut self, lambda: f64) {
-        self.b_at_start.clone_from(&self.b);
-        self.b0_at_start = self.b0;
-        let (Some(l1), Some((l0, b_prev, b0_prev))) = (self.last_lambda, self.previous.clone())
+        self.memory.start(&self.b, self.b0);
+        let (Some(l1), Some((l0, b_prev, b0_prev))) =
+            (self.memory.last_lambda, self.memory.previous.clone())
         else {
             return;
         };

@@ -14,6 +14,7 @@ mod cholesky;
 pub mod gaussian;
 pub mod logistic;
 
+use crate::penalty::{ElasticNet, SubdiffDistance};
 use serde::{Deserialize, Serialize};
 
 /// How the accuracy of one fitted `lambda` was certified.
@@ -115,6 +116,110 @@ impl Default for SolverOptions {
             inner_thresh: 1e-7,
             gaussian_mode: GaussianMode::Auto,
         }
+    }
+}
+
+/// Whether every penalized coefficient is zero by definition at `lambda`: at or above
+/// `lambda_max` with `alpha >= 0.001` (for smaller `alpha`, `lambda_max` is glmnet's grid
+/// anchor, not a zero threshold). Only the unpenalized coefficients are fitted there.
+pub(crate) fn frozen_at(pen: &ElasticNet, lambda: f64, lambda_max: f64) -> bool {
+    pen.alpha() >= 1e-3 && lambda >= lambda_max
+}
+
+/// The features outside the working set (`in_ws`) that the sequential strong rule
+/// (Tibshirani et al. 2012) lets in at `lambda`, given the gradients `g` at the solution for
+/// `lambda_prev`: usable ones with `|g_j| >= alpha (2 lambda - lambda_prev) pf_j`; none when
+/// `frozen`.
+pub(crate) fn strong_set(
+    pen: &ElasticNet,
+    lambda: f64,
+    lambda_prev: f64,
+    frozen: bool,
+    usable: &[bool],
+    in_ws: &[bool],
+    g: &[f64],
+) -> Vec<usize> {
+    let cut = pen.alpha() * (2.0 * lambda - lambda_prev);
+    outside(frozen, usable, in_ws, |j| {
+        g[j].abs() >= cut * pen.penalty_factor()[j]
+    })
+}
+
+/// The features outside the working set that violate the KKT conditions at zero: usable ones
+/// whose gradient `g_j` lies outside the penalty's subdifferential at `b_j = 0`; none when
+/// `frozen`.
+pub(crate) fn kkt_violators(
+    pen: &ElasticNet,
+    lambda: f64,
+    frozen: bool,
+    usable: &[bool],
+    in_ws: &[bool],
+    g: &[f64],
+) -> Vec<usize> {
+    outside(frozen, usable, in_ws, |j| {
+        pen.subdiff_distance(lambda, j, 0.0, g[j]) > 0.0
+    })
+}
+
+/// The usable features outside the working set that pass `test`, in feature order.
+fn outside(
+    frozen: bool,
+    usable: &[bool],
+    in_ws: &[bool],
+    test: impl Fn(usize) -> bool,
+) -> Vec<usize> {
+    if frozen {
+        return Vec::new();
+    }
+    (0..usable.len())
+        .filter(|&j| usable[j] && !in_ws[j] && test(j))
+        .collect()
+}
+
+/// The path predictor's memory: the solutions at the last two lambdas solved.
+#[derive(Debug)]
+pub(crate) struct PathMemory {
+    /// The lambda solved before the last one, with its coefficients and intercept.
+    pub(crate) previous: Option<(f64, Vec<f64>, f64)>,
+    /// The last lambda solved; its solution is the solver's state when a solve starts.
+    pub(crate) last_lambda: Option<f64>,
+    /// Coefficients and intercept at the start of the current solve (set by [`Self::start`]).
+    b_at_start: Vec<f64>,
+    b0_at_start: f64,
+}
+
+impl PathMemory {
+    /// An empty memory for `p` coefficients.
+    pub(crate) fn new(p: usize) -> Self {
+        PathMemory {
+            previous: None,
+            last_lambda: None,
+            b_at_start: vec![0.0; p],
+            b0_at_start: 0.0,
+        }
+    }
+
+    /// Keeps the solver's state `(b, b0)` at the start of a solve: the solution at
+    /// `last_lambda`.
+    pub(crate) fn start(&mut self, b: &[f64], b0: f64) {
+        self.b_at_start.copy_from_slice(b);
+        self.b0_at_start = b0;
+    }
+
+    /// Records that `lambda` is solved: the kept start becomes the solution at the lambda
+    /// before it (`previous`), and `lambda` the last one.
+    pub(crate) fn solved(&mut self, lambda: f64) {
+        if let Some(l) = self.last_lambda {
+            match &mut self.previous {
+                Some((lp, b, b0)) => {
+                    *lp = l;
+                    b.copy_from_slice(&self.b_at_start);
+                    *b0 = self.b0_at_start;
+                }
+                None => self.previous = Some((l, self.b_at_start.clone(), self.b0_at_start)),
+            }
+        }
+        self.last_lambda = Some(lambda);
     }
 }
 
@@ -356,6 +461,49 @@ mod tests {
             .collect();
         let labels: Vec<f64> = y.iter().map(|v| if *v > 0.0 { 1.0 } else { 0.0 }).collect();
         (x, y, labels)
+    }
+
+    #[test]
+    fn the_path_memory_keeps_the_solution_at_the_lambda_before_the_last() {
+        let mut m = PathMemory::new(2);
+        m.start(&[0.0, 0.0], 0.5);
+        m.solved(1.0);
+        assert_eq!((m.last_lambda, m.previous.is_none()), (Some(1.0), true));
+        // the solve at 0.5 starts from the solution at 1.0
+        m.start(&[1.0, 0.0], 0.25);
+        m.solved(0.5);
+        assert_eq!(m.previous, Some((1.0, vec![1.0, 0.0], 0.25)));
+        m.start(&[2.0, -1.0], 0.125);
+        m.solved(0.25);
+        assert_eq!(m.previous, Some((0.5, vec![2.0, -1.0], 0.125)));
+        assert_eq!(m.last_lambda, Some(0.25));
+    }
+
+    #[test]
+    fn screening_skips_the_working_set_unusable_features_and_frozen_lambdas() {
+        let pen = ElasticNet::new(1.0, 4).unwrap();
+        let g = [3.0, -3.0, 0.5, -2.5];
+        let usable = [true, true, true, false];
+        let in_ws = [false, true, false, false];
+        // strong rule at lambda 2 from 3: |g_j| >= 1
+        assert_eq!(
+            strong_set(&pen, 2.0, 3.0, false, &usable, &in_ws, &g),
+            vec![0]
+        );
+        assert!(strong_set(&pen, 2.0, 3.0, true, &usable, &in_ws, &g).is_empty());
+        // KKT at lambda 1: |g_j| > 1
+        assert_eq!(
+            kkt_violators(&pen, 1.0, false, &usable, &in_ws, &g),
+            vec![0]
+        );
+        assert_eq!(
+            kkt_violators(&pen, 0.4, false, &usable, &[false; 4], &g),
+            vec![0, 1, 2]
+        );
+        assert!(kkt_violators(&pen, 0.4, true, &usable, &in_ws, &g).is_empty());
+        assert!(frozen_at(&pen, 3.0, 3.0) && !frozen_at(&pen, 2.9, 3.0));
+        let ridge = ElasticNet::new(0.0, 4).unwrap();
+        assert!(!frozen_at(&ridge, 3.0, 3.0));
     }
 
     fn assert_close(a: &[f64], b: &[f64], what: &str) {
