@@ -4,8 +4,12 @@ CLI's defaults), which the harness (no intercept, raw features) does not cover:
 
   digits3  the embedded 8x8 digits, digit 3 against the rest (1797 x 64, nearly separable)
   tall     100000 x 50 AR(1) features (rho 0.6), 10 true nonzeros, intercept 0.3
+  uniform5000, uniform20000
+           5000 x 500 and 20000 x 300 independent uniform features on [-0.5, 0.5]; y is 1
+           where x0 + x3 + x10 plus Gaussian noise (0.3 times their standard deviation)
+           exceeds its mean
 
-  python3 bench/logistic_intercept.py [digits3] [tall]
+  python3 bench/logistic_intercept.py [digits3] [tall] [uniform5000] [uniform20000]
 
 regml runs `regml path` at its default (relative gap <= 1e-6 at every lambda) and reports its
 in-process fit time; glmnet fits the same lambdas at thresh 1e-7 (its default), 1e-10 and
@@ -64,6 +68,14 @@ def tall():
     return np.round(x, 6), y
 
 
+def uniform(n, p):
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-0.5, 0.5, (n, p))
+    lin = x[:, 0] + x[:, 3] + x[:, 10]
+    lin = lin + 0.3 * lin.std() * rng.standard_normal(n)
+    return np.round(x, 6), (lin > lin.mean()).astype(float)
+
+
 def run(name, x, y, tmp):
     n, p = x.shape
     csv = os.path.join(tmp, f"{name}.csv")
@@ -99,7 +111,12 @@ def main():
     subprocess.run(["cargo", "build", "--release", "-q", "-p", "regml-cli"], cwd=ROOT, check=True)
     with tempfile.TemporaryDirectory() as tmp:
         for name in which:
-            x, y = {"digits3": digits3, "tall": tall}[name]()
+            x, y = {
+                "digits3": digits3,
+                "tall": tall,
+                "uniform5000": lambda: uniform(5000, 500),
+                "uniform20000": lambda: uniform(20000, 300),
+            }[name]()
             run(name, x, y, tmp)
 
 
