@@ -992,6 +992,7 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
         // tolerance near rounding only there would leave the next no room to refine)
         let mut thr = (self.opts.inner_thresh * null).min((10.0 * self.thr).max(1e-18 * null));
         // `eta` is current: the previous solve (or `new`) ended with a refresh
+        self.memory.start(&self.b, self.b0);
         if !frozen {
             self.predict_start(lambda);
         }
@@ -1044,7 +1045,6 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
     /// `log(lambda)` on the coordinates that kept their sign, and start from that point when
     /// its objective at the new `lambda` is lower than the plain warm start's.
     fn predict_start(&mut self, lambda: f64) {
-        self.memory.start(&self.b, self.b0);
         let (Some(l1), Some((l0, b_prev, b0_prev))) =
             (self.memory.last_lambda, self.memory.previous.clone())
         else {
