@@ -908,10 +908,29 @@ pub(crate) fn fit_prepared(
         out_coefs.push(orig);
     }
     lambdas.truncate(out_coefs.len());
+    // unpenalized coefficients (the intercept too) that the rows cannot determine
+    let free = (0..p)
+        .filter(|&j| prep.usable[j] && !pen.is_penalized(j))
+        .count();
+    let rows = w.iter().filter(|&&v| v > 0.0).count();
+    let undetermined = (free > 0 && free + usize::from(params.fit_intercept) >= rows).then(|| {
+        format!(
+            "{free} features are unpenalized (penalty factor 0){} and only {rows} rows carry \
+             weight, so their fit is not unique (in logistic regression, in general not \
+             finite): give some of them a positive penalty factor",
+            if params.fit_intercept {
+                " besides the intercept"
+            } else {
+                ""
+            }
+        )
+    });
     for (k, info) in infos.iter().enumerate() {
         if !info.converged {
-            // unpenalized logistic regression has no finite solution on separable classes
-            let advice = if params.family == Family::Binomial && lambdas[k] == 0.0 {
+            let advice = if let Some(a) = &undetermined {
+                a.as_str()
+            } else if params.family == Family::Binomial && lambdas[k] == 0.0 {
+                // unpenalized logistic regression has no finite solution on separable classes
                 "at lambda = 0 the likelihood has no maximum if the classes are (nearly) \
                  separable: use a positive lambda"
             } else {

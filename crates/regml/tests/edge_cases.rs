@@ -112,6 +112,37 @@ fn separable_classes_give_finite_coefficients_and_a_warning() {
 }
 
 #[test]
+fn non_convergence_with_more_unpenalized_features_than_rows_says_so() {
+    let (x, y) = common::simulate(12, 20, 0.3, 3, 3.0, 5);
+    let warnings = |free: usize| {
+        let mut pf = vec![1.0; 20];
+        pf[..free].fill(0.0);
+        let mut params = ElasticNetParams {
+            penalty_factor: Some(pf),
+            lambda: Some(vec![0.5, 0.1]),
+            ..ElasticNetParams::default()
+        };
+        // one pass per lambda: the fits stop unconverged and the warnings give advice
+        params.solver.max_iter = 1;
+        let path = fit_path(x.view(), y.view(), None, &params).unwrap();
+        assert!(path.info.iter().any(|i| !i.converged));
+        path.warnings
+    };
+    let w = warnings(14);
+    assert!(
+        w.iter().any(|m| m.contains(
+            "14 features are unpenalized (penalty factor 0) besides the intercept and only 12 rows"
+        )),
+        "{w:?}"
+    );
+    let w = warnings(3);
+    assert!(
+        w.iter().all(|m| !m.contains("unpenalized")) && w.iter().any(|m| m.contains("max_iter")),
+        "{w:?}"
+    );
+}
+
+#[test]
 fn integer_weights_equal_row_repetition() {
     for family in [Family::Gaussian, Family::Binomial] {
         let (x, y) = match family {
