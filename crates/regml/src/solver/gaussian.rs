@@ -199,13 +199,18 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
             .collect();
         if !unpenalized.is_empty() {
             s.add_to_working_set(&unpenalized);
-            // least-squares fit of the unpenalized features alone (lambda is irrelevant)
+            // least-squares fit of the unpenalized features alone (lambda is irrelevant); on
+            // an ill-conditioned block coordinate descent crawls, and every NEWTON_CRAWL
+            // passes a Newton step solves on the block directly
             let thr = 1e-14 * s.yty.max(f64::MIN_POSITIVE);
             let mut passes = 0;
             while passes < s.opts.max_iter {
                 passes += 1;
                 if s.pass(1.0, false) < thr {
                     break;
+                }
+                if s.newton && passes % NEWTON_CRAWL == 0 {
+                    s.newton_step(1.0, &[], false, NEWTON_MIN_CRAWL);
                 }
             }
             s.refresh();
@@ -754,7 +759,7 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
             } else {
                 NEWTON_MIN
             };
-            if newton_on && !frozen && nonzero >= newton_min {
+            if newton_on && nonzero >= newton_min {
                 // one pass settles the active set and signs, a Newton step solves on them;
                 // further steps correct the set while the working-set gap is not met
                 passes += 1;
@@ -781,7 +786,7 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
             // coordinate descent on the working set, then on its nonzero part; after a
             // Newton step the working-set gap below decides whether it is needed at all
             // (stopped after NEWTON_CRAWL passes at this lambda, for Newton steps to take over)
-            let hand_over = newton_on && !frozen && passes < NEWTON_CRAWL;
+            let hand_over = newton_on && passes < NEWTON_CRAWL;
             let mut crawled = false;
             if !settled {
                 'cd: loop {

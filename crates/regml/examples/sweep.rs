@@ -1,0 +1,146 @@
+//! Robustness sweep: `sweep FIRST_SEED END_SEED` fits the default path of one random problem
+//! per seed and lists the fits that did not converge at every lambda, failed, or took over
+//! 2 s.
+//!
+//! Each seed draws `n` in `5..300` rows and `p` in `1..300` features of one kind: independent
+//! uniform, sparse 0/1, nearly coinciding (`5 + 3 c_i + u_ij / 10`), scales from `1e-3` to
+//! `1e3`, or one shared component plus noise; with probability 0.3 two columns are made
+//! duplicate and constant. The response is least squares or binary (its median split), with
+//! `alpha` in {1, 0.5, 0.05, 0}, and at random observation weights, penalty factors (every
+//! fifth feature unpenalized), bounds, standardization and an intercept.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use ndarray::{Array1, Array2};
+use rand::{Rng, SeedableRng};
+use regml::linear::{fit_path, ElasticNetParams, Family};
+use std::time::Instant;
+
+/// One random problem: design, response, weights and parameters.
+fn problem(
+    seed: u64,
+) -> (
+    Array2<f64>,
+    Array1<f64>,
+    Option<Array1<f64>>,
+    ElasticNetParams,
+    String,
+) {
+    let mut r = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let n = r.random_range(5..300usize);
+    let p = r.random_range(1..300usize);
+    let kind = r.random_range(0..5u32);
+    let mut x = Array2::<f64>::zeros((n, p));
+    for i in 0..n {
+        let common = r.random::<f64>() - 0.5;
+        for j in 0..p {
+            let u = r.random::<f64>();
+            x[[i, j]] = match kind {
+                0 => 2.0 * u - 1.0,
+                1 => f64::from(u8::from(u < 0.1)),
+                2 => 5.0 + 3.0 * common + 0.1 * (u - 0.5),
+                3 => (u - 0.5) * 10f64.powi((j % 7) as i32 - 3),
+                _ => common + 0.5 * (u - 0.5),
+            };
+        }
+    }
+    if p > 3 && r.random::<f64>() < 0.3 {
+        let c = x.column(0).to_owned();
+        x.column_mut(1).assign(&c);
+        x.column_mut(2).fill(1.5);
+    }
+    let binomial = r.random::<f64>() < 0.5;
+    let t: Vec<f64> = (0..n)
+        .map(|i| x[[i, 0]] - 0.5 * x[[i, p / 2]] + r.random::<f64>() - 0.5)
+        .collect();
+    let mean = t.iter().sum::<f64>() / n as f64;
+    let y: Array1<f64> = if binomial {
+        t.iter().map(|v| f64::from(u8::from(*v > mean))).collect()
+    } else {
+        t.into_iter().collect()
+    };
+    let alpha = [1.0, 0.5, 0.05, 0.0][r.random_range(0..4usize)];
+    let w = (r.random::<f64>() < 0.3).then(|| (0..n).map(|_| 2.0 * r.random::<f64>()).collect());
+    let pf = (r.random::<f64>() < 0.3).then(|| {
+        (0..p)
+            .map(|j| {
+                if j % 5 == 0 {
+                    0.0
+                } else {
+                    2.0 * r.random::<f64>()
+                }
+            })
+            .collect::<Vec<f64>>()
+    });
+    let bounds = r.random::<f64>() < 0.2;
+    let params = ElasticNetParams {
+        family: if binomial {
+            Family::Binomial
+        } else {
+            Family::Gaussian
+        },
+        alpha,
+        standardize: r.random::<f64>() < 0.7,
+        fit_intercept: r.random::<f64>() < 0.8,
+        lower_limits: bounds.then(|| vec![-0.5; p]),
+        upper_limits: bounds.then(|| vec![0.3; p]),
+        ..ElasticNetParams::default()
+    };
+    let desc = format!(
+        "seed {seed}: {n} x {p}, kind {kind}, {:?}, alpha {alpha}, weights {}, \
+         penalty factors {}, bounds {bounds}, standardize {}, intercept {}",
+        params.family,
+        w.is_some(),
+        pf.is_some(),
+        params.standardize,
+        params.fit_intercept
+    );
+    let params = ElasticNetParams {
+        penalty_factor: pf,
+        ..params
+    };
+    (x, y, w, params, desc)
+}
+
+fn main() {
+    let seeds: Vec<u64> = std::env::args()
+        .skip(1)
+        .map(|s| s.parse().expect("seeds are integers"))
+        .collect();
+    let [first, end] = seeds[..] else {
+        eprintln!("usage: sweep FIRST_SEED END_SEED");
+        std::process::exit(2);
+    };
+    let mut flagged = 0;
+    for seed in first..end {
+        let (x, y, w, params, desc) = problem(seed);
+        let t0 = Instant::now();
+        let fit = fit_path(x.view(), y.view(), w.as_ref().map(|a| a.view()), &params);
+        let secs = t0.elapsed().as_secs_f64();
+        match fit {
+            Err(e) => {
+                flagged += 1;
+                println!("error {desc}: {e}");
+            }
+            Ok(path) => {
+                let worst = path.info.iter().map(|i| i.relative_gap).fold(0.0, f64::max);
+                let unconverged = path.info.iter().filter(|i| !i.converged).count();
+                let passes: usize = path.info.iter().map(|i| i.n_iter).sum();
+                if unconverged > 0 || secs > 2.0 {
+                    flagged += 1;
+                    println!(
+                        "{desc}: worst gap {worst:.2e}, {unconverged} lambdas unconverged, \
+                         {passes} passes, {secs:.2} s"
+                    );
+                    for w in path
+                        .warnings
+                        .iter()
+                        .filter(|w| w.contains("did not converge"))
+                    {
+                        println!("  {w}");
+                    }
+                }
+            }
+        }
+    }
+    println!("seeds {first}..{end}: {flagged} flagged");
+}
