@@ -24,7 +24,7 @@ use super::{
 };
 use crate::datafit::sigmoid;
 use crate::design::Design;
-use crate::kernels::{dot, sum};
+use crate::kernels::{axpy, dot, sum};
 use crate::penalty::{AlphaMax, Conjugate, ElasticNet, Penalty, Prox1d, SubdiffDistance};
 use crate::vmath;
 
@@ -1116,7 +1116,6 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
     /// singular or the tolerance is not reached.
     fn free_projection_in_eta(&self, cols: &[Vec<f64>]) -> Option<Vec<f64>> {
         let n = self.eta.len();
-        let k = cols.len();
         let scale: Vec<f64> = cols
             .iter()
             .map(|c| {
@@ -1130,14 +1129,8 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
         // largest relative size
         let at = |e: &[f64]| -> (Vec<f64>, Vec<f64>, f64) {
             let prob: Vec<f64> = e.iter().map(|&v| sigmoid(v)).collect();
-            let r: Vec<f64> = cols
-                .iter()
-                .map(|c| {
-                    (0..n)
-                        .map(|i| self.w[i] * c[i] * (self.y[i] - prob[i]))
-                        .sum()
-                })
-                .collect();
+            let u: Vec<f64> = (0..n).map(|i| self.w[i] * (self.y[i] - prob[i])).collect();
+            let r: Vec<f64> = cols.iter().map(|c| dot(c, &u)).collect();
             let worst = r
                 .iter()
                 .zip(&scale)
@@ -1151,25 +1144,18 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
             if worst <= FREE_PROJECTION_TOL {
                 return Some(prob);
             }
-            let mut h = vec![0.0; k * k];
-            for i in 0..n {
-                let d = self.w[i] * prob[i] * (1.0 - prob[i]);
-                if d == 0.0 {
-                    continue;
-                }
-                for c1 in 0..k {
-                    let dx = d * cols[c1][i];
-                    for c2 in 0..k {
-                        h[c1 * k + c2] += dx * cols[c2][i];
-                    }
-                }
+            let d: Vec<f64> = (0..n)
+                .map(|i| self.w[i] * prob[i] * (1.0 - prob[i]))
+                .collect();
+            let a = solve_spd(&weighted_cross(cols, &d), &r)?;
+            // the step's direction in the linear predictor, X_F a
+            let mut dir = vec![0.0; n];
+            for (ac, c) in a.iter().zip(cols) {
+                axpy(*ac, c, &mut dir);
             }
-            let a = solve_spd(&h, &r)?;
             let mut step = 1.0;
             loop {
-                let trial: Vec<f64> = (0..n)
-                    .map(|i| e[i] + step * (0..k).map(|c| a[c] * cols[c][i]).sum::<f64>())
-                    .collect();
+                let trial: Vec<f64> = e.iter().zip(&dir).map(|(ei, di)| ei + step * di).collect();
                 let next = at(&trial);
                 if next.2 < worst || step < 1e-10 {
                     e = trial;
@@ -1238,32 +1224,12 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
                 self.x.col_axpy(j, 1.0, &mut c);
                 cols.push(c);
             }
-            let k = cols.len();
-            let col = |c: usize, i: usize| cols[c][i];
-            let mut a_mat = vec![0.0; k * k];
-            let mut rhs = vec![0.0; k];
-            for i in 0..n {
-                let wi = self.w[i];
-                if wi == 0.0 {
-                    continue;
-                }
-                let ui = wi * (prob[i] - self.y[i]);
-                for c1 in 0..k {
-                    let x1 = col(c1, i);
-                    rhs[c1] += x1 * ui;
-                    for c2 in 0..k {
-                        a_mat[c1 * k + c2] += wi * x1 * col(c2, i);
-                    }
-                }
-            }
-            match solve_spd(&a_mat, &rhs) {
+            let u: Vec<f64> = (0..n).map(|i| self.w[i] * (prob[i] - self.y[i])).collect();
+            let rhs: Vec<f64> = cols.iter().map(|c| dot(c, &u)).collect();
+            match solve_spd(&weighted_cross(&cols, self.w), &rhs) {
                 Some(a) => {
-                    for (i, q) in pp.iter_mut().enumerate() {
-                        let mut shift = 0.0;
-                        for (c, ac) in a.iter().enumerate() {
-                            shift += ac * col(c, i);
-                        }
-                        *q -= shift;
+                    for (ac, c) in a.iter().zip(&cols) {
+                        axpy(-ac, c, &mut pp);
                     }
                     let outside = pp
                         .iter()
@@ -1328,6 +1294,26 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
         }
         FitInfo::from_parts(kind, gap, primal, kkt, self.grad_scale)
     }
+}
+
+/// `X_F' diag(d) X_F` for the materialized columns `cols` (`k x k`, symmetric): per column
+/// `b` the weighted copy `d .* x_b` and its dot products with `x_a`, `a <= b`;
+/// `O(n k^2 / 2)` multiply-adds in the order of [`dot`].
+fn weighted_cross(cols: &[Vec<f64>], d: &[f64]) -> Vec<f64> {
+    let k = cols.len();
+    let mut h = vec![0.0; k * k];
+    let mut t = vec![0.0; d.len()];
+    for (b, cb) in cols.iter().enumerate() {
+        for ((ti, di), xi) in t.iter_mut().zip(d).zip(cb) {
+            *ti = di * xi;
+        }
+        for (a, ca) in cols.iter().enumerate().take(b + 1) {
+            let v = dot(ca, &t);
+            h[a * k + b] = v;
+            h[b * k + a] = v;
+        }
+    }
+    h
 }
 
 /// Fewest rows for which a coordinate-descent pass is split over two threads: each
@@ -1776,6 +1762,27 @@ mod cov_tests {
     use super::*;
     use crate::design::DenseDesign;
     use crate::solver::test_data::{correlated, rng};
+
+    #[test]
+    fn the_free_columns_weighted_cross_product_matches_the_sums() {
+        let (n, k) = (37, 5);
+        let cols: Vec<Vec<f64>> = (0..k)
+            .map(|c| {
+                (0..n)
+                    .map(|i| ((i * 7 + c * 11) % 13) as f64 - 6.0)
+                    .collect()
+            })
+            .collect();
+        let d: Vec<f64> = (0..n).map(|i| 0.1 + (i % 5) as f64).collect();
+        let h = weighted_cross(&cols, &d);
+        for a in 0..k {
+            for b in 0..k {
+                let want: f64 = (0..n).map(|i| d[i] * cols[a][i] * cols[b][i]).sum();
+                assert!((h[a * k + b] - want).abs() <= 1e-12 * want.abs().max(1.0));
+                assert_eq!(h[a * k + b], h[b * k + a]);
+            }
+        }
+    }
 
     #[test]
     fn the_covariance_form_in_row_blocks_is_the_weighted_gram_block() {
