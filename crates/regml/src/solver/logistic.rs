@@ -411,51 +411,10 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
         self.ws.iter().map(|&j| x.dense_col(j)).collect()
     }
 
-    /// `X_C' V X_C` for the dense columns `cols` (row-major, symmetric): sums over row blocks
-    /// `R` of `Z_R' Z_R` with `Z = sqrt(V) X_C`, lower triangles by matrix products, the block
-    /// copy `Z_R` within [`COV_BLOCK_NUMBERS`].
+    /// `X_C' V X_C` for the dense columns `cols` (see [`weighted_gram`]) at the current
+    /// curvatures `v`.
     fn weighted_gram(&mut self, cols: &[&[f64]]) -> Vec<f64> {
-        use faer::linalg::matmul::triangular::{matmul, BlockStructure};
-        let (n, k) = (self.eta.len(), cols.len());
-        let rows = (COV_BLOCK_NUMBERS / k.max(1)).clamp(1, n.max(1));
-        let mut z = std::mem::take(&mut self.scratch);
-        z.clear();
-        z.resize(rows * k, 0.0);
-        let mut h = vec![0.0; k * k];
-        for start in (0..n).step_by(rows) {
-            let m = rows.min(n - start);
-            let block = &mut z[..m * k];
-            for (zc, col) in block.chunks_exact_mut(m).zip(cols) {
-                let (xr, vr) = (&col[start..start + m], &self.v[start..start + m]);
-                for ((t, &xi), &vi) in zc.iter_mut().zip(xr).zip(vr) {
-                    *t = xi * vi.sqrt();
-                }
-            }
-            let zm = faer::MatRef::from_column_major_slice(block, m, k);
-            matmul(
-                faer::MatMut::from_column_major_slice_mut(&mut h, k, k),
-                BlockStructure::TriangularLower,
-                if start == 0 {
-                    faer::Accum::Replace
-                } else {
-                    faer::Accum::Add
-                },
-                zm.transpose(),
-                BlockStructure::Rectangular,
-                zm,
-                BlockStructure::Rectangular,
-                1.0,
-                crate::kernels::faer_par(),
-            );
-        }
-        self.scratch = z;
-        // mirror the lower triangle (column-major) into the upper one
-        for a in 0..k {
-            for b in a + 1..k {
-                h[b * k + a] = h[a * k + b];
-            }
-        }
-        h
+        weighted_gram(cols, &self.v, &mut self.scratch)
     }
 
     /// `X_C' V X_C` for the columns `feats` of any design (row-major, symmetric), one column
@@ -1116,6 +1075,8 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
     /// singular or the tolerance is not reached.
     fn free_projection_in_eta(&self, cols: &[Vec<f64>]) -> Option<Vec<f64>> {
         let n = self.eta.len();
+        let refs: Vec<&[f64]> = cols.iter().map(|c| c.as_slice()).collect();
+        let mut scratch = Vec::new();
         let scale: Vec<f64> = cols
             .iter()
             .map(|c| {
@@ -1147,7 +1108,7 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
             let d: Vec<f64> = (0..n)
                 .map(|i| self.w[i] * prob[i] * (1.0 - prob[i]))
                 .collect();
-            let a = solve_spd(&weighted_cross(cols, &d), &r)?;
+            let a = solve_spd(&weighted_gram(&refs, &d, &mut scratch), &r)?;
             // the step's direction in the linear predictor, X_F a
             let mut dir = vec![0.0; n];
             for (ac, c) in a.iter().zip(cols) {
@@ -1226,7 +1187,9 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
             }
             let u: Vec<f64> = (0..n).map(|i| self.w[i] * (prob[i] - self.y[i])).collect();
             let rhs: Vec<f64> = cols.iter().map(|c| dot(c, &u)).collect();
-            match solve_spd(&weighted_cross(&cols, self.w), &rhs) {
+            let refs: Vec<&[f64]> = cols.iter().map(|c| c.as_slice()).collect();
+            let h = weighted_gram(&refs, self.w, &mut Vec::new());
+            match solve_spd(&h, &rhs) {
                 Some(a) => {
                     for (ac, c) in a.iter().zip(&cols) {
                         axpy(-ac, c, &mut pp);
@@ -1296,21 +1259,49 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
     }
 }
 
-/// `X_F' diag(d) X_F` for the materialized columns `cols` (`k x k`, symmetric): per column
-/// `b` the weighted copy `d .* x_b` and its dot products with `x_a`, `a <= b`;
-/// `O(n k^2 / 2)` multiply-adds in the order of [`dot`].
-fn weighted_cross(cols: &[Vec<f64>], d: &[f64]) -> Vec<f64> {
-    let k = cols.len();
+/// `X_C' diag(d) X_C` for the dense columns `cols` (each as long as `d >= 0`; row-major,
+/// symmetric): sums over row blocks `R` of `Z_R' Z_R` with `Z = sqrt(diag(d)) X_C`, lower
+/// triangles by matrix products, the block copy `Z_R` (in `scratch`) within
+/// [`COV_BLOCK_NUMBERS`]; `O(n |C|^2 / 2)`.
+fn weighted_gram(cols: &[&[f64]], d: &[f64], scratch: &mut Vec<f64>) -> Vec<f64> {
+    use faer::linalg::matmul::triangular::{matmul, BlockStructure};
+    let (n, k) = (d.len(), cols.len());
+    let rows = (COV_BLOCK_NUMBERS / k.max(1)).clamp(1, n.max(1));
+    let mut z = std::mem::take(scratch);
+    z.clear();
+    z.resize(rows * k, 0.0);
     let mut h = vec![0.0; k * k];
-    let mut t = vec![0.0; d.len()];
-    for (b, cb) in cols.iter().enumerate() {
-        for ((ti, di), xi) in t.iter_mut().zip(d).zip(cb) {
-            *ti = di * xi;
+    for start in (0..n).step_by(rows) {
+        let m = rows.min(n - start);
+        let block = &mut z[..m * k];
+        for (zc, col) in block.chunks_exact_mut(m).zip(cols) {
+            let (xr, vr) = (&col[start..start + m], &d[start..start + m]);
+            for ((t, &xi), &vi) in zc.iter_mut().zip(xr).zip(vr) {
+                *t = xi * vi.sqrt();
+            }
         }
-        for (a, ca) in cols.iter().enumerate().take(b + 1) {
-            let v = dot(ca, &t);
-            h[a * k + b] = v;
-            h[b * k + a] = v;
+        let zm = faer::MatRef::from_column_major_slice(block, m, k);
+        matmul(
+            faer::MatMut::from_column_major_slice_mut(&mut h, k, k),
+            BlockStructure::TriangularLower,
+            if start == 0 {
+                faer::Accum::Replace
+            } else {
+                faer::Accum::Add
+            },
+            zm.transpose(),
+            BlockStructure::Rectangular,
+            zm,
+            BlockStructure::Rectangular,
+            1.0,
+            crate::kernels::faer_par(),
+        );
+    }
+    *scratch = z;
+    // mirror the lower triangle (column-major) into the upper one
+    for a in 0..k {
+        for b in a + 1..k {
+            h[b * k + a] = h[a * k + b];
         }
     }
     h
@@ -1764,7 +1755,7 @@ mod cov_tests {
     use crate::solver::test_data::{correlated, rng};
 
     #[test]
-    fn the_free_columns_weighted_cross_product_matches_the_sums() {
+    fn the_weighted_gram_of_given_weights_matches_the_sums() {
         let (n, k) = (37, 5);
         let cols: Vec<Vec<f64>> = (0..k)
             .map(|c| {
@@ -1774,7 +1765,8 @@ mod cov_tests {
             })
             .collect();
         let d: Vec<f64> = (0..n).map(|i| 0.1 + (i % 5) as f64).collect();
-        let h = weighted_cross(&cols, &d);
+        let refs: Vec<&[f64]> = cols.iter().map(|c| c.as_slice()).collect();
+        let h = weighted_gram(&refs, &d, &mut Vec::new());
         for a in 0..k {
             for b in 0..k {
                 let want: f64 = (0..n).map(|i| d[i] * cols[a][i] * cols[b][i]).sum();
