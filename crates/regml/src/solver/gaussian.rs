@@ -22,8 +22,11 @@
 //! duality gap of the working set is then already within tolerance, no further pass is
 //! needed; otherwise coordinate descent continues from there. Steps start at 32 active
 //! features, or at 2 once coordinate descent has run 100 passes at one lambda (it crawls on
-//! ill-conditioned designs). They are not tried on an active set with as many features as rows
-//! or more (its Gram block is singular), and are turned off for the rest of a lambda after
+//! ill-conditioned designs); from then on coordinate descent stops for them each time its
+//! passes at the lambda have doubled. On an active set with as many features as rows or more
+//! (`G_AA` singular), or with a ridge part too large for the factor of `G_AA` to precondition,
+//! a step forms `G_AA + diag(l2)` and factors it afresh, once the passes at the lambda have
+//! cost as much as all such steps so far. Steps are turned off for the rest of a lambda after
 //! rounds of them fail to halve the gap.
 
 use super::cholesky::ActiveCholesky;
@@ -71,6 +74,12 @@ pub(crate) struct GaussianSolver<'a, D: Design> {
     /// Whether rounds may start with Newton steps (on by default; off, the solver is plain
     /// coordinate descent).
     pub(crate) newton: bool,
+    /// Work of the coordinate-descent passes at the current lambda, in multiply-adds (see
+    /// `pass`).
+    pass_work: f64,
+    /// Work of the Newton steps at the current lambda that formed and factored their system
+    /// afresh (see `dense_solve_cost`).
+    dense_spent: f64,
 }
 
 /// Smallest active set on which a Newton step is tried: below it coordinate descent
@@ -193,6 +202,8 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
             chol: ActiveCholesky::new(p),
             newton_steps: 0,
             newton: true,
+            pass_work: 0.0,
+            dense_spent: 0.0,
         };
         let unpenalized: Vec<usize> = (0..p)
             .filter(|&j| s.usable[j] && !pen.is_penalized(j))
@@ -265,12 +276,15 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
     /// `max_j L_j * delta_j^2`.
     fn pass(&mut self, lambda: f64, active_only: bool) -> f64 {
         let mut dmax: f64 = 0.0;
+        // coordinates visited and changed, for the work count
+        let (mut visited, mut changed) = (0usize, 0usize);
         for idx in 0..self.ws.len() {
             let j = self.ws[idx];
             let bj = self.b[j];
             if active_only && bj == 0.0 {
                 continue;
             }
+            visited += 1;
             let lj = self.lip[j];
             // s_j = x_j' r
             let sj = if self.covariance {
@@ -290,9 +304,30 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
                     self.x.col_axpy(j, -d, &mut self.r);
                 }
                 dmax = dmax.max(lj * d * d);
+                changed += 1;
             }
         }
+        // naive: a dot product per visit and an update of the residual per change;
+        // covariance: an update of the gradients (a Gram column) per change
+        self.pass_work += if self.covariance {
+            (visited + changed * self.b.len()) as f64
+        } else {
+            (self.x.n_samples() * (visited + changed)) as f64
+        };
         dmax
+    }
+
+    /// Multiply-adds of a Newton step that forms `G_AA + diag(l2)` for `k` active features
+    /// and factors it: `k^3 / 3` for the factor, plus `n k^2` for the block from `X` in naive
+    /// mode (`k^2` copied from the Gram cache in covariance mode).
+    fn dense_solve_cost(&self, k: usize) -> f64 {
+        let k = k as f64;
+        let block = if self.covariance {
+            k * k
+        } else {
+            self.x.n_samples() as f64 * k * k
+        };
+        block + k.powi(3) / 3.0
     }
 
     /// Records the working-set coefficients for Anderson extrapolation and, when a proposal
@@ -379,7 +414,11 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
     /// `b + d` with `(G_AA + diag(l2_A)) d = g_A - l1_A s_A - l2_A b_A` (`g = X'r`). With the
     /// path's Cholesky factor `G_AA = L L'`, the lasso system is solved directly and the
     /// elastic-net one by conjugate gradients (see `ActiveCholesky::solve_shifted`), which
-    /// stop at a relative residual of [`NEWTON_CG_TOL`]. A penalized coefficient whose sign
+    /// stop at a relative residual of [`NEWTON_CG_TOL`]. With `|A| >= n` (`G_AA` singular) or
+    /// some `l2_j > lip_j / 10` (the factor a poor preconditioner) the system itself is formed
+    /// (`O(n |A|^2)` from `X` in naive mode, copied from the Gram cache in covariance mode)
+    /// and factored (`|A|^3 / 3`), but only while the work of such steps at this lambda stays
+    /// within that of its passes (see `dense_solve_cost`). A penalized coefficient whose sign
     /// would flip stops at zero and leaves the system, which is solved again without it (at
     /// most [`NEWTON_SIGN_ROUNDS`] times; naive mode takes the Gram entries this needs from the
     /// factor, `M = L L'`). Bounds are enforced. The gradients at the proposal are computed
@@ -414,50 +453,73 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
             .copied()
             .filter(|&j| is_active(j) || is_entering(j))
             .collect();
-        // with as many active features as rows or more, G_AA is singular and its factor
-        // would leave some of them out of the step
-        if active.len() < min_active
-            || active.len() > NEWTON_MAX
-            || active.len() >= self.x.n_samples()
-        {
+        if active.len() < min_active || active.len() > NEWTON_MAX {
             return None;
         }
-        // the factor of G_AA preconditions G_AA + diag(l2) well only when l2 is small
-        let ridge_ok = active
-            .iter()
-            .all(|&j| pen.weights(lambda, j).1 <= 0.1 * self.lip[j]);
-        if !ridge_ok {
-            return None;
-        }
-        // bring the factor to the active set; a column dependent on the factored ones stays
-        // out of the step (the factor holds only working-set features, so "not active" is
-        // the test)
-        let leaving: Vec<usize> = self
-            .chol
-            .features()
-            .iter()
-            .copied()
-            .filter(|&j| !is_active(j) && !is_entering(j))
-            .collect();
-        for j in leaving {
-            self.chol.remove(j);
-        }
-        let joining: Vec<usize> = active
-            .iter()
-            .copied()
-            .filter(|&j| !self.chol.contains(j))
-            .collect();
-        if self.covariance {
-            let gram = &self.gram;
-            self.chol.add_block(&joining, |j| gram.col(j));
-        } else if !joining.is_empty() {
-            // G[F + J, J] from X: O(n (|F| + |J|) |J|)
-            let rows = self.chol.block_rows(&joining);
-            let mut cross = vec![0.0; rows.len() * joining.len()];
-            let mut scratch = std::mem::take(&mut self.scratch);
-            self.x.gram_block(&rows, &joining, &mut cross, &mut scratch);
-            self.scratch = scratch;
-            self.chol.add_block_from(&joining, &cross);
+        // The path's factor of G_AA serves when G_AA is nonsingular (fewer active features
+        // than rows) and preconditions G_AA + diag(l2) well (l2 small). Otherwise the system
+        // is formed and factored afresh, once the passes at this lambda have cost as much as
+        // every such solve so far and this one.
+        let k = active.len();
+        let dense = k >= self.x.n_samples()
+            || active
+                .iter()
+                .any(|&j| pen.weights(lambda, j).1 > 0.1 * self.lip[j]);
+        // dense: G_AA + diag(l2_A), k x k column-major
+        let mut system: Vec<f64> = Vec::new();
+        if dense {
+            let cost = self.dense_solve_cost(k);
+            if self.dense_spent + cost > self.pass_work {
+                return None;
+            }
+            self.dense_spent += cost;
+            system.resize(k * k, 0.0);
+            if self.covariance {
+                for (c, &j) in active.iter().enumerate() {
+                    let col = self.gram.col(j);
+                    for (v, &i) in system[c * k..(c + 1) * k].iter_mut().zip(&active) {
+                        *v = col[i];
+                    }
+                }
+            } else {
+                let mut scratch = std::mem::take(&mut self.scratch);
+                self.x.gram_square(&active, &mut system, &mut scratch);
+                self.scratch = scratch;
+            }
+            for (c, &j) in active.iter().enumerate() {
+                system[c * k + c] += pen.weights(lambda, j).1;
+            }
+        } else {
+            // bring the factor to the active set; a column dependent on the factored ones
+            // stays out of the step (the factor holds only working-set features, so "not
+            // active" is the test)
+            let leaving: Vec<usize> = self
+                .chol
+                .features()
+                .iter()
+                .copied()
+                .filter(|&j| !is_active(j) && !is_entering(j))
+                .collect();
+            for j in leaving {
+                self.chol.remove(j);
+            }
+            let joining: Vec<usize> = active
+                .iter()
+                .copied()
+                .filter(|&j| !self.chol.contains(j))
+                .collect();
+            if self.covariance {
+                let gram = &self.gram;
+                self.chol.add_block(&joining, |j| gram.col(j));
+            } else if !joining.is_empty() {
+                // G[F + J, J] from X: O(n (|F| + |J|) |J|)
+                let rows = self.chol.block_rows(&joining);
+                let mut cross = vec![0.0; rows.len() * joining.len()];
+                let mut scratch = std::mem::take(&mut self.scratch);
+                self.x.gram_block(&rows, &joining, &mut cross, &mut scratch);
+                self.scratch = scratch;
+                self.chol.add_block_from(&joining, &cross);
+            }
         }
         if !self.covariance && !g_current {
             // the passes keep the residual; the step needs the working set's gradients
@@ -481,8 +543,14 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
         // sum_r G[:, r] b_r over the coefficients r moved to zero (on the factor's features)
         let mut moved: Vec<f64> = Vec::new();
         let mut rounds = 0;
+        // dense: the positions in `active` still in the system
+        let mut kept: Vec<usize> = (0..k).collect();
         let (set, d) = loop {
-            let set: Vec<usize> = self.chol.features().to_vec();
+            let set: Vec<usize> = if dense {
+                kept.iter().map(|&c| active[c]).collect()
+            } else {
+                self.chol.features().to_vec()
+            };
             if set.len() < min_active {
                 return None;
             }
@@ -501,7 +569,14 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
             if !(rhs_norm > 0.0) {
                 return None;
             }
-            let d = if l2.iter().all(|&w| w == 0.0) {
+            let d = if dense {
+                let m = kept.len();
+                let mut sub = Vec::with_capacity(m * m);
+                for &c in &kept {
+                    sub.extend(kept.iter().map(|&r| system[c * k + r]));
+                }
+                solve_spd(&sub, &rhs)?
+            } else if l2.iter().all(|&w| w == 0.0) {
                 // the factor is of the system itself: one direct solve
                 let mut d = rhs;
                 self.chol.solve(&mut d);
@@ -526,7 +601,15 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
             for &r in &flips {
                 let br = b_now[r];
                 if br != 0.0 {
-                    if self.covariance {
+                    if dense {
+                        // G[A, r] from the system (its diagonal entry, shifted, is not used:
+                        // r leaves the system)
+                        if let Some(c) = active.iter().position(|&f| f == r) {
+                            for (&f, v) in active.iter().zip(&system[c * k..(c + 1) * k]) {
+                                moved[f] += br * v;
+                            }
+                        }
+                    } else if self.covariance {
                         axpy(br, self.gram.col(r), &mut moved);
                     } else {
                         // naive mode caches no Gram column: G[A, r] from the factor
@@ -537,8 +620,12 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
                     }
                 }
             }
-            for &j in &flips {
-                self.chol.remove(j);
+            if dense {
+                kept.retain(|&c| !flips.contains(&active[c]));
+            } else {
+                for &j in &flips {
+                    self.chol.remove(j);
+                }
             }
             zeroed.extend(flips);
             rounds += 1;
@@ -735,6 +822,8 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
         let tol = self.opts.tol;
         let mut thr = self.opts.inner_thresh * null;
         self.memory.start(&self.b, 0.0);
+        self.pass_work = 0.0;
+        self.dense_spent = 0.0;
         if !frozen {
             self.predict_start(lambda);
         }
@@ -748,6 +837,8 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
         let mut newton_gap = f64::INFINITY;
         let mut newton_stalls = 0;
         let mut newton_on = self.newton;
+        // passes at which coordinate descent next stops for Newton steps
+        let mut next_hand_over = NEWTON_CRAWL;
         loop {
             let nonzero = self.ws.iter().filter(|&&j| self.b[j] != 0.0).count();
             // an accepted Newton step leaves the gradients computed afresh
@@ -785,8 +876,9 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
             }
             // coordinate descent on the working set, then on its nonzero part; after a
             // Newton step the working-set gap below decides whether it is needed at all
-            // (stopped after NEWTON_CRAWL passes at this lambda, for Newton steps to take over)
-            let hand_over = newton_on && passes < NEWTON_CRAWL;
+            // (stopped after NEWTON_CRAWL passes at this lambda, and again each time the
+            // passes have doubled, for Newton steps to take over)
+            let hand_over = newton_on && passes < next_hand_over;
             let mut crawled = false;
             if !settled {
                 'cd: loop {
@@ -794,7 +886,7 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
                     if self.pass(lambda, false) < thr || passes >= max_iter {
                         break;
                     }
-                    if hand_over && passes >= NEWTON_CRAWL {
+                    if hand_over && passes >= next_hand_over {
                         crawled = true;
                         break;
                     }
@@ -804,12 +896,15 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
                         if self.pass(lambda, true) < thr || passes >= max_iter {
                             break;
                         }
-                        if hand_over && passes >= NEWTON_CRAWL {
+                        if hand_over && passes >= next_hand_over {
                             crawled = true;
                             break 'cd;
                         }
                         self.try_extrapolation(lambda);
                     }
+                }
+                if crawled {
+                    next_hand_over = 2 * passes;
                 }
                 self.refresh();
             }
