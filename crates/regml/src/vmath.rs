@@ -169,6 +169,23 @@ pub fn log1pexp_at(x: f64, p: f64) -> f64 {
     (if pos { x } else { 0.0 }) - ln_1p(u)
 }
 
+/// `log(1 + exp(x + d)) - log(1 + exp(x))` given `p = sigmoid(x)`, without cancellation:
+/// `ln_1p(p expm1(d))` while `p expm1(d) >= -1/2`; otherwise (a decrease of at least
+/// `ln 2`, or `p expm1(d)` out of range) the logarithm of `q + p exp(d)` (`q = 1 - p`) as a
+/// sum of exponentials, `ln q = -log(1 + exp(x))` and `ln p = x - log(1 + exp(x))`. The
+/// first form alone would give `-inf` where `p` rounds to 1 and `d` is large and negative.
+#[inline(always)]
+pub fn log1pexp_change(x: f64, p: f64, d: f64) -> f64 {
+    let t = p * expm1(d);
+    if (-0.5..f64::INFINITY).contains(&t) {
+        return ln_1p(t);
+    }
+    let sp = log1pexp_at(x, p);
+    let (a, b) = (-sp, x - sp + d);
+    let (hi, lo) = if a >= b { (a, b) } else { (b, a) };
+    hi + ln_1p(exp(lo - hi))
+}
+
 /// `q ln q + (1 - q) ln(1 - q)` on `[0, 1]` (`+inf` outside), the conjugate of
 /// `log(1 + exp(x))`.
 #[inline(always)]
@@ -324,5 +341,33 @@ mod tests {
         assert_eq!(neg_entropy(1.0), 0.0);
         assert_eq!(neg_entropy(1.5), f64::INFINITY);
         assert_eq!(neg_entropy(-0.1), f64::INFINITY);
+    }
+
+    /// The change of `log(1 + exp(x))` over a step `d` is finite and within the rounding of
+    /// the direct difference, also where `sigmoid(x)` rounds to 1 and the step is large and
+    /// negative (where `ln_1p(p expm1(d))` alone is `-inf`) or `sigmoid(x)` is 0 and the step
+    /// overflows `expm1`.
+    #[test]
+    fn the_change_of_log1pexp_is_finite_and_matches_the_difference() {
+        let steps = [1e-12, 1e-3, 0.7, 5.0, 50.0, 1e3, 1e7];
+        let mut x = -800.0f64;
+        while x < 800.0 {
+            let p = crate::datafit::sigmoid(x);
+            for d in steps.iter().flat_map(|&d| [d, -d]) {
+                let (a, b) = (crate::datafit::log1pexp(x + d), crate::datafit::log1pexp(x));
+                let got = log1pexp_change(x, p, d);
+                let bound = 8.0 * f64::EPSILON * a.abs().max(b.abs()).max(1.0);
+                assert!(got.is_finite(), "change({x}, {d}) = {got}");
+                assert!(
+                    (got - (a - b)).abs() <= bound,
+                    "change({x}, {d}): {got:e} vs {:e}",
+                    a - b
+                );
+            }
+            x += 7.3;
+        }
+        assert_eq!(ln_1p(sigmoid(40.0) * expm1(-1e7)), f64::NEG_INFINITY);
+        assert!((log1pexp_change(40.0, sigmoid(40.0), -1e7) + 40.0).abs() < 1e-12);
+        assert_eq!(log1pexp_change(-800.0, 0.0, 1e7), 1e7 - 800.0);
     }
 }

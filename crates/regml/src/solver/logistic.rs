@@ -236,13 +236,20 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
     }
 
     /// Change of the loss when `eta` moves by `step * d`,
-    /// `sum_i w_i (log(1 + p_i expm1(s d_i)) - y_i s d_i)`, term by term without cancellation
-    /// (`log(1 + exp(e + x)) - log(1 + exp(e)) = ln_1p(sigmoid(e) expm1(x))`), so that
-    /// decreases far below the rounding error of the loss itself are seen.
+    /// `sum_i w_i (log(1 + exp(e_i + s d_i)) - log(1 + exp(e_i)) - y_i s d_i)`, term by term
+    /// without cancellation (see [`vmath::log1pexp_change`]), so that decreases far below the
+    /// rounding error of the loss itself are seen.
     fn loss_change(&mut self, d: &[f64], step: f64) -> f64 {
-        for (((t, &p), &d), &y) in self.terms.iter_mut().zip(&self.prob).zip(d).zip(self.y) {
+        for ((((t, &e), &p), &d), &y) in self
+            .terms
+            .iter_mut()
+            .zip(&self.eta)
+            .zip(&self.prob)
+            .zip(d)
+            .zip(self.y)
+        {
             let x = step * d;
-            *t = vmath::ln_1p(p * vmath::expm1(x)) - y * x;
+            *t = vmath::log1pexp_change(e, p, x) - y * x;
         }
         dot(self.w, &self.terms)
     }
@@ -1629,6 +1636,34 @@ mod tests {
             y,
             w,
         )
+    }
+
+    /// Where `sigmoid(eta)` rounds to 1 and a step moves `eta` far down, the loss change of
+    /// the line search is the finite difference of the losses; computed as
+    /// `ln_1p(p expm1(d))` it was `-inf`, and the line search took a step that raised the
+    /// deviance a million-fold.
+    #[test]
+    fn the_loss_change_is_finite_where_probabilities_round_to_one() {
+        let (n, p) = (50, 4);
+        let (x, y, w) = problem(n, p);
+        let pen = ElasticNet::new(1.0, p).expect("penalty");
+        let mut s = LogisticSolver::for_tests(&x, &y, &w, &pen);
+        s.add_to_working_set(&[0]);
+        s.b[0] = 1e4;
+        s.recompute_eta();
+        assert!(s.prob.contains(&1.0));
+        let before = s.loss();
+        let d: Vec<f64> = x.col(0).iter().map(|v| -1e7 * v).collect();
+        let change = s.loss_change(&d, 1.0);
+        s.b[0] -= 1e7;
+        s.recompute_eta();
+        let after = s.loss();
+        assert!(change.is_finite() && change > 0.0, "{change}");
+        assert!(
+            (change - (after - before)).abs() <= 1e-12 * after.abs().max(before.abs()),
+            "{change:e} vs {:e}",
+            after - before
+        );
     }
 
     #[test]
