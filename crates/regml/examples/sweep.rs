@@ -131,6 +131,22 @@ fn main() {
                         "{desc}: worst gap {worst:.2e}, {unconverged} lambdas unconverged, \
                          {passes} passes, {secs:.2} s"
                     );
+                    if end == first + 1 {
+                        // one seed: every lambda
+                        for (k, i) in path.info.iter().enumerate() {
+                            let big = path.coefs.row(k).iter().fold(0.0f64, |m, v| m.max(v.abs()));
+                            println!(
+                                "  #{k} lambda {:.4e}: {} passes, gap {:.2e}, {:?}, \
+                                 dev ratio {:.6}, max |b| {big:.3e}, intercept {:.3e}",
+                                path.lambdas[k],
+                                i.n_iter,
+                                i.relative_gap,
+                                i.certificate,
+                                path.dev_ratio[k],
+                                path.intercepts[k]
+                            );
+                        }
+                    }
                     for w in path
                         .warnings
                         .iter()
