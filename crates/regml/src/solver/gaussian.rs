@@ -31,8 +31,8 @@
 
 use super::cholesky::ActiveCholesky;
 use super::{
-    frozen_at, kkt_violators, solve_spd, strong_set, Anderson, Certificate, FitInfo, GaussianMode,
-    GramCache, PathMemory, SolverOptions,
+    frozen_at, kkt_violators, solve_spd, solve_spd_damped, strong_set, Anderson, Certificate,
+    FitInfo, GaussianMode, GramCache, PathMemory, SolverOptions,
 };
 use crate::design::Design;
 use crate::kernels::{axpy, dot};
@@ -575,7 +575,7 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
                 for &c in &kept {
                     sub.extend(kept.iter().map(|&r| system[c * k + r]));
                 }
-                solve_spd(&sub, &rhs)?
+                solve_spd_damped(&sub, &rhs)?
             } else if l2.iter().all(|&w| w == 0.0) {
                 // the factor is of the system itself: one direct solve
                 let mut d = rhs;

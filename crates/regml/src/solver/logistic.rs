@@ -497,7 +497,9 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
     /// ```
     ///
     /// (`H = X' V X`, `m = X' v`, `q = X' rq`) by a dense Cholesky factorization,
-    /// `O(|A|^3)`. A penalized coefficient whose sign the solution would flip moves to zero and
+    /// `O(|A|^3)`, damped where the system is singular up to rounding (see
+    /// [`super::solve_spd_damped`]; where the curvatures of many rows have vanished, `H_AA`
+    /// has fewer than `|A|` directions of any weight). A penalized coefficient whose sign the solution would flip moves to zero and
     /// leaves the system, which is solved again without it (at most
     /// [`ACTIVE_SOLVE_SIGN_ROUNDS`] times); bounds are enforced. In covariance form `H_AA`,
     /// `m_A` and `q_A` come from `model`; in row form (`model` `None`) they are computed from
@@ -588,7 +590,7 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
                 sys[ns * dim + ns] = sv;
                 rhs[ns] = sum_rq;
             }
-            let Some(sol) = super::solve_spd(&sys, &rhs) else {
+            let Some(sol) = super::solve_spd_damped(&sys, &rhs) else {
                 return;
             };
             let flips: Vec<usize> = set

@@ -439,6 +439,38 @@ pub(crate) fn solve_spd(a: &[f64], b: &[f64]) -> Option<Vec<f64>> {
     v.iter().all(|t| t.is_finite()).then_some(v)
 }
 
+/// Diagonal shifts, relative to the largest diagonal entry, that [`solve_spd_damped`] tries
+/// in turn when the system is not numerically positive definite.
+const DAMPING: [f64; 3] = [1e-12, 1e-9, 1e-6];
+
+/// [`solve_spd`], and where `a` is not numerically positive definite (a Hessian block that is
+/// singular up to rounding, for instance where the curvatures of many rows have vanished),
+/// the solution of `(a + mu max_i a_ii I) x = b` for the first `mu` in [`DAMPING`] whose
+/// factorization succeeds: a damped Newton step, which callers accept only if it lowers
+/// their objective.
+pub(crate) fn solve_spd_damped(a: &[f64], b: &[f64]) -> Option<Vec<f64>> {
+    if let Some(x) = solve_spd(a, b) {
+        return Some(x);
+    }
+    let k = b.len();
+    let top = (0..k).map(|i| a[i * k + i]).fold(0.0f64, f64::max);
+    if !(top > 0.0 && top.is_finite()) {
+        return None;
+    }
+    let mut shifted = a.to_vec();
+    let mut applied = 0.0;
+    for mu in DAMPING {
+        for i in 0..k {
+            shifted[i * k + i] += (mu - applied) * top;
+        }
+        applied = mu;
+        if let Some(x) = solve_spd(&shifted, b) {
+            return Some(x);
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::gaussian::GaussianSolver;
