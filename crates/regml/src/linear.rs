@@ -925,6 +925,32 @@ pub(crate) fn fit_prepared(
             }
         )
     });
+    if params.family == Family::Binomial
+        && free > 0
+        && dev_ratio[0] > 0.999
+        && solver_coefs[0]
+            .iter()
+            .enumerate()
+            .all(|(j, &v)| v == 0.0 || !pen.is_penalized(j))
+    {
+        let features = if free == 1 {
+            "the unpenalized feature".to_string()
+        } else {
+            format!("the {free} unpenalized features")
+        };
+        let (with, verb) = match (params.fit_intercept, free > 1) {
+            (true, _) => (" and the intercept", "separate"),
+            (false, true) => ("", "separate"),
+            (false, false) => ("", "separates"),
+        };
+        warnings.push(format!(
+            "{features}{with} alone {verb} the classes (nearly): {:.4} of the deviance is \
+             explained with every penalized coefficient at zero, the maximum-likelihood \
+             coefficients of the unpenalized features are infinite, and their fit stops where \
+             the tolerance is met; give some of them a positive penalty factor",
+            dev_ratio[0]
+        ));
+    }
     for (k, info) in infos.iter().enumerate() {
         if !info.converged {
             let advice = if let Some(a) = &undetermined {
@@ -933,6 +959,10 @@ pub(crate) fn fit_prepared(
                 // unpenalized logistic regression has no finite solution on separable classes
                 "at lambda = 0 the likelihood has no maximum if the classes are (nearly) \
                  separable: use a positive lambda"
+            } else if params.family == Family::Binomial && free > 0 && dev_ratio[k] > 0.999 {
+                // the penalty holds the penalized coefficients finite, not the free ones
+                "the classes are (nearly) separable and no penalty holds the unpenalized \
+                 coefficients finite: give some of them a positive penalty factor"
             } else {
                 "raise max_iter, loosen tol, or keep standardization on"
             };
@@ -1126,7 +1156,8 @@ fn trace_path<S: PathSolver + ?Sized>(
             if family == Family::Binomial {
                 t.warnings.push(format!(
                     "the classes are (nearly) separable: {dr:.4} of the deviance is explained \
-                     at lambda = {lam:.4e}; coefficients are held finite only by the penalty"
+                     at lambda = {lam:.4e}; penalized coefficients are held finite only by the \
+                     penalty"
                 ));
             }
             if may_stop {
