@@ -57,6 +57,10 @@ const FREE_PROJECTION_TOL: f64 = 1e-13;
 /// Most Newton iterations of that projection (it starts next to the solution).
 const FREE_PROJECTION_MAX_ITER: usize = 30;
 
+/// Fraction of its starting value to which the fit of the free coordinates before the path
+/// brings the violation of their optimality conditions (see [`LogisticSolver::fit_free`]).
+const FREE_FIT_REDUCTION: f64 = 1e-12;
+
 /// Path state of the logistic solver.
 pub(crate) struct LogisticSolver<'a, D: Design> {
     x: &'a D,
@@ -189,15 +193,45 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
     }
 
     /// Fits the working set (unpenalized coordinates and the intercept) by Newton steps at
-    /// `lambda = 1` until a step changes less than `thr`.
+    /// `lambda = 1` until a step changes less than `thr` and the largest violation of their
+    /// optimality conditions (see [`Self::free_violation`]) is within
+    /// [`FREE_FIT_REDUCTION`] of its value at the start; while it is not, the steps' inner
+    /// accuracy tightens a hundredfold, down to `1e-16 thr`. This fit fixes `lambda_max`
+    /// through the gradients it leaves, and on ill-conditioned designs a small step comes
+    /// long before small gradients.
     fn fit_free(&mut self, thr: f64) {
+        let target = FREE_FIT_REDUCTION * self.free_violation();
+        let floor = 1e-16 * thr;
+        let mut thr = thr;
         let mut passes = 0;
         while passes < self.opts.max_iter {
             let (chg, used) = self.newton_step(1.0, thr);
             passes += used.max(1);
             if chg < thr {
-                break;
+                if thr < floor || self.free_violation() <= target {
+                    break;
+                }
+                thr *= 0.01;
             }
+        }
+    }
+
+    /// Largest violation of the optimality conditions of the working set at `lambda = 1`
+    /// (where only free coordinates are in it): the distance of each gradient
+    /// `x_j' W (y - p)` from its subdifferential (bounds included), and with an intercept
+    /// `|sum_i w_i (y_i - p_i)|`. Computes the working set's gradients, `O(n |ws|)`.
+    fn free_violation(&mut self) -> f64 {
+        self.ws_gradient();
+        let pen = self.pen;
+        let kkt = self
+            .ws
+            .iter()
+            .map(|&j| pen.subdiff_distance(1.0, j, self.b[j], self.g[j]))
+            .fold(0.0f64, f64::max);
+        if self.intercept {
+            kkt.max(sum(&self.rq).abs())
+        } else {
+            kkt
         }
     }
 
