@@ -788,3 +788,45 @@ fn the_unpenalized_fit_before_a_logistic_path_fixes_lambda_max_exactly() {
         }
     }
 }
+
+/// Bounds on nearly coinciding columns (every fifth feature unpenalized, coefficients in
+/// `[-0.5, 0.3]`). A direct solve on the active set that takes coefficients past a bound
+/// stops them there and solves again without them; clipped after the solve instead, the
+/// others stayed balanced against values the clipped ones no longer had, the step was
+/// refused and coordinate descent crawled. Before: least squares at alpha 0 and 0.05 left 5
+/// and 1 lambdas unconverged after 500005 and 477043 passes, and the logistic lasso took
+/// 19936 passes (now under 7000).
+#[test]
+fn bounds_on_nearly_coinciding_columns_converge() {
+    for (family, n, p, alpha, standardize, seed, max_passes) in [
+        (Family::Gaussian, 208, 279, 0.0, false, 9, 20000),
+        (Family::Gaussian, 266, 258, 0.05, true, 9, 20000),
+        (Family::Binomial, 224, 111, 1.0, true, 3, 10000),
+    ] {
+        let (x, t) = nearly_coinciding_columns(n, p, seed);
+        let mean = t.mean().unwrap();
+        let y = match family {
+            Family::Gaussian => t,
+            Family::Binomial => t.mapv(|v| f64::from(u8::from(v > mean))),
+        };
+        let params = ElasticNetParams {
+            family,
+            alpha,
+            standardize,
+            fit_intercept: family == Family::Binomial,
+            penalty_factor: Some((0..p).map(|j| f64::from(j % 5 != 0)).collect()),
+            lower_limits: Some(vec![-0.5; p]),
+            upper_limits: Some(vec![0.3; p]),
+            ..ElasticNetParams::default()
+        };
+        let path = fit_path(x.view(), y.view(), None, &params).unwrap();
+        let passes: usize = path.info.iter().map(|i| i.n_iter).sum();
+        for (k, i) in path.info.iter().enumerate() {
+            assert!(i.converged, "{family:?} alpha {alpha} #{k}: {i:?}");
+        }
+        assert!(
+            passes <= max_passes,
+            "{family:?} alpha {alpha}: {passes} passes"
+        );
+    }
+}

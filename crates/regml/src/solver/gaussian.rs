@@ -102,19 +102,20 @@ const NEWTON_MAX: usize = 4000;
 /// Relative residual at which the conjugate gradients of a Newton step stop.
 const NEWTON_CG_TOL: f64 = 1e-3;
 
-/// Most times one Newton step takes the coefficients whose sign its solution would flip out
-/// of its system and solves again.
+/// Most times one Newton step takes the coefficients whose sign its solution would flip, or
+/// that it would take past a bound, out of its system and solves again.
 const NEWTON_SIGN_ROUNDS: usize = 4;
 
 /// Most Newton steps in one round: after the first, each corrects the active set (features
-/// that entered, coefficients that stopped at zero) without a coordinate-descent pass.
+/// that entered, coefficients that stopped at zero or a bound) without a coordinate-descent
+/// pass.
 const NEWTON_MAX_STEPS: usize = 3;
 
 /// What an accepted Newton step found about its active set.
 struct NewtonOutcome {
     /// Working-set features at zero that violate their optimality condition.
     violators: Vec<usize>,
-    /// Whether a coefficient stopped at zero instead of changing sign.
+    /// Whether a coefficient stopped at zero instead of changing sign, or at a bound.
     clipped: bool,
 }
 
@@ -419,8 +420,9 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
     /// (`O(n |A|^2)` from `X` in naive mode, copied from the Gram cache in covariance mode)
     /// and factored (`|A|^3 / 3`), but only while the work of such steps at this lambda stays
     /// within that of its passes (see `dense_solve_cost`). A penalized coefficient whose sign
-    /// would flip stops at zero and leaves the system, which is solved again without it (at
-    /// most [`NEWTON_SIGN_ROUNDS`] times; naive mode takes the Gram entries this needs from the
+    /// would flip stops at zero, and a coefficient the solution would take past a bound stops
+    /// there; either leaves the system, which is solved again without it (at most
+    /// [`NEWTON_SIGN_ROUNDS`] times; naive mode takes the Gram entries this needs from the
     /// factor, `M = L L'`). Bounds are enforced. The gradients at the proposal are computed
     /// afresh (covariance mode: `X'y - G b`, `O(p |ws|)`; naive mode: the residual and the
     /// working set's `X'r`, `O(n |ws|)`), and the step is taken only if it lowers the
@@ -432,7 +434,8 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
     /// Returns `None` if no step was taken; otherwise the gradients are exact, as after a
     /// refresh, and the result says whether the active set was right: `Some(v)` lists the
     /// working-set features at zero that violate their optimality condition at the new
-    /// point (candidates to enter), and `clipped` is set when a coefficient stopped at zero.
+    /// point (candidates to enter), and `clipped` is set when a coefficient stopped at zero or
+    /// at a bound.
     fn newton_step(
         &mut self,
         lambda: f64,
@@ -535,12 +538,14 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
             }
         };
         // Coefficients whose sign the solution would flip leave the system and stop at zero,
-        // and the rest is solved again without them (at most NEWTON_SIGN_ROUNDS times):
-        // clipping them after the solve would leave the others at a point balanced against
-        // values they no longer have, which on ill-conditioned designs raises the objective
-        // and the step is refused.
-        let mut zeroed: Vec<usize> = Vec::new();
-        // sum_r G[:, r] b_r over the coefficients r moved to zero (on the factor's features)
+        // those it would take past a bound stop there, and the rest is solved again without
+        // them (at most NEWTON_SIGN_ROUNDS times): clipping them after the solve would leave
+        // the others at a point balanced against values they no longer have, which on
+        // ill-conditioned designs raises the objective and the step is refused.
+        // (feature, value it stops at)
+        let mut stopped: Vec<(usize, f64)> = Vec::new();
+        // -sum_r G[:, r] c_r over the stopped coefficients r, moved by c_r (on the factor's
+        // features)
         let mut moved: Vec<f64> = Vec::new();
         let mut rounds = 0;
         // dense: the positions in `active` still in the system
@@ -554,7 +559,7 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
             if set.len() < min_active {
                 return None;
             }
-            // with b_r moved to zero for r in `zeroed`: g_j + sum_r G[j, r] b_r
+            // with b_r moved by c_r for r in `stopped`: g_j - sum_r G[j, r] c_r
             let l2: Vec<f64> = set.iter().map(|&j| pen.weights(lambda, j).1).collect();
             let rhs: Vec<f64> = set
                 .iter()
@@ -588,18 +593,29 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
             if rounds == NEWTON_SIGN_ROUNDS {
                 break (set, d);
             }
-            let flips: Vec<usize> = set
+            let stops: Vec<(usize, f64)> = set
                 .iter()
                 .zip(&d)
-                .filter(|&(&j, &dj)| pen.has_kink(j) && (b_now[j] + dj) * sign(j) < 0.0)
-                .map(|(&j, _)| j)
+                .filter_map(|(&j, &dj)| {
+                    let v = b_now[j] + dj;
+                    if pen.has_kink(j) && v * sign(j) < 0.0 {
+                        Some((j, 0.0))
+                    } else if v < pen.lower()[j] {
+                        Some((j, pen.lower()[j]))
+                    } else if v > pen.upper()[j] {
+                        Some((j, pen.upper()[j]))
+                    } else {
+                        None
+                    }
+                })
                 .collect();
-            if flips.is_empty() {
+            if stops.is_empty() {
                 break (set, d);
             }
             moved.resize(self.b.len(), 0.0);
-            for &r in &flips {
-                let br = b_now[r];
+            for &(r, to) in &stops {
+                // -c_r
+                let br = b_now[r] - to;
                 if br != 0.0 {
                     if dense {
                         // G[A, r] from the system (its diagonal entry, shifted, is not used:
@@ -621,13 +637,13 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
                 }
             }
             if dense {
-                kept.retain(|&c| !flips.contains(&active[c]));
+                kept.retain(|&c| !stops.iter().any(|&(r, _)| r == active[c]));
             } else {
-                for &j in &flips {
+                for &(j, _) in &stops {
                     self.chol.remove(j);
                 }
             }
-            zeroed.extend(flips);
+            stopped.extend(stops);
             rounds += 1;
         };
         // proposal: b + d with signs kept and bounds enforced
@@ -635,9 +651,9 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
         bnew.clone_from(&self.b);
         let mut dpen = 0.0;
         let mut clipped = false;
-        for &j in &zeroed {
-            dpen += pen.value_diff_1d(lambda, j, self.b[j], -self.b[j]);
-            bnew[j] = 0.0;
+        for &(j, to) in &stopped {
+            dpen += pen.value_diff_1d(lambda, j, self.b[j], to - self.b[j]);
+            bnew[j] = to;
             clipped = true;
         }
         for (&j, &dj) in set.iter().zip(&d) {

@@ -46,8 +46,8 @@ const COV_BLOCK_NUMBERS: usize = 1 << 18;
 /// ill-conditioned designs coordinate descent can crawl.
 const ACTIVE_SOLVE_AFTER: usize = 5;
 
-/// Most times one direct solve takes the coefficients whose sign it would flip out of its
-/// system and solves again.
+/// Most times one direct solve takes the coefficients whose sign it would flip, or that it
+/// would take past a bound, out of its system and solves again.
 const ACTIVE_SOLVE_SIGN_ROUNDS: usize = 4;
 
 /// Largest residual `|x_j' W (y - p')| / sum_i w_i |x_ij|` of a free coordinate accepted from
@@ -533,9 +533,11 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
     /// (`H = X' V X`, `m = X' v`, `q = X' rq`) by a dense Cholesky factorization,
     /// `O(|A|^3)`, damped where the system is singular up to rounding (see
     /// [`super::solve_spd_damped`]; where the curvatures of many rows have vanished, `H_AA`
-    /// has fewer than `|A|` directions of any weight). A penalized coefficient whose sign the solution would flip moves to zero and
-    /// leaves the system, which is solved again without it (at most
-    /// [`ACTIVE_SOLVE_SIGN_ROUNDS`] times); bounds are enforced. In covariance form `H_AA`,
+    /// has fewer than `|A|` directions of any weight). A penalized coefficient whose sign the
+    /// solution would flip moves to zero, and a coefficient the solution would take past a
+    /// bound moves to the bound; either leaves the system, which is solved again without it
+    /// (at most [`ACTIVE_SOLVE_SIGN_ROUNDS`] times); bounds are enforced. In covariance form
+    /// `H_AA`,
     /// `m_A` and `q_A` come from `model`; in row form (`model` `None`) they are computed from
     /// the active columns (`O(n |A|^2)` on a dense design), and nothing is tried with more
     /// than [`COV_MAX_WS`] active coordinates.
@@ -627,16 +629,27 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
             let Some(sol) = super::solve_spd_damped(&sys, &rhs) else {
                 return;
             };
-            let flips: Vec<usize> = set
+            // coefficients whose sign the solution flips stop at zero, those it takes past
+            // a bound stop there: (position in A, change fixed for it)
+            let stops: Vec<(usize, f64)> = set
                 .iter()
                 .zip(&sol)
-                .filter(|&(&t, &d)| {
+                .filter_map(|(&t, &d)| {
                     let a = active[t];
-                    kinked[a] && u[a] != 0.0 && (u[a] + d) * sign[a] < 0.0
+                    let j = self.ws[a];
+                    let v = u[a] + d;
+                    if kinked[a] && u[a] != 0.0 && v * sign[a] < 0.0 {
+                        Some((t, -u[a]))
+                    } else if v < pen.lower()[j] {
+                        Some((t, pen.lower()[j] - u[a]))
+                    } else if v > pen.upper()[j] {
+                        Some((t, pen.upper()[j] - u[a]))
+                    } else {
+                        None
+                    }
                 })
-                .map(|(&t, _)| t)
                 .collect();
-            if flips.is_empty() || round == ACTIVE_SOLVE_SIGN_ROUNDS {
+            if stops.is_empty() || round == ACTIVE_SOLVE_SIGN_ROUNDS {
                 for (&t, &d) in set.iter().zip(&sol) {
                     let a = active[t];
                     let j = self.ws[a];
@@ -651,15 +664,16 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
                 }
                 break;
             }
-            // the flipped coefficients move to zero: q += H[:, t] u_t, sum(rq) += m_t u_t
-            for &t in &flips {
+            // the stopped coefficients move by c_t and leave the system:
+            // q -= H[:, t] c_t, sum(rq) -= m_t c_t
+            for &(t, c) in &stops {
                 let a = active[t];
-                crate::kernels::axpy(u[a], &h[t * na..(t + 1) * na], &mut q);
-                sum_rq += m[t] * u[a];
-                prop[a] -= u[a];
-                u[a] = 0.0;
+                crate::kernels::axpy(-c, &h[t * na..(t + 1) * na], &mut q);
+                sum_rq -= m[t] * c;
+                prop[a] += c;
+                u[a] += c;
             }
-            set.retain(|t| !flips.contains(t));
+            set.retain(|t| !stops.iter().any(|&(s, _)| s == *t));
         }
         let d0_new = *d0 + step0;
         match model {
