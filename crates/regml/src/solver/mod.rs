@@ -495,6 +495,38 @@ mod tests {
         (x, y, labels)
     }
 
+    /// A system that is singular (two equal rows and columns) has no Cholesky factor; the
+    /// damped solve returns the solution of the least shifted system that has one.
+    #[test]
+    fn a_singular_system_is_solved_damped() {
+        let a = [4.0, 4.0, 1.0, 4.0, 4.0, 1.0, 1.0, 1.0, 3.0];
+        let b = [1.0, 1.0, 2.0];
+        assert!(solve_spd(&a, &b).is_none());
+        let x = solve_spd_damped(&a, &b).expect("damped solve");
+        // (a + mu * 4 I) x = b for one mu of DAMPING
+        let mu = DAMPING
+            .iter()
+            .copied()
+            .find(|&mu| {
+                (0..3).all(|i| {
+                    let row: f64 = (0..3).map(|j| a[i * 3 + j] * x[j]).sum::<f64>();
+                    (row + mu * 4.0 * x[i] - b[i]).abs() <= 1e-9 * x[i].abs().max(1.0)
+                })
+            })
+            .expect("x solves a shifted system");
+        // the unshifted residual is small where the system is consistent
+        let r: f64 = (0..3)
+            .map(|i| ((0..3).map(|j| a[i * 3 + j] * x[j]).sum::<f64>() - b[i]).abs())
+            .fold(0.0, f64::max);
+        assert!(r <= 1e-3, "mu {mu}: residual {r}");
+        // a positive definite system is solved without a shift
+        let spd = [4.0, 1.0, 1.0, 3.0];
+        assert_eq!(
+            solve_spd_damped(&spd, &[1.0, 2.0]),
+            solve_spd(&spd, &[1.0, 2.0])
+        );
+    }
+
     #[test]
     fn the_path_memory_keeps_the_solution_at_the_lambda_before_the_last() {
         let mut m = PathMemory::new(2);
