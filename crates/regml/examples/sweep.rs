@@ -1,6 +1,8 @@
 //! Robustness sweep: `sweep FIRST_SEED END_SEED` fits the default path of one random problem
 //! per seed and lists the fits that did not converge at every lambda, failed, or took over
-//! 2 s; given one seed, it prints that fit lambda by lambda.
+//! 2 s; given one seed, it prints that fit lambda by lambda. `sweep FIRST END cv`
+//! cross-validates each problem instead (5 folds) and lists those that fail, leave a lambda
+//! unconverged in a fold or the full fit, or take over 10 s.
 //!
 //! Each seed draws `n` in `5..300` rows and `p` in `1..300` features of one kind: independent
 //! uniform, sparse 0/1, nearly coinciding (`5 + 3 c_i + u_ij / 10`), scales from `1e-3` to
@@ -12,6 +14,7 @@
 
 use ndarray::{Array1, Array2};
 use rand::{Rng, SeedableRng};
+use regml::cv::{cv_path, CvParams};
 use regml::linear::{fit_path, ElasticNetParams, Family};
 use std::time::Instant;
 
@@ -101,16 +104,77 @@ fn problem(
     (x, y, w, params, desc)
 }
 
+/// Cross-validates the problem of `seed` (5 folds) and prints it if it fails, a warning of
+/// its folds or of the full fit says a lambda did not converge, or it takes over 10 s.
+/// Returns whether it printed.
+fn sweep_cv(seed: u64) -> bool {
+    let (x, y, w, params, desc) = problem(seed);
+    let t0 = Instant::now();
+    let cv = CvParams {
+        nfolds: 5,
+        seed,
+        ..CvParams::default()
+    };
+    let fit = cv_path(
+        x.view(),
+        y.view(),
+        w.as_ref().map(|a| a.view()),
+        &params,
+        &cv,
+    );
+    let secs = t0.elapsed().as_secs_f64();
+    match fit {
+        Err(e) => {
+            println!("error {desc}: {e}");
+            true
+        }
+        Ok(res) => {
+            let unconverged: Vec<&String> = res
+                .warnings
+                .iter()
+                .filter(|w| w.contains("did not converge"))
+                .collect();
+            let bad = !(res.lambda_min.is_finite() && res.lambda_1se.is_finite())
+                || res.cvm.iter().any(|v| !v.is_finite());
+            let flag = !unconverged.is_empty() || bad || secs > 10.0;
+            if flag {
+                println!(
+                    "{desc}: cv {} lambdas, lambda_min {:.4e}, lambda_1se {:.4e}, \
+                     {} unconverged, {secs:.2} s",
+                    res.cvm.len(),
+                    res.lambda_min,
+                    res.lambda_1se,
+                    unconverged.len()
+                );
+                for w in unconverged.iter().take(3) {
+                    println!("  {w}");
+                }
+            }
+            flag
+        }
+    }
+}
+
 fn main() {
-    let seeds: Vec<u64> = std::env::args()
-        .skip(1)
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let cv = args.len() == 3 && args[2] == "cv";
+    let seeds: Vec<u64> = args
+        .iter()
+        .take(2)
         .map(|s| s.parse().expect("seeds are integers"))
         .collect();
-    let [first, end] = seeds[..] else {
-        eprintln!("usage: sweep FIRST_SEED END_SEED");
+    let (&[first, end], 2 | 3) = (&seeds[..], args.len()) else {
+        eprintln!("usage: sweep FIRST_SEED END_SEED [cv]");
         std::process::exit(2);
     };
     let mut flagged = 0;
+    if cv {
+        for seed in first..end {
+            flagged += usize::from(sweep_cv(seed));
+        }
+        println!("seeds {first}..{end} cross-validated: {flagged} flagged");
+        return;
+    }
     for seed in first..end {
         let (x, y, w, params, desc) = problem(seed);
         let t0 = Instant::now();
