@@ -36,6 +36,11 @@ const MIN_CURVATURE: f64 = 1e-10;
 /// block holds `|ws|^2` numbers).
 const COV_MAX_WS: usize = 512;
 
+/// Most active coordinates of a direct solve in row form (see
+/// [`LogisticSolver::try_active_solve`]; its system holds `|A|^2` numbers, 32 MB here). Whether
+/// a solve is tried at all is decided by its cost against the passes' (`active_solve_pays`).
+const ACTIVE_SOLVE_MAX: usize = 2048;
+
 /// Most numbers in the row block of `sqrt(V) X_A` copied for one product of the covariance
 /// form (`2^18`, 2 MB).
 const COV_BLOCK_NUMBERS: usize = 1 << 18;
@@ -540,7 +545,7 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
     /// `H_AA`,
     /// `m_A` and `q_A` come from `model`; in row form (`model` `None`) they are computed from
     /// the active columns (`O(n |A|^2)` on a dense design), and nothing is tried with more
-    /// than [`COV_MAX_WS`] active coordinates.
+    /// than [`ACTIVE_SOLVE_MAX`] active coordinates.
     fn try_active_solve(
         &mut self,
         lambda: f64,
@@ -578,7 +583,7 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
                 (h, pick(&model.m), pick(&model.q), model.sum_rq)
             }
             None => {
-                if na > COV_MAX_WS {
+                if na > ACTIVE_SOLVE_MAX {
                     return;
                 }
                 let x = self.x;
