@@ -436,20 +436,34 @@ fn nearly_coinciding_columns_converge_at_every_alpha() {
             let params = ElasticNetParams {
                 alpha,
                 standardize: false,
-                penalty_factor: Some((0..p).map(|j| f64::from(j % 5 != 0)).collect()),
+                penalty_factor: every_fifth_unpenalized(p),
                 ..ElasticNetParams::default()
             };
             let path = fit_path(x.view(), y.view(), None, &params).unwrap();
-            let passes: usize = path.info.iter().map(|i| i.n_iter).sum();
-            for (k, i) in path.info.iter().enumerate() {
-                assert!(i.converged, "{n} x {p} alpha {alpha} #{k}: {i:?}");
-            }
-            assert!(
-                passes <= max_passes,
-                "{n} x {p} alpha {alpha}: {passes} passes"
-            );
+            assert_converged(&path, max_passes, &format!("{n} x {p} alpha {alpha}"));
         }
     }
+}
+
+/// Penalty factors with every fifth feature unpenalized (0) and the rest 1.
+fn every_fifth_unpenalized(p: usize) -> Option<Vec<f64>> {
+    Some((0..p).map(|j| f64::from(j % 5 != 0)).collect())
+}
+
+/// Labels 1 where `t` exceeds its mean, 0 elsewhere.
+fn above_mean(t: &Array1<f64>) -> Array1<f64> {
+    let mean = t.mean().unwrap();
+    t.mapv(|v| f64::from(u8::from(v > mean)))
+}
+
+/// Asserts that every lambda of `path` converged and that the whole path took at most
+/// `max_passes` passes; `label` names the fit in the messages.
+fn assert_converged(path: &regml::linear::LinearPath, max_passes: usize, label: &str) {
+    let passes: usize = path.info.iter().map(|i| i.n_iter).sum();
+    for (k, i) in path.info.iter().enumerate() {
+        assert!(i.converged, "{label} #{k}: {i:?} ({passes} passes in all)");
+    }
+    assert!(passes <= max_passes, "{label}: {passes} passes");
 }
 
 /// `n x p` columns that nearly coincide, `x_ij = 5 + 3 c_i + u_ij / 10`, and
@@ -482,18 +496,13 @@ fn the_logistic_lasso_on_nearly_coinciding_columns_converges() {
     let (mut x, t) = nearly_coinciding_columns(n, p, 0);
     let first = x.column(0).to_owned();
     x.column_mut(1).assign(&first);
-    let mean = t.mean().unwrap();
-    let y = t.mapv(|v| f64::from(u8::from(v > mean)));
+    let y = above_mean(&t);
     let params = ElasticNetParams {
         standardize: false,
         ..ElasticNetParams::logistic(1.0)
     };
     let path = fit_path(x.view(), y.view(), None, &params).unwrap();
-    let passes: usize = path.info.iter().map(|i| i.n_iter).sum();
-    for (k, i) in path.info.iter().enumerate() {
-        assert!(i.converged, "#{k}: {i:?} ({passes} passes in all)");
-    }
-    assert!(passes <= 20000, "{passes} passes");
+    assert_converged(&path, 20000, "150 x 100");
 }
 
 /// Fits the default lasso path of `family` without intercept or standardization on an
@@ -772,20 +781,17 @@ fn the_unpenalized_fit_before_a_logistic_path_fixes_lambda_max_exactly() {
     for seed in [3, 21] {
         let (n, p) = (109, 219);
         let (x, t) = nearly_coinciding_columns(n, p, seed);
-        let mean = t.mean().unwrap();
-        let y = t.mapv(|v| f64::from(u8::from(v > mean)));
+        let y = above_mean(&t);
         let mut next = uniform_draws(seed + 1000);
         let w: Array1<f64> = (0..n).map(|_| 1.0 + 2.0 * next()).collect();
         let params = ElasticNetParams {
-            penalty_factor: Some((0..p).map(|j| f64::from(j % 5 != 0)).collect()),
+            penalty_factor: every_fifth_unpenalized(p),
             lower_limits: Some(vec![-0.5; p]),
             upper_limits: Some(vec![0.3; p]),
             ..ElasticNetParams::logistic(0.05)
         };
         let path = fit_path(x.view(), y.view(), Some(w.view()), &params).unwrap();
-        for (k, i) in path.info.iter().enumerate() {
-            assert!(i.converged, "seed {seed} #{k}: {i:?}");
-        }
+        assert_converged(&path, usize::MAX, &format!("seed {seed}"));
     }
 }
 
@@ -804,29 +810,21 @@ fn bounds_on_nearly_coinciding_columns_converge() {
         (Family::Binomial, 224, 111, 1.0, true, 3, 10000),
     ] {
         let (x, t) = nearly_coinciding_columns(n, p, seed);
-        let mean = t.mean().unwrap();
         let y = match family {
             Family::Gaussian => t,
-            Family::Binomial => t.mapv(|v| f64::from(u8::from(v > mean))),
+            Family::Binomial => above_mean(&t),
         };
         let params = ElasticNetParams {
             family,
             alpha,
             standardize,
             fit_intercept: family == Family::Binomial,
-            penalty_factor: Some((0..p).map(|j| f64::from(j % 5 != 0)).collect()),
+            penalty_factor: every_fifth_unpenalized(p),
             lower_limits: Some(vec![-0.5; p]),
             upper_limits: Some(vec![0.3; p]),
             ..ElasticNetParams::default()
         };
         let path = fit_path(x.view(), y.view(), None, &params).unwrap();
-        let passes: usize = path.info.iter().map(|i| i.n_iter).sum();
-        for (k, i) in path.info.iter().enumerate() {
-            assert!(i.converged, "{family:?} alpha {alpha} #{k}: {i:?}");
-        }
-        assert!(
-            passes <= max_passes,
-            "{family:?} alpha {alpha}: {passes} passes"
-        );
+        assert_converged(&path, max_passes, &format!("{family:?} alpha {alpha}"));
     }
 }
