@@ -12,9 +12,10 @@
 //! the objective never increases. A model is solved in row form (each update reads `x_j`) or,
 //! when the last step's passes outweighed building it, in covariance form on the weighted Gram
 //! block of the working set (see `cov_model`). From the fifth pass of a step on, once the
-//! passes have cost as much as a direct solve of the model on its active set, that solve is
-//! tried too and taken if it lowers the model (see `try_active_solve`): on
-//! ill-conditioned designs coordinate descent crawls. Working sets, KKT checks and duality
+//! passes have cost as much as a direct solve of the model on its active set (whose blocked
+//! products run many times faster per multiply-add, see `LEVEL3_GAIN`), that solve is tried
+//! too and taken if it lowers the model (see `try_active_solve`): on ill-conditioned or
+//! strongly correlated designs coordinate descent crawls. Working sets, KKT checks and duality
 //! gaps follow [`super::gaussian`].
 
 use super::gaussian::projectable;
@@ -40,6 +41,17 @@ const COV_MAX_WS: usize = 512;
 /// [`LogisticSolver::try_active_solve`]; its system holds `|A|^2` numbers, 32 MB here). Whether
 /// a solve is tried at all is decided by its cost against the passes' (`active_solve_pays`).
 const ACTIVE_SOLVE_MAX: usize = 2048;
+
+/// How many times faster a multiply-add runs in the direct solve's blocked matrix product and
+/// factorization (on both cores) than in a coordinate-descent pass on one core, which
+/// streams a column through a dot product and an update. Measured on W4C (bench/gen_data.py,
+/// 1500 rows, 800 working-set features): a row-form pass, `2.4 * 10^6` multiply-adds, takes
+/// 1.0 ms; a direct solve on 731 active features (`H_AA`, `4.0 * 10^8`, and its
+/// factorization, `1.3 * 10^8`) 30 to 37 ms.
+const LEVEL3_GAIN: f64 = 16.0;
+
+/// Fewest multiply-adds of a weighted Gram block computed on two threads (`2^22`).
+const PARALLEL_GRAM_MIN: usize = 1 << 22;
 
 /// Most numbers in the row block of `sqrt(V) X_A` copied for one product of the covariance
 /// form (`2^18`, 2 MB).
@@ -507,9 +519,11 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
     }
 
     /// Whether `passes` coordinate-descent passes of the current Newton step (in covariance
-    /// form `cov`: `|ws|^2` each, else `2 n |ws|`) have cost at least a direct solve on the
-    /// active set: `|A|^3 / 3` for its factorization, plus `n |A|^2 / 2` for `H_AA` in row
-    /// form. Trying the solve only then keeps its cost within that of the passes.
+    /// form `cov`: `|ws|^2` multiply-adds each, else `2 n |ws|`) have cost at least a direct
+    /// solve on the active set: `|A|^3 / 3` multiply-adds for its factorization, plus
+    /// `n |A|^2 / 2` for `H_AA` in row form, divided by [`LEVEL3_GAIN`] (halved when the
+    /// passes themselves run on two threads, see `cd_pass_split`). Trying the solve only then
+    /// keeps its cost within that of the passes.
     fn active_solve_pays(&self, passes: usize, cov: bool) -> bool {
         let na = self
             .ws
@@ -522,7 +536,29 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
         } else {
             (na.powi(3) / 3.0 + n * na * na / 2.0, 2.0 * n * k)
         };
-        solve <= passes as f64 * pass
+        let split = !cov && self.passes_split();
+        let gain = if split {
+            LEVEL3_GAIN / 2.0
+        } else {
+            LEVEL3_GAIN
+        };
+        solve / gain <= passes as f64 * pass
+    }
+
+    /// Whether row-form passes run on two threads (see `cd_pass_split`; the lock aside).
+    fn passes_split(&self) -> bool {
+        #[cfg(feature = "parallel")]
+        {
+            self.eta.len() >= SPLIT_MIN_ROWS
+                && rayon::current_num_threads() >= 2
+                && rayon::current_thread_index().is_none()
+                && self.x.n_features() > 0
+                && self.x.dense_col(0).is_some()
+        }
+        #[cfg(not(feature = "parallel"))]
+        {
+            false
+        }
     }
 
     /// Solves the Newton model directly on its active set and takes the solution if it lowers
@@ -1333,6 +1369,12 @@ fn weighted_gram(cols: &[&[f64]], d: &[f64], scratch: &mut Vec<f64>) -> Vec<f64>
     z.clear();
     z.resize(rows * k, 0.0);
     let mut h = vec![0.0; k * k];
+    // below PARALLEL_GRAM_MIN multiply-adds waking the second thread costs more than it saves
+    let par = if (n * k * k) / 2 >= PARALLEL_GRAM_MIN {
+        crate::kernels::faer_par()
+    } else {
+        faer::Par::Seq
+    };
     for start in (0..n).step_by(rows) {
         let m = rows.min(n - start);
         let block = &mut z[..m * k];
@@ -1356,7 +1398,7 @@ fn weighted_gram(cols: &[&[f64]], d: &[f64], scratch: &mut Vec<f64>) -> Vec<f64>
             zm,
             BlockStructure::Rectangular,
             1.0,
-            crate::kernels::faer_par(),
+            par,
         );
     }
     *scratch = z;
