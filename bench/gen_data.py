@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Generates the benchmark workloads W1-W4 (REFERENCE.md) into bench/data/, and on request
 W4T: tall logistic regression, n = 100000, p = 50, lasso down to 1e-3 lambda_max (not a
-reference workload; it covers the common case of many rows and few features).
+reference workload; it covers the common case of many rows and few features), and W4C:
+logistic elastic net (alpha 0.5) on n = 1500, p = 1200 equicorrelated features (every pair
+correlated 0.8), down to 1e-2 lambda_max (not a reference workload; strongly correlated
+columns with nearly as many features as rows slow coordinate descent down the most).
 
 Features: AR(1) correlation rho^|i-j| between columns, then centered and scaled to unit
 (1/N) variance. Gaussian: y = X beta + noise at SNR 3, centered, unit variance. Logistic:
@@ -18,12 +21,18 @@ import numpy as np
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
 
 
-def design(rng, n, p, rho):
+def design(rng, n, p, rho, equi=False):
+    """AR(1) columns (correlation rho^|i-j|), or with equi every pair correlated rho."""
     x = np.empty((n, p), order="F")
-    x[:, 0] = rng.standard_normal(n)
-    s = np.sqrt(1 - rho * rho)
-    for j in range(1, p):
-        x[:, j] = rho * x[:, j - 1] + s * rng.standard_normal(n)
+    if equi:
+        common = rng.standard_normal(n)
+        for j in range(p):
+            x[:, j] = np.sqrt(rho) * common + np.sqrt(1 - rho) * rng.standard_normal(n)
+    else:
+        x[:, 0] = rng.standard_normal(n)
+        s = np.sqrt(1 - rho * rho)
+        for j in range(1, p):
+            x[:, j] = rho * x[:, j - 1] + s * rng.standard_normal(n)
     x -= x.mean(axis=0)
     x /= x.std(axis=0)
     return np.asfortranarray(x)
@@ -65,9 +74,9 @@ def gaussian(name, n, p, rho, ratio, alphas, seed):
     write(name, x, y, probs)
 
 
-def logistic(name, n, p, rho, ratio, alpha, seed):
+def logistic(name, n, p, rho, ratio, alpha, seed, equi=False):
     rng = np.random.default_rng(seed)
-    x = design(rng, n, p, rho)
+    x = design(rng, n, p, rho, equi)
     eta = x @ beta_of(p, 20)
     eta *= 2.0 / eta.std()
     y = (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(float)
@@ -89,3 +98,5 @@ if __name__ == "__main__":
         logistic("W4", 5000, 1000, 0.6, 1e-3, 0.5, 4)
     if "W4T" in which:
         logistic("W4T", 100000, 50, 0.6, 1e-3, 1.0, 5)
+    if "W4C" in which:
+        logistic("W4C", 1500, 1200, 0.8, 1e-2, 0.5, 6, equi=True)

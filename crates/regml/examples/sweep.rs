@@ -2,7 +2,9 @@
 //! per seed and lists the fits that did not converge at every lambda, failed, or took over
 //! 2 s; given one seed, it prints that fit lambda by lambda. `sweep FIRST END cv`
 //! cross-validates each problem instead (5 folds) and lists those that fail, leave a lambda
-//! unconverged in a fold or the full fit, or take over 10 s.
+//! unconverged in a fold or the full fit, or take over 10 s. `sweep FIRST END large` fits
+//! larger problems (`300..2500` rows and features) and lists the fits over 10 s. Every mode
+//! ends with the total passes and seconds of its fits.
 //!
 //! Each seed draws `n` in `5..300` rows and `p` in `1..300` features of one kind: independent
 //! uniform, sparse 0/1, nearly coinciding (`5 + 3 c_i + u_ij / 10`), scales from `1e-3` to
@@ -21,6 +23,7 @@ use std::time::Instant;
 /// One random problem: design, response, weights and parameters.
 fn problem(
     seed: u64,
+    large: bool,
 ) -> (
     Array2<f64>,
     Array1<f64>,
@@ -29,8 +32,14 @@ fn problem(
     String,
 ) {
     let mut r = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    let n = r.random_range(5..300usize);
-    let p = r.random_range(1..300usize);
+    let (n, p) = if large {
+        (
+            r.random_range(300..2500usize),
+            r.random_range(300..2500usize),
+        )
+    } else {
+        (r.random_range(5..300usize), r.random_range(1..300usize))
+    };
     let kind = r.random_range(0..5u32);
     let mut x = Array2::<f64>::zeros((n, p));
     for i in 0..n {
@@ -108,7 +117,7 @@ fn problem(
 /// its folds or of the full fit says a lambda did not converge, or it takes over 10 s.
 /// Returns whether it printed.
 fn sweep_cv(seed: u64) -> bool {
-    let (x, y, w, params, desc) = problem(seed);
+    let (x, y, w, params, desc) = problem(seed, false);
     let t0 = Instant::now();
     let cv = CvParams {
         nfolds: 5,
@@ -157,26 +166,33 @@ fn sweep_cv(seed: u64) -> bool {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let cv = args.len() == 3 && args[2] == "cv";
+    let mode = args.get(2).map(String::as_str);
     let seeds: Vec<u64> = args
         .iter()
         .take(2)
         .map(|s| s.parse().expect("seeds are integers"))
         .collect();
-    let (&[first, end], 2 | 3) = (&seeds[..], args.len()) else {
-        eprintln!("usage: sweep FIRST_SEED END_SEED [cv]");
+    let (&[first, end], 2 | 3, None | Some("cv" | "large")) = (&seeds[..], args.len(), mode) else {
+        eprintln!("usage: sweep FIRST_SEED END_SEED [cv | large]");
         std::process::exit(2);
     };
+    let large = mode == Some("large");
+    let slow = if large { 10.0 } else { 2.0 };
+    let start = Instant::now();
     let mut flagged = 0;
-    if cv {
+    if mode == Some("cv") {
         for seed in first..end {
             flagged += usize::from(sweep_cv(seed));
         }
-        println!("seeds {first}..{end} cross-validated: {flagged} flagged");
+        println!(
+            "seeds {first}..{end} cross-validated: {flagged} flagged, {:.1} s in all",
+            start.elapsed().as_secs_f64()
+        );
         return;
     }
+    let mut total_passes = 0usize;
     for seed in first..end {
-        let (x, y, w, params, desc) = problem(seed);
+        let (x, y, w, params, desc) = problem(seed, large);
         let t0 = Instant::now();
         let fit = fit_path(x.view(), y.view(), w.as_ref().map(|a| a.view()), &params);
         let secs = t0.elapsed().as_secs_f64();
@@ -189,7 +205,8 @@ fn main() {
                 let worst = path.info.iter().map(|i| i.relative_gap).fold(0.0, f64::max);
                 let unconverged = path.info.iter().filter(|i| !i.converged).count();
                 let passes: usize = path.info.iter().map(|i| i.n_iter).sum();
-                let flag = unconverged > 0 || secs > 2.0;
+                total_passes += passes;
+                let flag = unconverged > 0 || secs > slow;
                 flagged += usize::from(flag);
                 if flag || end == first + 1 {
                     println!(
@@ -223,5 +240,8 @@ fn main() {
             }
         }
     }
-    println!("seeds {first}..{end}: {flagged} flagged");
+    println!(
+        "seeds {first}..{end}: {flagged} flagged, {total_passes} passes, {:.1} s in all",
+        start.elapsed().as_secs_f64()
+    );
 }
