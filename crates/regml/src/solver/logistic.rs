@@ -43,11 +43,12 @@ const COV_MAX_WS: usize = 512;
 const ACTIVE_SOLVE_MAX: usize = 2048;
 
 /// How many times faster a multiply-add runs in the direct solve's blocked matrix product and
-/// factorization (on both cores) than in a coordinate-descent pass on one core, which
-/// streams a column through a dot product and an update. Measured on W4C (bench/gen_data.py,
-/// 1500 rows, 800 working-set features): a row-form pass, `2.4 * 10^6` multiply-adds, takes
+/// factorization than in a coordinate-descent pass, which streams a column through a dot
+/// product and an update. Measured on W4C (bench/gen_data.py, 1500 rows, 800 working-set
+/// features, two threads available): a row-form pass, `2.4 * 10^6` multiply-adds, takes
 /// 1.0 ms; a direct solve on 731 active features (`H_AA`, `4.0 * 10^8`, and its
-/// factorization, `1.3 * 10^8`) 30 to 37 ms.
+/// factorization, `1.3 * 10^8`) 30 to 37 ms. The value was chosen on W4C and W4 (see
+/// BENCHMARKS.md).
 const LEVEL3_GAIN: f64 = 16.0;
 
 /// Fewest multiply-adds of a weighted Gram block computed on two threads (`2^22`).
@@ -110,6 +111,8 @@ pub(crate) struct LogisticSolver<'a, D: Design> {
     lipw: Vec<f64>,
     r0: Vec<f64>,
     scratch: Vec<f64>,
+    /// `H_AA` and the system of a direct solve on the active set (see `try_active_solve`).
+    solve_buffers: (Vec<f64>, Vec<f64>),
     /// Per-row terms of the loss, the line search and the dual objective.
     terms: Vec<f64>,
     /// Coordinate-descent passes of the last Newton step (decides the next one's form).
@@ -178,6 +181,7 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
             lipw: vec![0.0; p],
             r0: vec![0.0; n],
             scratch: Vec::new(),
+            solve_buffers: (Vec::new(), Vec::new()),
             terms: vec![0.0; n],
             last_step_passes: 0,
             cov_form: true,
@@ -606,116 +610,125 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
         if na == 0 {
             return;
         }
-        // H_AA (row-major), m_A, q_A and sum(rq) at the current step
-        let (h, m, mut q, mut sum_rq) = match &model {
+        if model.is_none() && na > ACTIVE_SOLVE_MAX {
+            return;
+        }
+        // H_AA (row-major), m_A, q_A and sum(rq) at the current step; H_AA and the system
+        // reuse the solver's buffers (megabytes each on large active sets)
+        let (mut h, mut sys) = std::mem::take(&mut self.solve_buffers);
+        let (m, mut q, mut sum_rq) = match &model {
             Some(model) => {
-                let mut h = vec![0.0; na * na];
+                h.clear();
+                h.resize(na * na, 0.0);
                 for (r, &a) in active.iter().enumerate() {
                     for (c, &b) in active.iter().enumerate() {
                         h[r * na + c] = model.h[a * k + b];
                     }
                 }
                 let pick = |v: &[f64]| active.iter().map(|&a| v[a]).collect::<Vec<f64>>();
-                (h, pick(&model.m), pick(&model.q), model.sum_rq)
+                (pick(&model.m), pick(&model.q), model.sum_rq)
             }
             None => {
-                if na > ACTIVE_SOLVE_MAX {
-                    return;
-                }
                 let x = self.x;
                 let feats: Vec<usize> = active.iter().map(|&a| self.ws[a]).collect();
-                let h = match feats
+                match feats
                     .iter()
                     .map(|&j| x.dense_col(j))
                     .collect::<Option<Vec<&[f64]>>>()
                 {
-                    Some(cols) => self.weighted_gram(&cols),
-                    None => self.weighted_gram_by_columns(&feats),
-                };
+                    Some(cols) => weighted_gram_into(&cols, &self.v, &mut self.scratch, &mut h),
+                    None => h = self.weighted_gram_by_columns(&feats),
+                }
                 let m = feats.iter().map(|&j| x.col_dot(j, &self.v)).collect();
                 let q = feats.iter().map(|&j| x.col_dot(j, &self.rq)).collect();
-                (h, m, q, sum(&self.rq))
+                (m, q, sum(&self.rq))
             }
         };
         // positions in A still in the system
         let mut set: Vec<usize> = (0..na).collect();
         let with_b0 = self.intercept && sv > 0.0;
-        let mut step0 = 0.0;
-        for round in 0..=ACTIVE_SOLVE_SIGN_ROUNDS {
-            let ns = set.len();
-            if ns == 0 {
-                return;
-            }
-            let dim = ns + usize::from(with_b0);
-            let mut sys = vec![0.0; dim * dim];
-            let mut rhs = vec![0.0; dim];
-            for (r, &t) in set.iter().enumerate() {
-                let a = active[t];
-                let (l1, l2) = pen.weights(lambda, self.ws[a]);
-                for (c, &t2) in set.iter().enumerate() {
-                    sys[r * dim + c] = h[t * na + t2];
+        // the intercept's step, or `None` if no solution was found
+        let solved: Option<f64> = 'rounds: {
+            for round in 0..=ACTIVE_SOLVE_SIGN_ROUNDS {
+                let ns = set.len();
+                if ns == 0 {
+                    break 'rounds None;
                 }
-                sys[r * dim + r] += l2;
-                let kink = if kinked[a] { l1 * sign[a] } else { 0.0 };
-                rhs[r] = q[t] - kink - l2 * u[a];
-                if with_b0 {
-                    sys[r * dim + ns] = m[t];
-                    sys[ns * dim + r] = m[t];
-                }
-            }
-            if with_b0 {
-                sys[ns * dim + ns] = sv;
-                rhs[ns] = sum_rq;
-            }
-            let Some(sol) = super::solve_spd_damped(&sys, &rhs) else {
-                return;
-            };
-            // coefficients whose sign the solution flips stop at zero, those it takes past
-            // a bound stop there: (position in A, change fixed for it)
-            let stops: Vec<(usize, f64)> = set
-                .iter()
-                .zip(&sol)
-                .filter_map(|(&t, &d)| {
+                let dim = ns + usize::from(with_b0);
+                sys.clear();
+                sys.resize(dim * dim, 0.0);
+                let mut rhs = vec![0.0; dim];
+                for (r, &t) in set.iter().enumerate() {
                     let a = active[t];
-                    let j = self.ws[a];
-                    let v = u[a] + d;
-                    if kinked[a] && u[a] != 0.0 && v * sign[a] < 0.0 {
-                        Some((t, -u[a]))
-                    } else if v < pen.lower()[j] {
-                        Some((t, pen.lower()[j] - u[a]))
-                    } else if v > pen.upper()[j] {
-                        Some((t, pen.upper()[j] - u[a]))
-                    } else {
-                        None
+                    let (l1, l2) = pen.weights(lambda, self.ws[a]);
+                    for (c, &t2) in set.iter().enumerate() {
+                        sys[r * dim + c] = h[t * na + t2];
                     }
-                })
-                .collect();
-            if stops.is_empty() || round == ACTIVE_SOLVE_SIGN_ROUNDS {
-                for (&t, &d) in set.iter().zip(&sol) {
-                    let a = active[t];
-                    let j = self.ws[a];
-                    let mut v = (u[a] + d).clamp(pen.lower()[j], pen.upper()[j]);
-                    if kinked[a] && u[a] != 0.0 && v * sign[a] < 0.0 {
-                        v = 0.0;
+                    sys[r * dim + r] += l2;
+                    let kink = if kinked[a] { l1 * sign[a] } else { 0.0 };
+                    rhs[r] = q[t] - kink - l2 * u[a];
+                    if with_b0 {
+                        sys[r * dim + ns] = m[t];
+                        sys[ns * dim + r] = m[t];
                     }
-                    prop[a] += v - u[a];
                 }
                 if with_b0 {
-                    step0 = sol[ns];
+                    sys[ns * dim + ns] = sv;
+                    rhs[ns] = sum_rq;
                 }
-                break;
+                let Some(sol) = super::solve_spd_damped(&sys, &rhs) else {
+                    break 'rounds None;
+                };
+                // coefficients whose sign the solution flips stop at zero, those it takes past
+                // a bound stop there: (position in A, change fixed for it)
+                let stops: Vec<(usize, f64)> = set
+                    .iter()
+                    .zip(&sol)
+                    .filter_map(|(&t, &d)| {
+                        let a = active[t];
+                        let j = self.ws[a];
+                        let v = u[a] + d;
+                        if kinked[a] && u[a] != 0.0 && v * sign[a] < 0.0 {
+                            Some((t, -u[a]))
+                        } else if v < pen.lower()[j] {
+                            Some((t, pen.lower()[j] - u[a]))
+                        } else if v > pen.upper()[j] {
+                            Some((t, pen.upper()[j] - u[a]))
+                        } else {
+                            None
+                        }
+                    })
+                    .collect();
+                if stops.is_empty() || round == ACTIVE_SOLVE_SIGN_ROUNDS {
+                    for (&t, &d) in set.iter().zip(&sol) {
+                        let a = active[t];
+                        let j = self.ws[a];
+                        let mut v = (u[a] + d).clamp(pen.lower()[j], pen.upper()[j]);
+                        if kinked[a] && u[a] != 0.0 && v * sign[a] < 0.0 {
+                            v = 0.0;
+                        }
+                        prop[a] += v - u[a];
+                    }
+                    break 'rounds Some(if with_b0 { sol[ns] } else { 0.0 });
+                }
+                // the stopped coefficients move by c_t and leave the system:
+                // q -= H[:, t] c_t, sum(rq) -= m_t c_t
+                for &(t, c) in &stops {
+                    let a = active[t];
+                    crate::kernels::axpy(-c, &h[t * na..(t + 1) * na], &mut q);
+                    sum_rq -= m[t] * c;
+                    prop[a] += c;
+                    u[a] += c;
+                }
+                set.retain(|t| !stops.iter().any(|&(s, _)| s == *t));
             }
-            // the stopped coefficients move by c_t and leave the system:
-            // q -= H[:, t] c_t, sum(rq) -= m_t c_t
-            for &(t, c) in &stops {
-                let a = active[t];
-                crate::kernels::axpy(-c, &h[t * na..(t + 1) * na], &mut q);
-                sum_rq -= m[t] * c;
-                prop[a] += c;
-                u[a] += c;
-            }
-            set.retain(|t| !stops.iter().any(|&(s, _)| s == *t));
-        }
+            // (not reached: the last round ends the loop)
+            None
+        };
+        self.solve_buffers = (h, sys);
+        let Some(step0) = solved else {
+            return;
+        };
         let d0_new = *d0 + step0;
         match model {
             Some(model) => {
@@ -1362,13 +1375,21 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
 /// triangles by matrix products, the block copy `Z_R` (in `scratch`) within
 /// [`COV_BLOCK_NUMBERS`]; `O(n |C|^2 / 2)`.
 fn weighted_gram(cols: &[&[f64]], d: &[f64], scratch: &mut Vec<f64>) -> Vec<f64> {
+    let mut h = Vec::new();
+    weighted_gram_into(cols, d, scratch, &mut h);
+    h
+}
+
+/// [`weighted_gram`] into `h` (resized to `|C|^2`; its memory is reused).
+fn weighted_gram_into(cols: &[&[f64]], d: &[f64], scratch: &mut Vec<f64>, h: &mut Vec<f64>) {
     use faer::linalg::matmul::triangular::{matmul, BlockStructure};
     let (n, k) = (d.len(), cols.len());
     let rows = (COV_BLOCK_NUMBERS / k.max(1)).clamp(1, n.max(1));
     let mut z = std::mem::take(scratch);
     z.clear();
     z.resize(rows * k, 0.0);
-    let mut h = vec![0.0; k * k];
+    h.clear();
+    h.resize(k * k, 0.0);
     // below PARALLEL_GRAM_MIN multiply-adds waking the second thread costs more than it saves
     let par = if (n * k * k) / 2 >= PARALLEL_GRAM_MIN {
         crate::kernels::faer_par()
@@ -1386,7 +1407,7 @@ fn weighted_gram(cols: &[&[f64]], d: &[f64], scratch: &mut Vec<f64>) -> Vec<f64>
         }
         let zm = faer::MatRef::from_column_major_slice(block, m, k);
         matmul(
-            faer::MatMut::from_column_major_slice_mut(&mut h, k, k),
+            faer::MatMut::from_column_major_slice_mut(h, k, k),
             BlockStructure::TriangularLower,
             if start == 0 {
                 faer::Accum::Replace
@@ -1408,7 +1429,6 @@ fn weighted_gram(cols: &[&[f64]], d: &[f64], scratch: &mut Vec<f64>) -> Vec<f64>
             h[b * k + a] = h[a * k + b];
         }
     }
-    h
 }
 
 /// Fewest rows for which a coordinate-descent pass is split over two threads: each

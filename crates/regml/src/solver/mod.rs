@@ -436,15 +436,34 @@ const PARALLEL_SPD_MIN: usize = 256;
 /// Cholesky factorization, `O(k^3 / 3)`. Returns `None` when `a` is not numerically positive
 /// definite (a pivot that is not positive) or the solution is not finite.
 pub(crate) fn solve_spd(a: &[f64], b: &[f64]) -> Option<Vec<f64>> {
-    use faer::linalg::cholesky::llt;
-    use faer::{MatMut, MatRef};
     let k = b.len();
     debug_assert_eq!(a.len(), k * k);
     if k == 0 {
         return Some(Vec::new());
     }
-    // `a` is symmetric: its row-major layout is also its column-major one
-    let mut l = MatRef::from_column_major_slice(a, k, k).to_owned();
+    // `a` is symmetric: its row-major layout is also its column-major one. The factor is
+    // formed in a copy held per thread, so that large systems solved one after another reuse
+    // its memory instead of having fresh pages zeroed each time; a solve started while the
+    // thread's copy is in use (by a task a waiting pool thread took up) gets a fresh one.
+    thread_local! {
+        static FACTOR: std::cell::RefCell<Vec<f64>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    FACTOR.with(|buf| match buf.try_borrow_mut() {
+        Ok(mut buf) => {
+            buf.clear();
+            buf.extend_from_slice(a);
+            factor_and_solve(&mut buf, b)
+        }
+        Err(_) => factor_and_solve(&mut a.to_vec(), b),
+    })
+}
+
+/// [`solve_spd`] on `l`, the system's matrix (`k x k`, symmetric), overwritten by its factor.
+fn factor_and_solve(l: &mut [f64], b: &[f64]) -> Option<Vec<f64>> {
+    use faer::linalg::cholesky::llt;
+    use faer::MatMut;
+    let k = b.len();
+    let mut l = MatMut::from_column_major_slice_mut(l, k, k);
     let par = if k >= PARALLEL_SPD_MIN {
         crate::kernels::faer_par()
     } else {
