@@ -13,7 +13,7 @@
 //! when the last step's passes outweighed building it, in covariance form on the weighted Gram
 //! block of the working set (see `cov_model`). From the fifth pass of a step on, once the
 //! passes have cost as much as a direct solve of the model on its active set (whose blocked
-//! products run many times faster per multiply-add, see `LEVEL3_GAIN`), that solve is tried
+//! products run many times faster per multiply-add, see `super::LEVEL3_GAIN`), that solve is tried
 //! too and taken if it lowers the model (see `try_active_solve`): on ill-conditioned or
 //! strongly correlated designs coordinate descent crawls. Working sets, KKT checks and duality
 //! gaps follow [`super::gaussian`].
@@ -21,7 +21,7 @@
 use super::gaussian::projectable;
 use super::{
     frozen_at, kkt_violators, solve_spd, strong_set, Anderson, Certificate, FitInfo, PathMemory,
-    SolverOptions,
+    SolverOptions, LEVEL3_GAIN,
 };
 use crate::datafit::sigmoid;
 use crate::design::Design;
@@ -41,15 +41,6 @@ const COV_MAX_WS: usize = 512;
 /// [`LogisticSolver::try_active_solve`]; its system holds `|A|^2` numbers, 32 MB here). Whether
 /// a solve is tried at all is decided by its cost against the passes' (`active_solve_pays`).
 const ACTIVE_SOLVE_MAX: usize = 2048;
-
-/// How many times faster a multiply-add runs in the direct solve's blocked matrix product and
-/// factorization than in a coordinate-descent pass, which streams a column through a dot
-/// product and an update. Measured on W4C (bench/gen_data.py, 1500 rows, 800 working-set
-/// features, two threads available): a row-form pass, `2.4 * 10^6` multiply-adds, takes
-/// 1.0 ms; a direct solve on 731 active features (`H_AA`, `4.0 * 10^8`, and its
-/// factorization, `1.3 * 10^8`) 30 to 37 ms. The value was chosen on W4C and W4 (see
-/// BENCHMARKS.md).
-const LEVEL3_GAIN: f64 = 16.0;
 
 /// Fewest multiply-adds of a weighted Gram block computed on two threads (`2^22`).
 const PARALLEL_GRAM_MIN: usize = 1 << 22;

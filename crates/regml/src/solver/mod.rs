@@ -428,6 +428,16 @@ pub(crate) const MIN_GRAM_BLOCK: usize = 64;
 /// (`16 * MIN_GRAM_BLOCK`: the whole product then costs at most 8 first blocks).
 pub(crate) const FULL_GRAM_MAX_P: usize = 16 * MIN_GRAM_BLOCK;
 
+/// How many times faster a multiply-add runs in a direct solve's blocked matrix products and
+/// factorization than in a coordinate-descent pass, which streams a column through a dot
+/// product and an update; both solvers divide a direct solve's multiply-adds by it when they
+/// weigh it against the passes it would save. Measured on W4C (bench/gen_data.py, logistic,
+/// 1500 rows, 800 working-set features, two threads available): a row-form pass,
+/// `2.4 * 10^6` multiply-adds, takes 1.0 ms; a direct solve on 731 active features (`H_AA`,
+/// `4.0 * 10^8`, and its factorization, `1.3 * 10^8`) 30 to 37 ms. The value was chosen on
+/// W4C and W4, and checked on W1-W3 and random problems (see BENCHMARKS.md).
+pub(crate) const LEVEL3_GAIN: f64 = 16.0;
+
 /// Smallest system that [`solve_spd`] factors on two threads (below it, waking the second
 /// thread costs more than it saves).
 const PARALLEL_SPD_MIN: usize = 256;
