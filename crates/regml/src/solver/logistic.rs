@@ -540,7 +540,10 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
         solve / gain <= passes as f64 * pass
     }
 
-    /// Whether row-form passes run on two threads (see `cd_pass_split`; the lock aside).
+    /// Whether row-form passes run on two threads: a dense design with at least
+    /// [`SPLIT_MIN_ROWS`] rows, a rayon pool of at least two threads, and a caller that is not
+    /// one of them (see `cd_pass_split`, which also takes a lock that only one split pass
+    /// holds at a time).
     fn passes_split(&self) -> bool {
         #[cfg(feature = "parallel")]
         {
@@ -907,11 +910,7 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
     /// done nothing, otherwise.
     #[cfg(feature = "parallel")]
     fn cd_pass_split(&mut self, set: PassSettings, d0: &mut f64) -> Option<f64> {
-        let n = self.eta.len();
-        if n < SPLIT_MIN_ROWS
-            || rayon::current_num_threads() < 2
-            || rayon::current_thread_index().is_some()
-        {
+        if !self.passes_split() {
             return None;
         }
         // one split pass at a time, on a pool of its own: its two threads are then both free
