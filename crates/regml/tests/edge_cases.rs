@@ -466,22 +466,32 @@ fn assert_converged(path: &regml::linear::LinearPath, max_passes: usize, label: 
     assert!(passes <= max_passes, "{label}: {passes} passes");
 }
 
-/// `n x p` columns that nearly coincide, `x_ij = 5 + 3 c_i + u_ij / 10`, and
-/// `t = x_0 - x_{p/2} / 2 + e`, with `c`, `u` and `e` uniform on `[-1/2, 1/2)` drawn from
-/// `seed`.
-fn nearly_coinciding_columns(n: usize, p: usize, seed: u64) -> (Array2<f64>, Array1<f64>) {
+/// `n x p` columns around one shared component, `x_ij = offset + shared c_i + own u_ij`, and
+/// `t = x_0 - x_{p/2} / 2 + noise e`, with `c`, `u` and `e` uniform on `[-1/2, 1/2)` drawn
+/// from `seed` (in that order, `u` column by column).
+fn shared_component_design(
+    (n, p): (usize, usize),
+    seed: u64,
+    [offset, shared, own, noise]: [f64; 4],
+) -> (Array2<f64>, Array1<f64>) {
     let mut next = uniform_draws(seed);
     let common: Vec<f64> = (0..n).map(|_| next()).collect();
     let mut x = Array2::<f64>::zeros((n, p).f());
     for j in 0..p {
         for i in 0..n {
-            x[[i, j]] = 5.0 + 3.0 * common[i] + 0.1 * next();
+            x[[i, j]] = offset + shared * common[i] + own * next();
         }
     }
     let t = (0..n)
-        .map(|i| x[[i, 0]] - 0.5 * x[[i, p / 2]] + next())
+        .map(|i| x[[i, 0]] - 0.5 * x[[i, p / 2]] + noise * next())
         .collect();
     (x, t)
+}
+
+/// `n x p` columns that nearly coincide, `x_ij = 5 + 3 c_i + u_ij / 10`, and
+/// `t = x_0 - x_{p/2} / 2 + e` (see [`shared_component_design`]).
+fn nearly_coinciding_columns(n: usize, p: usize, seed: u64) -> (Array2<f64>, Array1<f64>) {
+    shared_component_design((n, p), seed, [5.0, 3.0, 0.1, 1.0])
 }
 
 /// The logistic lasso on nearly coinciding columns, two of them duplicates, with an
@@ -830,21 +840,9 @@ fn bounds_on_nearly_coinciding_columns_converge() {
 }
 
 /// `n x p` columns that share one component, `x_ij = c_i + u_ij / 2` (every pair correlated
-/// 0.8), and `t = x_0 - x_{p/2} / 2 + 0.3 e`, with `c`, `u` and `e` uniform on `[-1/2, 1/2)`
-/// drawn from `seed`.
+/// 0.8), and `t = x_0 - x_{p/2} / 2 + 0.3 e` (see [`shared_component_design`]).
 fn shared_component_columns(n: usize, p: usize, seed: u64) -> (Array2<f64>, Array1<f64>) {
-    let mut next = uniform_draws(seed);
-    let common: Vec<f64> = (0..n).map(|_| next()).collect();
-    let mut x = Array2::<f64>::zeros((n, p).f());
-    for j in 0..p {
-        for i in 0..n {
-            x[[i, j]] = common[i] + 0.5 * next();
-        }
-    }
-    let t = (0..n)
-        .map(|i| x[[i, 0]] - 0.5 * x[[i, p / 2]] + 0.3 * next())
-        .collect();
-    (x, t)
+    shared_component_design((n, p), seed, [0.0, 1.0, 0.5, 0.3])
 }
 
 /// A least-squares elastic net (alpha 0.05) and ridge on columns that share one component
