@@ -355,6 +355,35 @@ fn gram_square_gathered(
     symmetrize_lower(k, out);
 }
 
+/// The row Gram matrix `out = sum_c scale_c^2 x_{cols[c]} x_{cols[c]}'` (`n x n`,
+/// column-major, exactly symmetric) of any design: the columns are written out
+/// [`ROW_GRAM_BLOCK`] at a time, scaled, and each block adds its product `B B'` (lower
+/// triangle, `n^2 |block| / 2` multiply-adds; `n^2 |cols| / 2` in all).
+pub(crate) fn row_gram<D: Design + ?Sized>(x: &D, cols: &[usize], scale: &[f64], out: &mut [f64]) {
+    use faer::reborrow::ReborrowMut;
+    let n = x.n_samples();
+    out[..n * n].fill(0.0);
+    if n == 0 {
+        return;
+    }
+    let width = ROW_GRAM_BLOCK.min(cols.len()).max(1);
+    let mut block = vec![0.0; n * width];
+    let mut dst = faer::MatMut::from_column_major_slice_mut(&mut out[..n * n], n, n);
+    for (b, chunk) in cols.chunks(width).enumerate() {
+        let m = chunk.len();
+        block[..n * m].fill(0.0);
+        for (c, &j) in chunk.iter().enumerate() {
+            x.col_axpy(j, scale[b * width + c], &mut block[c * n..(c + 1) * n]);
+        }
+        let a = faer::MatRef::from_column_major_slice(&block[..n * m], n, m);
+        gram_lower(dst.rb_mut(), a.transpose(), faer::Accum::Add);
+    }
+    symmetrize_lower(n, out);
+}
+
+/// Columns per block of [`row_gram`].
+const ROW_GRAM_BLOCK: usize = 256;
+
 /// A dense column-major matrix read through a per-column affine map and a per-row factor,
 /// without a copy: the design's entries are
 ///

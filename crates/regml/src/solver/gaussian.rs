@@ -30,6 +30,7 @@
 //! rounds of them fail to halve the gap.
 
 use super::cholesky::ActiveCholesky;
+use super::spectral::RidgeSpectrum;
 use super::{
     frozen_at, kkt_violators, solve_spd, solve_spd_damped, strong_set, Anderson, Certificate,
     FitInfo, GaussianMode, GramCache, PathMemory, SolverOptions, LEVEL3_GAIN,
@@ -80,6 +81,14 @@ pub(crate) struct GaussianSolver<'a, D: Design> {
     /// Work of the Newton steps at the current lambda that formed and factored their system
     /// afresh (see `dense_solve_cost`).
     dense_spent: f64,
+    /// Work of the passes and such Newton steps at the lambdas before the current one, and
+    /// of every recomputation of residual and gradients (see `refresh`), in multiply-adds.
+    path_work: f64,
+    /// Cost of the spectral form of a ridge path (see [`RidgeSpectrum::cost`]), while it
+    /// applies and is not formed.
+    spectral_cost: Option<f64>,
+    /// The spectral form, once formed.
+    spectrum: Option<RidgeSpectrum>,
 }
 
 /// Smallest active set on which a Newton step is tried: below it coordinate descent
@@ -205,6 +214,9 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
             newton: true,
             pass_work: 0.0,
             dense_spent: 0.0,
+            path_work: 0.0,
+            spectral_cost: None,
+            spectrum: None,
         };
         let unpenalized: Vec<usize> = (0..p)
             .filter(|&j| s.usable[j] && !pen.is_penalized(j))
@@ -229,6 +241,7 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
             s.full_gradient();
         }
         s.lambda_max = pen.lambda_max(&s.g);
+        s.spectral_cost = RidgeSpectrum::cost(pen, &s.usable_idx, n, s.covariance);
         s
     }
 
@@ -795,11 +808,15 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
     }
 
     /// Recomputes the residual (naive) or all gradients (covariance) from the coefficients,
-    /// removing accumulated drift, and the gradients of the working set.
+    /// removing accumulated drift, and the gradients of the working set. Its work counts
+    /// towards `path_work`.
     fn refresh(&mut self) {
+        let ws = self.ws.len() as f64;
         if self.covariance {
+            self.path_work += ws * self.b.len() as f64;
             gradient_at(&self.gram, &self.c, &self.ws, &self.b, &mut self.g);
         } else {
+            self.path_work += 2.0 * ws * self.x.n_samples() as f64;
             // r = y - X b
             self.r.copy_from_slice(self.y);
             let mut neg_b = std::mem::take(&mut self.scratch);
@@ -814,6 +831,7 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
     /// Gradients of every feature (naive mode: `X'r`, `O(n p)`; covariance: already current).
     fn full_gradient(&mut self) {
         if !self.covariance {
+            self.path_work += (self.x.n_samples() * self.x.n_features()) as f64;
             self.x.t_matvec(&self.r, &mut self.g);
         }
     }
@@ -839,8 +857,13 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
         let tol = self.opts.tol;
         let mut thr = self.opts.inner_thresh * null;
         self.memory.start(&self.b, 0.0);
+        self.path_work += self.pass_work + self.dense_spent;
         self.pass_work = 0.0;
         self.dense_spent = 0.0;
+        if let Some(info) = self.spectral_solve(lambda) {
+            self.memory.solved(lambda);
+            return info;
+        }
         if !frozen {
             self.predict_start(lambda);
         }
@@ -963,6 +986,37 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
             }
             thr /= 10.0;
         }
+    }
+
+    /// A ridge path's exact solution at `lambda > 0` from its spectral form (see
+    /// [`RidgeSpectrum`]), formed once the passes along the path have cost as much as forming
+    /// it. The state moves to that solution (residual and gradients recomputed from it);
+    /// returned, with no pass, when its certificate meets the tolerance, otherwise the
+    /// passes continue from it.
+    fn spectral_solve(&mut self, lambda: f64) -> Option<FitInfo> {
+        if !(lambda > 0.0) {
+            return None;
+        }
+        if self.spectrum.is_none() {
+            if self.path_work < self.spectral_cost? {
+                return None;
+            }
+            // formed at most once
+            self.spectral_cost = None;
+            let feats = self.usable_idx.clone();
+            self.add_to_working_set(&feats);
+            let cached = self.covariance.then_some(&self.gram);
+            self.spectrum = RidgeSpectrum::new(self.x, self.y, &self.c, cached, &feats, self.pen);
+        }
+        let spectrum = self.spectrum.as_ref()?;
+        spectrum.coefficients(self.x, lambda, &mut self.b);
+        self.refresh();
+        let info = self.certificate(lambda, false);
+        (info.relative_gap <= self.opts.tol).then_some(FitInfo {
+            n_iter: 0,
+            converged: true,
+            ..info
+        })
     }
 
     /// Duality gap at the current (refreshed) state: of the whole problem, or with
