@@ -4,7 +4,11 @@ W4T: tall logistic regression, n = 100000, p = 50, lasso down to 1e-3 lambda_max
 reference workload; it covers the common case of many rows and few features), and W4C:
 logistic elastic net (alpha 0.5) on n = 1500, p = 1200 equicorrelated features (every pair
 correlated 0.8), down to 1e-2 lambda_max (not a reference workload; strongly correlated
-columns with nearly as many features as rows slow coordinate descent down the most).
+columns with nearly as many features as rows slow coordinate descent down the most). Two
+ridge workloads (alpha = 0, not reference workloads), also on request, on equicorrelated
+features (every pair 0.8): WR, n = 2000 rows and p = 2500 features, and WRT, n = 5000 and
+p = 1000; both down to 1e-2 lambda_max, where lambda_max is glmnet's ridge anchor (the
+lasso's divided by 0.001).
 
 Features: AR(1) correlation rho^|i-j| between columns, then centered and scaled to unit
 (1/N) variance. Gaussian: y = X beta + noise at SNR 3, centered, unit variance. Logistic:
@@ -59,17 +63,19 @@ def write(name, x, y, problems):
     print(name, x.shape, [q["id"] for q in problems])
 
 
-def gaussian(name, n, p, rho, ratio, alphas, seed):
+def gaussian(name, n, p, rho, ratio, alphas, seed, equi=False):
     rng = np.random.default_rng(seed)
-    x = design(rng, n, p, rho)
+    x = design(rng, n, p, rho, equi)
     signal = x @ beta_of(p, 20)
     y = signal + rng.standard_normal(n) * np.sqrt(signal.var() / 3.0)
     y -= y.mean()
     y /= y.std()
     probs = []
     for a in alphas:
-        lmax = np.abs(x.T @ y).max() / (n * a)
-        probs.append({"id": f"{name}-{'lasso' if a == 1 else 'enet'}", "family": "gaussian",
+        # glmnet anchors a ridge grid at alpha = 0.001
+        lmax = np.abs(x.T @ y).max() / (n * max(a, 1e-3))
+        kind = "lasso" if a == 1 else "ridge" if a == 0 else "enet"
+        probs.append({"id": f"{name}-{kind}", "family": "gaussian",
                       "alpha": a, "lambdas": grid(lmax, ratio)})
     write(name, x, y, probs)
 
@@ -98,5 +104,9 @@ if __name__ == "__main__":
         logistic("W4", 5000, 1000, 0.6, 1e-3, 0.5, 4)
     if "W4T" in which:
         logistic("W4T", 100000, 50, 0.6, 1e-3, 1.0, 5)
+    if "WR" in which:
+        gaussian("WR", 2000, 2500, 0.8, 1e-2, [0.0], 7, equi=True)
+    if "WRT" in which:
+        gaussian("WRT", 5000, 1000, 0.8, 1e-2, [0.0], 8, equi=True)
     if "W4C" in which:
         logistic("W4C", 1500, 1200, 0.8, 1e-2, 0.5, 6, equi=True)
