@@ -12,9 +12,11 @@
 //! replaces `H_ii` by `tr(H)/n`. Standardization statistics are computed once on all rows
 //! (as scikit-learn does), not re-estimated per left-out row.
 
+use crate::kernels::dot;
 use crate::linear::{check_inputs, lambda_grid, ElasticNetParams, Family};
 use crate::{Error, Result};
-use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
+use faer::MatRef;
+use ndarray::{Array2, ArrayView1, ArrayView2};
 use serde::{Deserialize, Serialize};
 
 /// Which efficient criterion to minimize.
@@ -77,71 +79,136 @@ pub fn ridge_cv(
     let (y, w, prep) = (c.y(y), &c.w, &c.prep);
     let (n, p) = x.dim();
     let sw: Vec<f64> = w.iter().map(|v| v.sqrt()).collect();
-    // Z = sqrt(W) (X - mean) / sd, t = sqrt(W) (y - ybar)
-    let mut z = Array2::<f64>::zeros((n, p));
-    for j in 0..p {
-        if !prep.usable[j] {
-            continue;
+    // Z = sqrt(W) (X - mean) / sd (n x p, column-major), t = sqrt(W) (y - ybar)
+    let mut z = vec![0.0; n * p];
+    crate::kernels::for_each_chunk_mut(&mut z, n, |j, col| {
+        if prep.usable[j] {
+            let (m, sd) = (prep.x_mean[j], prep.x_scale[j]);
+            for (i, v) in col.iter_mut().enumerate() {
+                *v = sw[i] * (x[[i, j]] - m) / sd;
+            }
         }
-        for i in 0..n {
-            z[[i, j]] = sw[i] * (x[[i, j]] - prep.x_mean[j]) / prep.x_scale[j];
-        }
-    }
-    let t: Array1<f64> = (0..n).map(|i| sw[i] * (y[i] - prep.y_mean)).collect();
-    let c = z.t().dot(&t);
+    });
+    let t: Vec<f64> = (0..n).map(|i| sw[i] * (y[i] - prep.y_mean)).collect();
+    let zm = MatRef::from_column_major_slice(&z, n, p);
+    let c: Vec<f64> = (0..p).map(|j| dot(&z[j * n..(j + 1) * n], &t)).collect();
     let lambda_max = c.iter().fold(0.0f64, |m, v| m.max(v.abs())) / 1e-3;
     let lambdas = lambda_grid(&params, lambda_max, n, p);
     if let Some(v) = lambdas.iter().find(|v| !(**v > 0.0)) {
         return Err(Error::param("lambda", v, "ridge_cv needs lambda > 0"));
     }
-    // eigen-decomposition of the smaller Gram matrix
+    // eigendecomposition of the smaller Gram matrix: Z'Z = V S V' or Z Z' = U S U'
     let use_features = p <= n;
-    let gram = if use_features {
-        z.t().dot(&z)
+    let m = n.min(p);
+    let mut gram = vec![0.0; m * m];
+    let (a, b) = if use_features {
+        (zm.transpose(), zm)
     } else {
-        z.dot(&z.t())
+        (zm, zm.transpose())
     };
-    let m = gram.nrows();
-    let eig = nalgebra::SymmetricEigen::new(nalgebra::DMatrix::from_fn(m, m, |a, b| gram[[a, b]]));
-    let s2: Vec<f64> = eig.eigenvalues.iter().map(|v| v.max(0.0)).collect();
-    let vecs = Array2::from_shape_fn((m, m), |(a, b)| eig.eigenvectors[(a, b)]);
-    // U (n x r): left singular vectors with s > 0; fitted = U diag(s2/(s2+l)) U' t
+    product(&mut gram, m, m, a, b);
+    let (s2, vecs) = crate::solver::spectral::eigen(&gram, m).ok_or_else(|| {
+        Error::InvalidData(
+            "the eigendecomposition of the ridge Gram matrix did not converge".into(),
+        )
+    })?;
+    drop(gram);
+    // U (n x r): left singular vectors with s > 0 (column-major); fitted = U diag(s2/(s2+l)) U' t
     let tol = s2.iter().cloned().fold(0.0, f64::max) * 1e-12 * (n.max(p) as f64);
     let keep: Vec<usize> = (0..m).filter(|&k| s2[k] > tol).collect();
-    let mut u = Array2::<f64>::zeros((n, keep.len()));
-    for (c_i, &k) in keep.iter().enumerate() {
-        if use_features {
-            // u_k = Z v_k / s_k
-            let col = z.dot(&vecs.column(k)) / s2[k].sqrt();
-            u.column_mut(c_i).assign(&col);
-        } else {
-            u.column_mut(c_i).assign(&vecs.column(k));
+    let r = keep.len();
+    let s2k: Vec<f64> = keep.iter().map(|&k| s2[k]).collect();
+    let mut u = vec![0.0; n * r];
+    if use_features {
+        // u_k = Z v_k / s_k
+        let mut vk = vec![0.0; m * r];
+        for (ci, &k) in keep.iter().enumerate() {
+            let inv_s = 1.0 / s2[k].sqrt();
+            for (d, v) in vk[ci * m..(ci + 1) * m]
+                .iter_mut()
+                .zip(&vecs[k * m..(k + 1) * m])
+            {
+                *d = v * inv_s;
+            }
+        }
+        product(&mut u, n, r, zm, MatRef::from_column_major_slice(&vk, m, r));
+    } else {
+        for (ci, &k) in keep.iter().enumerate() {
+            u[ci * n..(ci + 1) * n].copy_from_slice(&vecs[k * n..(k + 1) * n]);
         }
     }
-    let ut = u.t().dot(&t);
-    let s2k: Vec<f64> = keep.iter().map(|&k| s2[k]).collect();
-    let wsum: f64 = w.iter().sum();
+    drop(vecs);
+    let um = MatRef::from_column_major_slice(&u, n, r);
+    let ut: Vec<f64> = (0..r).map(|k| dot(&u[k * n..(k + 1) * n], &t)).collect();
     let nl = lambdas.len();
+    // every lambda at once (r x nl, column-major): the shrunk and the scaled coordinates of t
+    let mut shrunk = vec![0.0; r * nl];
+    let mut scaled = vec![0.0; r * nl];
+    for (l, &lam) in lambdas.iter().enumerate() {
+        for k in 0..r {
+            shrunk[l * r + k] = ut[k] * s2k[k] / (s2k[k] + lam);
+            scaled[l * r + k] = ut[k] / (s2k[k] + lam);
+        }
+    }
+    // fitted values F = U shrunk (n x nl)
+    let mut fitted = vec![0.0; n * nl];
+    product(
+        &mut fitted,
+        n,
+        nl,
+        um,
+        MatRef::from_column_major_slice(&shrunk, r, nl),
+    );
+    // hat diagonals H_ii = sum_k u_ik^2 s_k / (s_k + lambda) (n x nl), for leave-one-out
+    let mut hat = Vec::new();
+    if criterion == RidgeCriterion::Loo {
+        let u2: Vec<f64> = u.iter().map(|v| v * v).collect();
+        let factors: Vec<f64> = lambdas
+            .iter()
+            .flat_map(|&lam| s2k.iter().map(move |s| s / (s + lam)))
+            .collect();
+        hat = vec![0.0; n * nl];
+        product(
+            &mut hat,
+            n,
+            nl,
+            MatRef::from_column_major_slice(&u2, n, r),
+            MatRef::from_column_major_slice(&factors, r, nl),
+        );
+    }
+    // coefficients B = Z' U diag(1/(s2 + l)) U' t (p x nl)
+    let mut ws = vec![0.0; n * nl];
+    product(
+        &mut ws,
+        n,
+        nl,
+        um,
+        MatRef::from_column_major_slice(&scaled, r, nl),
+    );
+    let mut b_std = vec![0.0; p * nl];
+    product(
+        &mut b_std,
+        p,
+        nl,
+        zm.transpose(),
+        MatRef::from_column_major_slice(&ws, n, nl),
+    );
+    let wsum: f64 = w.iter().sum();
     let mut score = vec![0.0; nl];
     let mut coefs = Array2::zeros((nl, p));
     let mut intercepts = vec![0.0; nl];
     for (l, &lam) in lambdas.iter().enumerate() {
-        let shrink: Vec<f64> = s2k.iter().map(|s| s / (s + lam)).collect();
-        // fitted values in the transformed space and hat diagonal
-        let coef_u: Array1<f64> = ut.iter().zip(&shrink).map(|(a, f)| a * f).collect();
-        let fitted = u.dot(&coef_u);
-        let trace = shrink.iter().sum::<f64>() + if params.fit_intercept { 1.0 } else { 0.0 };
+        let trace = s2k.iter().map(|s| s / (s + lam)).sum::<f64>()
+            + if params.fit_intercept { 1.0 } else { 0.0 };
         let mut total = 0.0;
         for i in 0..n {
             if w[i] == 0.0 {
                 continue;
             }
-            let resid = t[i] - fitted[i]; // = sqrt(w_i) * (y_i - yhat_i)
+            let resid = t[i] - fitted[l * n + i]; // = sqrt(w_i) * (y_i - yhat_i)
             let h = match criterion {
                 RidgeCriterion::Loo => {
-                    let mut h: f64 = (0..keep.len())
-                        .map(|k| u[[i, k]] * u[[i, k]] * shrink[k])
-                        .sum();
+                    let mut h = hat[l * n + i];
                     if params.fit_intercept {
                         h += w[i] / wsum;
                     }
@@ -153,13 +220,10 @@ pub fn ridge_cv(
             total += e * e; // = w_i * (y_i - yhat_{-i})^2
         }
         score[l] = total;
-        // coefficients: b = Z' U diag(1/(s2 + l)) U' t   (since U' t relates to V via Z)
-        let inv: Array1<f64> = ut.iter().zip(&s2k).map(|(a, s)| a / (s + lam)).collect();
-        let b_std = z.t().dot(&u.dot(&inv));
         let mut b0 = prep.y_mean;
         for j in 0..p {
             let b = if prep.usable[j] {
-                b_std[j] / prep.x_scale[j]
+                b_std[l * p + j] / prep.x_scale[j]
             } else {
                 0.0
             };
@@ -178,4 +242,16 @@ pub fn ridge_cv(
         coefs,
         criterion,
     })
+}
+
+/// `out = a b` (`rows x cols`, column-major), on the rayon pool with the `parallel` feature.
+fn product(out: &mut [f64], rows: usize, cols: usize, a: MatRef<f64>, b: MatRef<f64>) {
+    faer::linalg::matmul::matmul(
+        faer::MatMut::from_column_major_slice_mut(&mut out[..rows * cols], rows, cols),
+        faer::Accum::Replace,
+        a,
+        b,
+        1.0,
+        crate::kernels::faer_par(),
+    );
 }

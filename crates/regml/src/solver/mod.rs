@@ -13,7 +13,7 @@
 mod cholesky;
 pub mod gaussian;
 pub mod logistic;
-mod spectral;
+pub(crate) mod spectral;
 
 use crate::penalty::{ElasticNet, SubdiffDistance};
 use serde::{Deserialize, Serialize};

@@ -187,7 +187,7 @@ impl RidgeSpectrum {
 /// Eigenvalues (negative rounding clamped at zero) and eigenvectors (column-major) of the
 /// symmetric `m x m` matrix `a` (column-major); `None` if the decomposition fails or is not
 /// finite.
-fn eigen(a: &[f64], m: usize) -> Option<(Vec<f64>, Vec<f64>)> {
+pub(crate) fn eigen(a: &[f64], m: usize) -> Option<(Vec<f64>, Vec<f64>)> {
     use faer::linalg::evd;
     let par = crate::kernels::faer_par();
     let mut s = vec![0.0; m];
