@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Cross-validation end to end: `regml cv` against R's `cv.glmnet` with the same fold ids.
 
-  python3 bench/cv.py [diabetes] [breast_cancer] [W1] [W4] [tall] [--repeat K]
+  python3 bench/cv.py [diabetes] [breast_cancer] [W1] [W4] [tall] [WRT] [WR] [--repeat K]
+                      [--thresholds T1,T2,...]
 
 Both run with their defaults, which are the same semantics: intercept, standardization, the
 default 100-value lambda grid from the data, 10 folds (a fixed assignment, passed as a `fold`
@@ -13,9 +14,10 @@ deviance), lambda.min and lambda.1se. Each contender's time is the whole cross-v
 grid. With `--repeat K` every contender runs K times in turn and the fastest is reported.
 
 regml runs at its default (relative duality gap <= 1e-6 at every lambda of every fit); glmnet
-at `thresh` 1e-7 (its default) and 1e-10. The accuracy column is the worst relative duality
-gap along the full-data path, recomputed here from the coefficients (`gaps.py`,
-`relative_gap_intercept`), so every contender's fits are judged by one evaluator.
+at `thresh` 1e-7 (its default) and 1e-10, or at the thresholds given with `--thresholds`.
+The accuracy column is the worst relative duality gap along the full-data path, recomputed
+here from the coefficients (`gaps.py`, `relative_gap_intercept`), so every contender's fits
+are judged by one evaluator.
 
 Problems:
   diabetes       the embedded diabetes data (442 x 10), gaussian lasso
@@ -23,6 +25,8 @@ Problems:
   W1             the harness's W1 data (10000 x 1000, rho 0.6), gaussian lasso
   W4             the harness's W4 data (5000 x 1000), binomial elastic net alpha 0.5
   tall           100000 x 50 logistic lasso (the `tall` problem of logistic_intercept.py)
+  WRT, WR        the harness's ridge data (5000 x 1000 and 2000 x 2500, columns correlated
+                 0.8), gaussian ridge (alpha 0); on request only
 """
 import gzip
 import json
@@ -88,6 +92,8 @@ def problem(name):
         return (*harness("W4"), "binomial", 0.5)
     if name == "tall":
         return (*logistic_intercept.tall(), "binomial", 1.0)
+    if name in ("WRT", "WR"):
+        return (*harness(name), "gaussian", 0.0)
     raise SystemExit(f"unknown problem {name}")
 
 
@@ -111,7 +117,7 @@ def run_glmnet(script, csv, family, alpha, th, out):
     return fit
 
 
-def bench(name, repeat, tmp):
+def bench(name, repeat, tmp, thresholds):
     x, y, family, alpha = problem(name)
     n, p = x.shape
     fold = np.random.default_rng(0).permutation(n) % 10 + 1
@@ -122,7 +128,7 @@ def bench(name, repeat, tmp):
                fmt=["%.17g"] * p + [yfmt, "%d"])
     script = os.path.join(tmp, "cv.R")
     open(script, "w").write(R_SCRIPT)
-    contenders = [("regml", "default")] + [("glmnet", f"thresh {th}") for th in THRESHOLDS]
+    contenders = [("regml", "default")] + [("glmnet", f"thresh {th}") for th in thresholds]
     best = {}
     for _ in range(repeat):
         for who, mode in contenders:
@@ -162,15 +168,20 @@ def main():
         k = args.index("--repeat")
         repeat = max(1, int(args[k + 1]))
         del args[k: k + 2]
+    thresholds = THRESHOLDS
+    if "--thresholds" in args:
+        k = args.index("--thresholds")
+        thresholds = args[k + 1].split(",")
+        del args[k: k + 2]
     which = args or ["diabetes", "breast_cancer", "W1", "W4", "tall"]
-    missing = [w for w in which if w in ("W1", "W4")
+    missing = [w for w in which if w in ("W1", "W4", "WRT", "WR")
                and not os.path.exists(os.path.join(HERE, "data", f"{w}.json"))]
     if missing:
         subprocess.run([sys.executable, os.path.join(HERE, "gen_data.py"), *missing], check=True)
     subprocess.run(["cargo", "build", "--release", "-q", "-p", "regml-cli"], cwd=ROOT, check=True)
     with tempfile.TemporaryDirectory() as tmp:
         for name in which:
-            bench(name, repeat, tmp)
+            bench(name, repeat, tmp, thresholds)
 
 
 if __name__ == "__main__":

@@ -28,6 +28,10 @@
 //! a step forms `G_AA + diag(l2)` and factors it afresh, once the passes at the lambda have
 //! cost as much as all such steps so far. Steps are turned off for the rest of a lambda after
 //! rounds of them fail to halve the gap.
+//!
+//! A ridge path (no L1 part, no bound, an L2 weight on every usable feature) forms its
+//! spectral form (see `solver/spectral.rs`) once the work along the path has cost as much as it
+//! does, and from then on starts every lambda from the exact solution it gives.
 
 use super::cholesky::ActiveCholesky;
 use super::spectral::RidgeSpectrum;
