@@ -709,6 +709,9 @@ impl<S: PathSolver> PathSolver for Rescaled<S> {
             ..info
         }
     }
+    fn lambdas_after(&mut self, count: usize) {
+        self.inner.lambdas_after(count);
+    }
     fn lambda_max(&self) -> f64 {
         self.inner.lambda_max() * self.scale
     }
@@ -1010,6 +1013,9 @@ pub(crate) fn fit_prepared(
 /// What the path loop needs from a solver, in solver (standardized) units.
 trait PathSolver {
     fn solve(&mut self, lambda: f64, lambda_prev: f64) -> FitInfo;
+    /// Told before each solve how many lambdas of the path come after it (at most: the path
+    /// may stop early).
+    fn lambdas_after(&mut self, _count: usize) {}
     fn lambda_max(&self) -> f64;
     fn null_deviance(&self) -> f64;
     fn deviance(&self) -> f64;
@@ -1021,6 +1027,9 @@ trait PathSolver {
 impl<D: crate::design::Design> PathSolver for GaussianSolver<'_, D> {
     fn solve(&mut self, lambda: f64, lambda_prev: f64) -> FitInfo {
         GaussianSolver::solve(self, lambda, lambda_prev)
+    }
+    fn lambdas_after(&mut self, count: usize) {
+        self.lambdas_after = Some(count);
     }
     fn lambda_max(&self) -> f64 {
         GaussianSolver::lambda_max(self)
@@ -1123,6 +1132,7 @@ fn trace_path<S: PathSolver + ?Sized>(
     let mut ever = vec![false; tracked];
     for k in 0..total {
         let lam = t.lambdas[k];
+        solver.lambdas_after(total - k - 1);
         let info = solver.solve(lam, prev);
         prev = lam;
         let b = solver.coefficients();

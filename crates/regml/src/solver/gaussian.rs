@@ -30,8 +30,9 @@
 //! rounds of them fail to halve the gap.
 //!
 //! A ridge path (no L1 part, no bound, an L2 weight on every usable feature) forms its
-//! spectral form (see `solver/spectral.rs`) once the work along the path has cost as much as it
-//! does, and from then on starts every lambda from the exact solution it gives.
+//! spectral form (see `solver/spectral.rs`) once the work still to come along the path, at the
+//! rate of the lambdas so far, would cost as much as it does, and from then on starts every
+//! lambda from the exact solution it gives.
 
 use super::cholesky::ActiveCholesky;
 use super::spectral::RidgeSpectrum;
@@ -93,6 +94,11 @@ pub(crate) struct GaussianSolver<'a, D: Design> {
     spectral_cost: Option<f64>,
     /// The spectral form, once formed.
     spectrum: Option<RidgeSpectrum>,
+    /// Lambdas whose solve has begun, the current one included.
+    lambdas_begun: usize,
+    /// Lambdas of the path after the current one, when the path says (at most: it may stop
+    /// early).
+    pub(crate) lambdas_after: Option<usize>,
 }
 
 /// Smallest active set on which a Newton step is tried: below it coordinate descent
@@ -221,6 +227,8 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
             path_work: 0.0,
             spectral_cost: None,
             spectrum: None,
+            lambdas_begun: 0,
+            lambdas_after: None,
         };
         let unpenalized: Vec<usize> = (0..p)
             .filter(|&j| s.usable[j] && !pen.is_penalized(j))
@@ -864,6 +872,7 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
         self.path_work += self.pass_work + self.dense_spent;
         self.pass_work = 0.0;
         self.dense_spent = 0.0;
+        self.lambdas_begun += 1;
         if let Some(info) = self.spectral_solve(lambda) {
             self.memory.solved(lambda);
             return info;
@@ -993,8 +1002,9 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
     }
 
     /// A ridge path's exact solution at `lambda > 0` from its spectral form (see
-    /// [`RidgeSpectrum`]), formed once the passes along the path have cost as much as forming
-    /// it. The state moves to that solution (residual and gradients recomputed from it);
+    /// [`RidgeSpectrum`]), formed once the work still to come along the path, projected at
+    /// the average rate of the lambdas so far, or failing a projection the work done, costs
+    /// as much as forming it. The state moves to that solution (residual and gradients recomputed from it);
     /// returned, with no pass, when its certificate meets the tolerance, otherwise the
     /// passes continue from it.
     fn spectral_solve(&mut self, lambda: f64) -> Option<FitInfo> {
@@ -1002,7 +1012,16 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
             return None;
         }
         if self.spectrum.is_none() {
-            if self.path_work < self.spectral_cost? {
+            let cost = self.spectral_cost?;
+            // the work still to come at the average rate of the lambdas so far (later lambdas
+            // of a ridge path, smaller, are harder: an underestimate), or failing that the
+            // work done already, must have reached the cost
+            let done = self.lambdas_begun - 1;
+            let ahead = match self.lambdas_after {
+                Some(after) if done > 0 => self.path_work * (after + 1) as f64 / done as f64,
+                _ => 0.0,
+            };
+            if self.path_work.max(ahead) < cost {
                 return None;
             }
             // formed at most once

@@ -14,11 +14,13 @@
 //!
 //! Forming it costs the Gram block (`n |F|^2 / 2` or `n^2 |F| / 2`, taken from the solver's
 //! cache in covariance mode) and the decomposition of order `m = min(n, |F|)`, about
-//! [`EIGEN_CUBE_FACTOR`]` m^3` multiply-adds. The least-squares solver forms it once the passes
-//! along the path have cost as much (see `GaussianSolver::solve`), so that a path coordinate
-//! descent finishes cheaply never pays for it, and one where it crawls pays at most about
-//! twice what the decomposition alone would have cost. The solutions are certified like any
-//! other: the solver recomputes residual and gradients from them and checks the duality gap.
+//! [`EIGEN_CUBE_FACTOR`]` m^3` multiply-adds. The least-squares solver forms it once the work
+//! still to come along the path, projected at the average rate of the lambdas so far, would
+//! cost as much (see `GaussianSolver::spectral_solve`), so that a path coordinate descent
+//! finishes cheaply does not pay for it. The later lambdas of a ridge path are the harder
+//! ones, so the projection tends to fall short; the work already done, once it reaches the
+//! cost, forms it too. The solutions are certified like any other: the solver recomputes
+//! residual and gradients from them and checks the duality gap.
 
 use super::{GramCache, LEVEL3_GAIN};
 use crate::design::{row_gram, Design};
