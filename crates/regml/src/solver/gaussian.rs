@@ -1004,9 +1004,9 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
     /// A ridge path's exact solution at `lambda > 0` from its spectral form (see
     /// [`RidgeSpectrum`]), formed once the work still to come along the path, projected at
     /// the average rate of the lambdas so far, or failing a projection the work done, costs
-    /// as much as forming it. The state moves to that solution (residual and gradients recomputed from it);
-    /// returned, with no pass, when its certificate meets the tolerance, otherwise the
-    /// passes continue from it.
+    /// as much as forming it. The state moves to that solution (residual and gradients
+    /// recomputed from it); returned, with no pass, when its certificate meets the
+    /// tolerance, otherwise the passes continue from it.
     fn spectral_solve(&mut self, lambda: f64) -> Option<FitInfo> {
         if !(lambda > 0.0) {
             return None;
