@@ -150,15 +150,20 @@ pub fn ridge_cv(
             scaled[l * r + k] = ut[k] / (s2k[k] + lam);
         }
     }
+    // U times coordinates of every lambda (r x nl): n x nl
+    let u_times = |coords: &[f64]| {
+        let mut out = vec![0.0; n * nl];
+        product(
+            &mut out,
+            n,
+            nl,
+            um,
+            MatRef::from_column_major_slice(coords, r, nl),
+        );
+        out
+    };
     // fitted values F = U shrunk (n x nl)
-    let mut fitted = vec![0.0; n * nl];
-    product(
-        &mut fitted,
-        n,
-        nl,
-        um,
-        MatRef::from_column_major_slice(&shrunk, r, nl),
-    );
+    let fitted = u_times(&shrunk);
     // hat diagonals H_ii = sum_k u_ik^2 s_k / (s_k + lambda) (n x nl), for leave-one-out
     let mut hat = Vec::new();
     if criterion == RidgeCriterion::Loo {
@@ -177,14 +182,7 @@ pub fn ridge_cv(
         );
     }
     // coefficients B = Z' U diag(1/(s2 + l)) U' t (p x nl)
-    let mut ws = vec![0.0; n * nl];
-    product(
-        &mut ws,
-        n,
-        nl,
-        um,
-        MatRef::from_column_major_slice(&scaled, r, nl),
-    );
+    let ws = u_times(&scaled);
     let mut b_std = vec![0.0; p * nl];
     product(
         &mut b_std,
