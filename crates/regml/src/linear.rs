@@ -1013,8 +1013,9 @@ pub(crate) fn fit_prepared(
 /// What the path loop needs from a solver, in solver (standardized) units.
 trait PathSolver {
     fn solve(&mut self, lambda: f64, lambda_prev: f64) -> FitInfo;
-    /// Told before each solve how many lambdas of the path come after it (at most: the path
-    /// may stop early).
+    /// Told before each solve how many lambdas of the path are expected after it: those left
+    /// on the grid, or where the explained deviance stalled before the 5th lambda, those up
+    /// to the 5th, where the stall rule will most likely stop the path.
     fn lambdas_after(&mut self, _count: usize) {}
     fn lambda_max(&self) -> f64;
     fn null_deviance(&self) -> f64;
@@ -1132,7 +1133,13 @@ fn trace_path<S: PathSolver + ?Sized>(
     let mut ever = vec![false; tracked];
     for k in 0..total {
         let lam = t.lambdas[k];
-        solver.lambdas_after(total - k - 1);
+        // a deviance that stalled before the 5th lambda will most likely stop the path there
+        let stalling = !user_grid && (2..=4).contains(&k) && {
+            let (dr, last) = (t.dev_ratio[k - 1], t.dev_ratio[k - 2]);
+            stalled(family, dr - last, dr)
+        };
+        let after = total - k - 1;
+        solver.lambdas_after(if stalling { after.min(4 - k) } else { after });
         let info = solver.solve(lam, prev);
         prev = lam;
         let b = solver.coefficients();
@@ -1182,19 +1189,21 @@ fn trace_path<S: PathSolver + ?Sized>(
         if limits.dfmax.is_some_and(|m| may_stop && k >= 4 && df > m) {
             break;
         }
-        if may_stop && k >= 4 {
-            let change = dr - t.dev_ratio[k - 1];
-            let stalled = match family {
-                Family::Gaussian => change < 1e-5 * dr,
-                Family::Binomial => change < 1e-5,
-            };
-            if stalled {
-                break;
-            }
+        if may_stop && k >= 4 && stalled(family, dr - t.dev_ratio[k - 1], dr) {
+            break;
         }
     }
     t.lambdas.truncate(t.coefs.len());
     t
+}
+
+/// glmnet's stall rule: the explained deviance `dr` rose by `change` since the previous
+/// lambda, less than `1e-5` relative (least squares) or absolute (logistic regression).
+fn stalled(family: Family, change: f64, dr: f64) -> bool {
+    match family {
+        Family::Gaussian => change < 1e-5 * dr,
+        Family::Binomial => change < 1e-5,
+    }
 }
 
 fn resolve_grid(
@@ -1386,4 +1395,87 @@ pub fn lambda_max(
     probe.lambda = Some(vec![f64::MAX]);
     let c = check_inputs(&x, &y, weights.as_ref(), &probe)?;
     Ok(fit_prepared(&x, &c.y(y), &c.w, &c.prep, &probe, None, &|_| {})?.lambda_max)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::solver::Certificate;
+
+    /// A path solver whose explained deviance follows a given sequence, recording what the
+    /// path tells it about the lambdas to come.
+    struct Scripted {
+        dev_ratio: Vec<f64>,
+        solved: usize,
+        told: Vec<usize>,
+        b: Vec<f64>,
+    }
+
+    impl PathSolver for Scripted {
+        fn solve(&mut self, _lambda: f64, _lambda_prev: f64) -> FitInfo {
+            self.solved += 1;
+            FitInfo::from_parts(Certificate::DualityGap, 0.0, 1.0, 0.0, 1.0)
+        }
+        fn lambdas_after(&mut self, count: usize) {
+            self.told.push(count);
+        }
+        fn lambda_max(&self) -> f64 {
+            1.0
+        }
+        fn null_deviance(&self) -> f64 {
+            1.0
+        }
+        fn deviance(&self) -> f64 {
+            1.0 - self.dev_ratio[self.solved - 1]
+        }
+        fn coefficients(&self) -> &[f64] {
+            &self.b
+        }
+        fn intercept(&self) -> f64 {
+            0.0
+        }
+    }
+
+    fn told(dev_ratio: &[f64], user_grid: bool) -> (Vec<usize>, usize) {
+        let mut s = Scripted {
+            dev_ratio: dev_ratio.to_vec(),
+            solved: 0,
+            told: Vec::new(),
+            b: vec![0.0; 3],
+        };
+        let lambdas: Vec<f64> = (0..dev_ratio.len())
+            .map(|k| 0.9f64.powi(k as i32))
+            .collect();
+        let limits = SizeLimits {
+            dfmax: None,
+            pmax: None,
+        };
+        let t = trace_path(
+            &mut s,
+            Family::Gaussian,
+            lambdas,
+            user_grid,
+            limits,
+            &|_| {},
+        );
+        (s.told, t.lambdas.len())
+    }
+
+    /// Before each solve the path says how many lambdas it expects after it: those left on
+    /// the grid, or once the explained deviance has stalled before the 5th lambda, those up
+    /// to the 5th, where glmnet's stall rule then stops it.
+    #[test]
+    fn the_path_expects_a_stalled_deviance_to_stop_it_at_the_fifth_lambda() {
+        let rising: Vec<f64> = (0..10).map(|k| 0.5 + 0.04 * k as f64).collect();
+        assert_eq!(told(&rising, false), ((0..10).rev().collect(), 10));
+        let flat = vec![0.9; 10];
+        assert_eq!(told(&flat, false), (vec![9, 8, 2, 1, 0], 5));
+        // a stall from the second lambda on
+        let mut late = rising.clone();
+        let second = late[1];
+        late[2..].fill(second);
+        assert_eq!(told(&late, false), (vec![9, 8, 7, 1, 0], 5));
+        // a user's grid is never cut short
+        assert_eq!(told(&flat, true), ((0..10).rev().collect(), 10));
+    }
 }

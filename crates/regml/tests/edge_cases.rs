@@ -869,21 +869,46 @@ fn a_correlated_wide_elastic_net_is_finished_by_direct_solves() {
 /// come (at the rate of those so far) would cost as much as one eigendecomposition, every
 /// later lambda is solved from it exactly, with no pass (`n_iter` 0), and certified like any
 /// other. By coordinate descent and Newton steps alone these paths took 1851 and 502 passes;
-/// with the decomposition formed once the passes so far had cost as much, 71 and 77; now 9
-/// and 4.
+/// with the decomposition formed once the passes so far had cost as much, 71 and 77; with
+/// the work to come projected from the first lambda, 9 and 4; from the first two (a
+/// projection from one lambda formed it for paths that the stall rule then stopped at the
+/// 5th), 13 and 6.
 #[test]
 fn a_crawling_ridge_path_is_finished_from_its_spectral_form() {
-    for (n, p, bound) in [(600, 640, 40), (1500, 300, 40)] {
+    check_spectral_ridge_paths(false, 40);
+}
+
+/// The ridge paths of `a_crawling_ridge_path_is_finished_from_its_spectral_form` with every
+/// seventh feature unpenalized (penalty factor 0), as glmnet users keep covariates they
+/// adjust for. The decomposition then works on the penalized features with the unpenalized
+/// ones eliminated (a Schur complement of the Gram matrix in the features form, their
+/// columns projected out in the rows form). By coordinate descent and Newton steps alone
+/// these paths took 2849 and 658 passes; with the decomposition 52 and 10 (those of the first
+/// two lambdas; every later lambda is solved from it).
+#[test]
+fn a_crawling_ridge_path_with_unpenalized_features_is_finished_from_its_spectral_form() {
+    check_spectral_ridge_paths(true, 100);
+}
+
+/// The ridge paths of the two tests above (`free`: every seventh feature unpenalized): at
+/// most `bound` passes, at least 20 lambdas solved with no pass, each certified to `1e-10`.
+fn check_spectral_ridge_paths(free: bool, bound: usize) {
+    for (n, p) in [(600, 640), (1500, 300)] {
         let (x, t) = shared_component_columns(n, p, 11);
         let tall = n > p;
+        let pf = |j: usize| match (free && j % 7 == 3, tall) {
+            (true, _) => 0.0,
+            (false, true) => 0.5 + (j % 4) as f64 / 2.0,
+            (false, false) => 1.0,
+        };
         let params = ElasticNetParams {
             alpha: 0.0,
-            penalty_factor: tall.then(|| (0..p).map(|j| 0.5 + (j % 4) as f64 / 2.0).collect()),
+            penalty_factor: (tall || free).then(|| (0..p).map(pf).collect()),
             ..ElasticNetParams::default()
         };
         let w: Option<Array1<f64>> = tall.then(|| (0..n).map(|i| 0.5 + (i % 3) as f64).collect());
         let path = fit_path(x.view(), t.view(), w.as_ref().map(|w| w.view()), &params).unwrap();
-        let label = format!("{n} x {p} ridge");
+        let label = format!("{n} x {p} ridge, unpenalized features {free}");
         assert_converged(&path, bound, &label);
         let direct: Vec<_> = path.info.iter().filter(|i| i.n_iter == 0).collect();
         assert!(

@@ -29,7 +29,7 @@
 //! cost as much as all such steps so far. Steps are turned off for the rest of a lambda after
 //! rounds of them fail to halve the gap.
 //!
-//! A ridge path (no L1 part, no bound, an L2 weight on every usable feature) forms its
+//! A ridge path (no L1 part, no bound, some feature with an L2 weight) forms its
 //! spectral form (see `solver/spectral.rs`) once the work still to come along the path, at the
 //! rate of the lambdas so far, would cost as much as it does, and from then on starts every
 //! lambda from the exact solution it gives.
@@ -96,8 +96,8 @@ pub(crate) struct GaussianSolver<'a, D: Design> {
     spectrum: Option<RidgeSpectrum>,
     /// Lambdas whose solve has begun, the current one included.
     lambdas_begun: usize,
-    /// Lambdas of the path after the current one, when the path says (at most: it may stop
-    /// early).
+    /// Lambdas of the path expected after the current one, when the path says (see
+    /// `PathSolver::lambdas_after`).
     pub(crate) lambdas_after: Option<usize>,
 }
 
@@ -1016,9 +1016,11 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
             // the work still to come at the average rate of the lambdas so far (later lambdas
             // of a ridge path, smaller, are harder: an underestimate), or failing that the
             // work done already, must have reached the cost
+            // projected from two lambdas at least: wrongly forming it costs all of it, while
+            // waiting one more lambda costs about `cost / after`
             let done = self.lambdas_begun - 1;
             let ahead = match self.lambdas_after {
-                Some(after) if done > 0 => self.path_work * (after + 1) as f64 / done as f64,
+                Some(after) if done > 1 => self.path_work * (after + 1) as f64 / done as f64,
                 _ => 0.0,
             };
             if self.path_work.max(ahead) < cost {

@@ -4,17 +4,26 @@
 //! With no L1 part, L2 weights `lambda d_j` (`d_j` the feature's weight at `lambda = 1`, its
 //! penalty factor times `1 - alpha`) and no bounds, the least-squares solution on the
 //! features `F` solves `(G_FF + lambda D) b = c_F` with `G = X'X`, `c = X'y`,
-//! `D = diag(d_F)`. Either of two eigendecompositions solves it for every `lambda`:
+//! `D = diag(d_F)`. Let `P` be the features with `d_j > 0` and `U` the unpenalized ones
+//! (`d_j = 0`). Either of two eigendecompositions solves it for every `lambda`:
 //!
-//! * `|F| <= n` (features form): `D^{-1/2} G_FF D^{-1/2} = V diag(s) V'` and
-//!   `b = D^{-1/2} V diag(1 / (s + lambda)) V' D^{-1/2} c_F`, `O(|F|^2)` per `lambda`;
-//! * `|F| > n` (rows form): `X_F D^{-1} X_F' = U diag(s) U'` (`n x n`) and
-//!   `b = D^{-1} X_F' U diag(1 / (s + lambda)) U' y`, `O(n^2 + n |F|)` per `lambda`
-//!   (`(G + lambda D) D^{-1} X' = X' (X D^{-1} X' + lambda I)`).
+//! * `|F| <= n` (features form): `b_U = G_UU^{-1} (c_U - G_UP b_P)` eliminates `U`, leaving
+//!   `(S + lambda D_P) b_P = c~` with `S = G_PP - G_PU G_UU^{-1} G_UP` and
+//!   `c~ = c_P - G_PU G_UU^{-1} c_U`; then `D^{-1/2} S D^{-1/2} = V diag(s) V'` and
+//!   `b_P = D^{-1/2} V diag(1 / (s + lambda)) V' D^{-1/2} c~`, `O(|P|^2 + |U| |P|)` per
+//!   `lambda`;
+//! * `|F| > n` (rows form, for `|U| < n`): with `P_perp` the projection onto the complement
+//!   of `X_U`'s columns and `A = X_P D^{-1} X_P'` (`n x n`),
+//!   `P_perp A P_perp = W diag(s) W'`, `theta = P_perp W diag(1 / (s + lambda)) W' P_perp y`,
+//!   `b_P = D^{-1} X_P' theta` and `b_U = (X_U'X_U)^{-1} X_U' (y - A theta)`,
+//!   `O(n^2 + n |F|)` per `lambda` (`(G + lambda D) D^{-1} X' = X' (X D^{-1} X' + lambda I)`
+//!   on the projected problem).
 //!
-//! Forming it costs the Gram block (`n |F|^2 / 2` or `n^2 |F| / 2`, taken from the solver's
-//! cache in covariance mode) and the decomposition of order `m = min(n, |F|)`, about
-//! [`EIGEN_CUBE_FACTOR`]` m^3` multiply-adds. The least-squares solver forms it once the work
+//! Forming it costs the Gram block (`n |F|^2 / 2` or `n^2 |P| / 2`, taken from the solver's
+//! cache in covariance mode), the elimination of `U` (a Cholesky factor and products of
+//! `O(|U|^3 + |U|^2 |P| + |U| |P|^2)`, or `O(n |U|^2 + n^2 |U|)` in the rows form) and the
+//! decomposition of order `m = |P|` or `n`, about [`EIGEN_CUBE_FACTOR`]` m^3` multiply-adds.
+//! The least-squares solver forms it once the work
 //! still to come along the path, projected at the average rate of the lambdas so far, would
 //! cost as much (see `GaussianSolver::spectral_solve`), so that a path coordinate descent
 //! finishes cheaply does not pay for it. The later lambdas of a ridge path are the harder
@@ -24,11 +33,13 @@
 
 use super::{GramCache, LEVEL3_GAIN};
 use crate::design::{row_gram, Design};
-use crate::kernels::dot;
+use crate::kernels::{axpy, dot};
 use crate::penalty::ElasticNet;
+use faer::{MatMut, MatRef};
 
-/// Largest order `min(n, |F|)` of the eigendecomposition: its eigenvectors hold `m^2`
-/// numbers (128 MB at 4096), the matrix decomposed as many again.
+/// Largest `min(n, |F|)` (the order of the Gram block or the row Gram matrix formed, at
+/// least that of the eigendecomposition): its eigenvectors hold up to `m^2` numbers (128 MB
+/// at 4096), the matrices formed as many again.
 pub(crate) const SPECTRAL_MAX: usize = 4096;
 
 /// Multiply-adds of a symmetric eigendecomposition with eigenvectors, per `m^3` (blocked
@@ -38,27 +49,53 @@ pub(crate) const EIGEN_CUBE_FACTOR: f64 = 6.0;
 
 /// The decomposition of one ridge path.
 pub(crate) struct RidgeSpectrum {
-    /// The features `F` (usable ones), in order.
+    /// The penalized features `P` (usable ones with an L2 weight), in order.
     feats: Vec<usize>,
-    /// `1 / sqrt(d_j)` for `j` in `F`.
+    /// `1 / sqrt(d_j)` for `j` in `P`.
     inv_sqrt_d: Vec<f64>,
     /// Eigenvalues, negative rounding clamped at zero.
     s: Vec<f64>,
     form: Form,
+    /// The unpenalized features `U` (penalty factor 0), in order; empty if none.
+    free: Vec<usize>,
 }
 
 enum Form {
-    /// `|F| <= n`: eigenvectors `V` (`|F| x |F|`, column-major) and `q = V' D^{-1/2} c_F`.
-    Features { v: Vec<f64>, q: Vec<f64> },
-    /// `|F| > n`: eigenvectors `U` (`n x n`, column-major) and `z = U' y`.
-    Rows { u: Vec<f64>, z: Vec<f64> },
+    /// `|F| <= n`: eigenvectors `V` (`|P| x |P|`, column-major) of `D^{-1/2} S D^{-1/2}`,
+    /// `q = V' D^{-1/2} c~`; with unpenalized features `w0 = G_UU^{-1} c_U` and
+    /// `w = G_UU^{-1} G_UP` (`|U| x |P|`, column-major), so that `b_U = w0 - w b_P`.
+    Features {
+        v: Vec<f64>,
+        q: Vec<f64>,
+        w0: Vec<f64>,
+        w: Vec<f64>,
+    },
+    /// `|F| > n`: eigenvectors `u` (`n x n`, column-major; `W` in the module doc) of
+    /// `P_perp X_P D^{-1} X_P' P_perp` and `z = u' P_perp y`; with unpenalized features `q`
+    /// (`n x |U|`, an orthonormal basis of their columns, `X_U = q l'`), `l` (`|U| x |U|`,
+    /// lower triangular), `m = A q` with `A = X_P D^{-1} X_P'` (`n x |U|`) and `qy = q' y`.
+    Rows {
+        u: Vec<f64>,
+        z: Vec<f64>,
+        q: Vec<f64>,
+        l: Vec<f64>,
+        m: Vec<f64>,
+        qy: Vec<f64>,
+    },
+}
+
+/// The usable features split into penalized ones (an L2 weight) and unpenalized ones
+/// (penalty factor 0).
+fn split(pen: &ElasticNet, feats: &[usize]) -> (Vec<usize>, Vec<usize>) {
+    feats.iter().partition(|&&j| pen.weights(1.0, j).1 > 0.0)
 }
 
 impl RidgeSpectrum {
     /// Cost of forming the decomposition for the features `feats` of an `n`-row design, in
     /// multiply-adds of coordinate-descent passes (blocked products and factorizations count
-    /// `1 / LEVEL3_GAIN` each), or `None` where it does not apply: an L1 part, a feature
-    /// without L2 weight or with a bound, no feature, or an order over [`SPECTRAL_MAX`].
+    /// `1 / LEVEL3_GAIN` each), or `None` where it does not apply: an L1 part, a bound, no
+    /// penalized feature, `min(n, |F|)` over [`SPECTRAL_MAX`], or in the rows form (more
+    /// features than rows) at least as many unpenalized features as rows.
     /// `cached_gram`: the Gram columns of `feats` are in the solver's cache already.
     pub(crate) fn cost(
         pen: &ElasticNet,
@@ -66,33 +103,36 @@ impl RidgeSpectrum {
         n: usize,
         cached_gram: bool,
     ) -> Option<f64> {
-        let k = feats.len();
-        let m = k.min(n);
+        let (pens, free) = split(pen, feats);
+        let (k, kp, ku) = (feats.len(), pens.len(), free.len());
+        let features_form = k <= n;
+        let m = if features_form { kp } else { n };
         let applies = pen.alpha() == 0.0
-            && m > 0
-            && m <= SPECTRAL_MAX
-            && feats
-                .iter()
-                .all(|&j| pen.weights(1.0, j).1 > 0.0 && !pen.is_bounded(j));
+            && kp > 0
+            && k.min(n) <= SPECTRAL_MAX
+            && (features_form || ku < n)
+            && feats.iter().all(|&j| !pen.is_bounded(j));
         if !applies {
             return None;
         }
-        let (k, n, m) = (k as f64, n as f64, m as f64);
-        let gram = if k <= n {
-            if cached_gram {
-                k * k
-            } else {
-                n * k * k / 2.0
-            }
+        let (k, n, m, kp, ku) = (k as f64, n as f64, m as f64, kp as f64, ku as f64);
+        let (gram, free) = if features_form {
+            let gram = if cached_gram { k * k } else { n * k * k / 2.0 };
+            // factor of G_UU, G_UU^{-1} G_UP, the Schur complement
+            (gram, ku.powi(3) / 3.0 + ku * ku * kp + ku * kp * kp)
         } else {
-            n * n * k / 2.0
+            // X_U'X_U and its factor, the basis q, A q, and the update of A
+            let free = n * ku * ku / 2.0 + ku.powi(3) / 3.0 + n * ku * ku / 2.0;
+            (n * n * kp / 2.0, free + 3.0 * n * n * ku)
         };
-        Some((gram + EIGEN_CUBE_FACTOR * m.powi(3)) / LEVEL3_GAIN)
+        Some((gram + free + EIGEN_CUBE_FACTOR * m.powi(3)) / LEVEL3_GAIN)
     }
 
     /// Forms the decomposition for the features `feats` (see [`Self::cost`] for when it
     /// applies) of the design `x` with response `y` and `c = X'y`; `gram`, when given, holds
-    /// the Gram columns `X' x_j` of the features. `None` if the eigendecomposition fails.
+    /// the Gram columns `X' x_j` of the features. `None` if a factorization or the
+    /// eigendecomposition fails (the unpenalized features' columns numerically dependent,
+    /// for instance).
     pub(crate) fn new<D: Design>(
         x: &D,
         y: &[f64],
@@ -101,89 +141,281 @@ impl RidgeSpectrum {
         feats: &[usize],
         pen: &ElasticNet,
     ) -> Option<Self> {
-        let (n, k) = (x.n_samples(), feats.len());
-        let inv_sqrt_d: Vec<f64> = feats
+        let n = x.n_samples();
+        let (pens, free) = split(pen, feats);
+        let inv_sqrt_d: Vec<f64> = pens
             .iter()
             .map(|&j| 1.0 / pen.weights(1.0, j).1.sqrt())
             .collect();
-        if k <= n {
-            // D^{-1/2} G_FF D^{-1/2}
-            let mut a = vec![0.0; k * k];
-            match gram {
-                Some(cache) => {
-                    for (cc, &j) in feats.iter().enumerate() {
-                        let g = cache.col(j);
-                        for (v, &i) in a[cc * k..(cc + 1) * k].iter_mut().zip(feats) {
-                            *v = g[i];
-                        }
-                    }
-                }
-                None => x.gram_square(feats, &mut a, &mut Vec::new()),
-            }
-            for cc in 0..k {
-                for r in 0..k {
-                    a[cc * k + r] *= inv_sqrt_d[r] * inv_sqrt_d[cc];
-                }
-            }
-            let (s, v) = eigen(&a, k)?;
-            // q = V' D^{-1/2} c_F
-            let cf: Vec<f64> = feats
-                .iter()
-                .zip(&inv_sqrt_d)
-                .map(|(&j, d)| c[j] * d)
-                .collect();
-            let q = (0..k).map(|e| dot(&v[e * k..(e + 1) * k], &cf)).collect();
-            Some(RidgeSpectrum {
-                feats: feats.to_vec(),
-                inv_sqrt_d,
-                s,
-                form: Form::Features { v, q },
-            })
+        let (s, form) = if feats.len() <= n {
+            features_form(x, c, gram, &pens, &free, &inv_sqrt_d)?
         } else {
-            // X_F D^{-1} X_F'
-            let mut a = vec![0.0; n * n];
-            row_gram(x, feats, &inv_sqrt_d, &mut a);
-            let (s, u) = eigen(&a, n)?;
-            let z = (0..n).map(|e| dot(&u[e * n..(e + 1) * n], y)).collect();
-            Some(RidgeSpectrum {
-                feats: feats.to_vec(),
-                inv_sqrt_d,
-                s,
-                form: Form::Rows { u, z },
-            })
-        }
+            rows_form(x, y, &pens, &free, &inv_sqrt_d)?
+        };
+        Some(RidgeSpectrum {
+            feats: pens,
+            inv_sqrt_d,
+            s,
+            form,
+            free,
+        })
     }
 
     /// Writes the ridge solution at `lambda > 0` into `b` at the features; other entries
     /// are left as they are.
     pub(crate) fn coefficients<D: Design>(&self, x: &D, lambda: f64, b: &mut [f64]) {
+        let (kp, ku) = (self.feats.len(), self.free.len());
         match &self.form {
-            Form::Features { v, q } => {
-                let k = self.feats.len();
-                // b = D^{-1/2} V diag(1 / (s + lambda)) q
-                let mut beta = vec![0.0; k];
+            Form::Features { v, q, w0, w } => {
+                // b_P = D^{-1/2} V diag(1 / (s + lambda)) q
+                let mut beta = vec![0.0; kp];
                 for (e, (&qe, &se)) in q.iter().zip(&self.s).enumerate() {
-                    crate::kernels::axpy(qe / (se + lambda), &v[e * k..(e + 1) * k], &mut beta);
+                    axpy(qe / (se + lambda), &v[e * kp..(e + 1) * kp], &mut beta);
                 }
-                for ((&j, &d), bj) in self.feats.iter().zip(&self.inv_sqrt_d).zip(&beta) {
-                    b[j] = bj * d;
+                beta.iter_mut()
+                    .zip(&self.inv_sqrt_d)
+                    .for_each(|(bj, d)| *bj *= d);
+                // b_U = w0 - w b_P
+                let mut free = w0.clone();
+                for (c, &bc) in beta.iter().enumerate() {
+                    axpy(-bc, &w[c * ku..(c + 1) * ku], &mut free);
                 }
+                scatter(b, &self.feats, &beta);
+                scatter(b, &self.free, &free);
             }
-            Form::Rows { u, z } => {
+            Form::Rows { u, z, q, l, m, qy } => {
                 let n = z.len();
-                // theta = U diag(1 / (s + lambda)) z ; b = D^{-1} X_F' theta
+                // theta = P_perp U diag(1 / (s + lambda)) z
                 let mut theta = vec![0.0; n];
                 for (e, (&ze, &se)) in z.iter().zip(&self.s).enumerate() {
-                    crate::kernels::axpy(ze / (se + lambda), &u[e * n..(e + 1) * n], &mut theta);
+                    axpy(ze / (se + lambda), &u[e * n..(e + 1) * n], &mut theta);
                 }
+                for c in 0..ku {
+                    let qc = &q[c * n..(c + 1) * n];
+                    axpy(-dot(qc, &theta), qc, &mut theta);
+                }
+                // b_P = D^{-1} X_P' theta
                 let mut xt = vec![0.0; x.n_features()];
                 x.t_matvec_cols(&self.feats, &theta, &mut xt);
                 for (&j, &d) in self.feats.iter().zip(&self.inv_sqrt_d) {
                     b[j] = xt[j] * d * d;
                 }
+                // b_U = l^{-T} (q'y - m' theta): X_U'X_U = l l' and q = X_U l^{-T}
+                if ku > 0 {
+                    let mut free: Vec<f64> = (0..ku)
+                        .map(|c| qy[c] - dot(&m[c * n..(c + 1) * n], &theta))
+                        .collect();
+                    faer::linalg::triangular_solve::solve_upper_triangular_in_place(
+                        faer::MatRef::from_column_major_slice(l, ku, ku).transpose(),
+                        faer::MatMut::from_column_major_slice_mut(&mut free, ku, 1),
+                        faer::Par::Seq,
+                    );
+                    scatter(b, &self.free, &free);
+                }
             }
         }
     }
+}
+
+/// `b[feats[c]] = v[c]`.
+fn scatter(b: &mut [f64], feats: &[usize], v: &[f64]) {
+    for (&j, &vj) in feats.iter().zip(v) {
+        b[j] = vj;
+    }
+}
+
+/// `dst = beta dst + alpha a b` on faer's parallelism setting (`beta` 0 or 1).
+fn product(dst: MatMut<f64>, accum: faer::Accum, a: MatRef<f64>, b: MatRef<f64>, alpha: f64) {
+    faer::linalg::matmul::matmul(dst, accum, a, b, alpha, crate::kernels::faer_par());
+}
+
+/// `a b` (`rows x cols`, column-major), in a new vector.
+fn times(rows: usize, cols: usize, a: MatRef<f64>, b: MatRef<f64>) -> Vec<f64> {
+    let mut out = vec![0.0; rows * cols];
+    product(
+        MatMut::from_column_major_slice_mut(&mut out, rows, cols),
+        faer::Accum::Replace,
+        a,
+        b,
+        1.0,
+    );
+    out
+}
+
+/// Solves `l l' x = rhs` in place for the `cols` columns of `rhs` (`k x cols`, column-major),
+/// `l` the lower Cholesky factor (`k x k`, column-major).
+fn cholesky_solve(l: &[f64], k: usize, rhs: &mut [f64], cols: usize) {
+    use faer::linalg::cholesky::llt::solve;
+    let par = crate::kernels::faer_par();
+    let mut mem =
+        faer::dyn_stack::MemBuffer::new(solve::solve_in_place_scratch::<f64>(k, cols, par));
+    solve::solve_in_place(
+        MatRef::from_column_major_slice(l, k, k),
+        MatMut::from_column_major_slice_mut(rhs, k, cols),
+        par,
+        faer::dyn_stack::MemStack::new(&mut mem),
+    );
+}
+
+/// Lower Cholesky factor of the symmetric positive definite `a` (`k x k`, column-major),
+/// in place; `false` if `a` is not numerically positive definite.
+fn cholesky(a: &mut [f64], k: usize) -> bool {
+    use faer::linalg::cholesky::llt;
+    let par = crate::kernels::faer_par();
+    let mut mem = faer::dyn_stack::MemBuffer::new(llt::factor::cholesky_in_place_scratch::<f64>(
+        k,
+        par,
+        Default::default(),
+    ));
+    llt::factor::cholesky_in_place(
+        MatMut::from_column_major_slice_mut(a, k, k),
+        Default::default(),
+        par,
+        faer::dyn_stack::MemStack::new(&mut mem),
+        Default::default(),
+    )
+    .is_ok()
+        && a.iter().all(|v| v.is_finite())
+}
+
+/// The features form (`|U| + |P| <= n`): with `G = X'X` over `U` then `P`, the unpenalized
+/// coefficients are eliminated, `b_U = G_UU^{-1} (c_U - G_UP b_P)`, leaving
+/// `(S + lambda D) b_P = c~` with the Schur complement `S = G_PP - G_PU G_UU^{-1} G_UP` and
+/// `c~ = c_P - G_PU G_UU^{-1} c_U` (`S = G_PP`, `c~ = c_P` without unpenalized features).
+fn features_form<D: Design>(
+    x: &D,
+    c: &[f64],
+    gram: Option<&GramCache>,
+    pens: &[usize],
+    free: &[usize],
+    inv_sqrt_d: &[f64],
+) -> Option<(Vec<f64>, Form)> {
+    let (kp, ku) = (pens.len(), free.len());
+    let k = kp + ku;
+    let order: Vec<usize> = free.iter().chain(pens).copied().collect();
+    let mut g = vec![0.0; k * k];
+    match gram {
+        Some(cache) => {
+            for (cc, &j) in order.iter().enumerate() {
+                let col = cache.col(j);
+                for (v, &i) in g[cc * k..(cc + 1) * k].iter_mut().zip(&order) {
+                    *v = col[i];
+                }
+            }
+        }
+        None => x.gram_square(&order, &mut g, &mut Vec::new()),
+    }
+    let gm = MatRef::from_column_major_slice(&g, k, k);
+    let mut a = vec![0.0; kp * kp];
+    let mut am = MatMut::from_column_major_slice_mut(&mut a, kp, kp);
+    am.copy_from(gm.submatrix(ku, ku, kp, kp));
+    let cu: Vec<f64> = free.iter().map(|&j| c[j]).collect();
+    let mut cp: Vec<f64> = pens.iter().map(|&j| c[j]).collect();
+    let (mut w0, mut w) = (Vec::new(), Vec::new());
+    if ku > 0 {
+        let mut l = vec![0.0; ku * ku];
+        MatMut::from_column_major_slice_mut(&mut l, ku, ku).copy_from(gm.submatrix(0, 0, ku, ku));
+        if !cholesky(&mut l, ku) {
+            return None;
+        }
+        let gup = gm.submatrix(0, ku, ku, kp);
+        // w = G_UU^{-1} G_UP, w0 = G_UU^{-1} c_U
+        w = vec![0.0; ku * kp];
+        MatMut::from_column_major_slice_mut(&mut w, ku, kp).copy_from(gup);
+        cholesky_solve(&l, ku, &mut w, kp);
+        w0 = cu;
+        cholesky_solve(&l, ku, &mut w0, 1);
+        if !(w.iter().all(|v| v.is_finite()) && w0.iter().all(|v| v.is_finite())) {
+            return None;
+        }
+        // S = G_PP - G_UP' w, c~ = c_P - G_UP' w0
+        let wm = MatRef::from_column_major_slice(&w, ku, kp);
+        product(am.as_mut(), faer::Accum::Add, gup.transpose(), wm, -1.0);
+        for (cc, v) in cp.iter_mut().enumerate() {
+            *v -= dot(&g[(ku + cc) * k..(ku + cc) * k + ku], &w0);
+        }
+    }
+    // D^{-1/2} S D^{-1/2}
+    for cc in 0..kp {
+        for r in 0..kp {
+            a[cc * kp + r] *= inv_sqrt_d[r] * inv_sqrt_d[cc];
+        }
+    }
+    let (s, v) = eigen(&a, kp)?;
+    // q = V' D^{-1/2} c~
+    cp.iter_mut().zip(inv_sqrt_d).for_each(|(v, d)| *v *= d);
+    let q = (0..kp)
+        .map(|e| dot(&v[e * kp..(e + 1) * kp], &cp))
+        .collect();
+    Some((s, Form::Features { v, q, w0, w }))
+}
+
+/// The rows form (`|U| + |P| > n`, `|U| < n`): the unpenalized columns are projected out,
+/// `P_perp = I - q q'` with `q` an orthonormal basis of `X_U`, and the ridge problem on
+/// `P_perp X_P`, `P_perp y` is solved through `P_perp A P_perp`, `A = X_P D^{-1} X_P'`:
+/// `b_P = D^{-1} X_P' theta` with `theta = P_perp (P_perp A P_perp + lambda I)^{-1} P_perp y`,
+/// then `b_U = (X_U'X_U)^{-1} X_U' (y - X_P b_P)`, where `X_P b_P = A theta`.
+fn rows_form<D: Design>(
+    x: &D,
+    y: &[f64],
+    pens: &[usize],
+    free: &[usize],
+    inv_sqrt_d: &[f64],
+) -> Option<(Vec<f64>, Form)> {
+    let (n, ku) = (x.n_samples(), free.len());
+    let mut a = vec![0.0; n * n];
+    row_gram(x, pens, inv_sqrt_d, &mut a);
+    let (mut q, mut l, mut m, mut qy) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut yp = y.to_vec();
+    if ku > 0 {
+        // X_U = q l' (Cholesky of X_U'X_U, then q = X_U l^{-T})
+        q = vec![0.0; n * ku];
+        for (c, &j) in free.iter().enumerate() {
+            x.col_axpy(j, 1.0, &mut q[c * n..(c + 1) * n]);
+        }
+        let xu = MatRef::from_column_major_slice(&q, n, ku);
+        l = times(ku, ku, xu.transpose(), xu);
+        if !cholesky(&mut l, ku) {
+            return None;
+        }
+        faer::linalg::triangular_solve::solve_lower_triangular_in_place(
+            MatRef::from_column_major_slice(&l, ku, ku),
+            MatMut::from_column_major_slice_mut(&mut q, n, ku).transpose_mut(),
+            crate::kernels::faer_par(),
+        );
+        if !q.iter().all(|v| v.is_finite()) {
+            return None;
+        }
+        let qm = MatRef::from_column_major_slice(&q, n, ku);
+        // m = A q, k = q' m, h = m - q k / 2; P_perp A P_perp = A - q h' - h q'
+        m = times(n, ku, MatRef::from_column_major_slice(&a, n, n), qm);
+        let kk = times(
+            ku,
+            ku,
+            qm.transpose(),
+            MatRef::from_column_major_slice(&m, n, ku),
+        );
+        let mut h = m.clone();
+        product(
+            MatMut::from_column_major_slice_mut(&mut h, n, ku),
+            faer::Accum::Add,
+            qm,
+            MatRef::from_column_major_slice(&kk, ku, ku),
+            -0.5,
+        );
+        let hm = MatRef::from_column_major_slice(&h, n, ku);
+        let mut am = MatMut::from_column_major_slice_mut(&mut a, n, n);
+        product(am.as_mut(), faer::Accum::Add, qm, hm.transpose(), -1.0);
+        product(am.as_mut(), faer::Accum::Add, hm, qm.transpose(), -1.0);
+        // P_perp y
+        qy = (0..ku).map(|c| dot(&q[c * n..(c + 1) * n], y)).collect();
+        for (c, &qc) in qy.iter().enumerate() {
+            axpy(-qc, &q[c * n..(c + 1) * n], &mut yp);
+        }
+    }
+    let (s, u) = eigen(&a, n)?;
+    let z = (0..n).map(|e| dot(&u[e * n..(e + 1) * n], &yp)).collect();
+    Some((s, Form::Rows { u, z, q, l, m, qy }))
 }
 
 /// Eigenvalues (negative rounding clamped at zero) and eigenvectors (column-major) of the
@@ -224,46 +456,57 @@ mod tests {
     use crate::solver::test_data::{correlated, rng};
 
     /// The spectral solution against a direct solve of `(X'X + lambda D) b = X'y`, in both
-    /// forms, with unequal L2 weights.
+    /// forms, with unequal L2 weights, and with every fourth feature unpenalized.
     #[test]
     fn both_forms_solve_the_ridge_system() {
         for (n, p) in [(30, 12), (12, 30)] {
-            let mut r = rng(7);
-            let data = correlated(n, p, 0.7, &mut r);
-            let x = DenseDesign::from_col_major(data, n, p).expect("shape");
-            let y: Vec<f64> = (0..n).map(|i| (i as f64 * 0.37).sin()).collect();
-            let pf: Vec<f64> = (0..p).map(|j| 0.5 + (j % 3) as f64).collect();
-            let pen = ElasticNet::new(0.0, p)
-                .expect("alpha")
-                .with_penalty_factor(pf)
-                .expect("pf");
-            let feats: Vec<usize> = (0..p).collect();
-            let mut c = vec![0.0; p];
-            x.t_matvec(&y, &mut c);
-            let spec = RidgeSpectrum::new(&x, &y, &c, None, &feats, &pen).expect("eigen");
-            let mut g = vec![0.0; p * p];
-            x.gram_square(&feats, &mut g, &mut Vec::new());
-            for lambda in [10.0, 0.3, 1e-3] {
-                let mut b = vec![0.0; p];
-                spec.coefficients(&x, lambda, &mut b);
-                let mut sys = g.clone();
-                for j in 0..p {
-                    sys[j * p + j] += lambda * pen.weights(1.0, j).1;
-                }
-                let direct = solve_spd(&sys, &c).expect("spd");
-                let scale = direct.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-                for (a, d) in b.iter().zip(&direct) {
-                    assert!(
-                        (a - d).abs() <= 1e-9 * scale,
-                        "{n} x {p}, lambda {lambda}: {a} vs {d}"
-                    );
+            for free in [false, true] {
+                let mut r = rng(7);
+                let data = correlated(n, p, 0.7, &mut r);
+                let x = DenseDesign::from_col_major(data, n, p).expect("shape");
+                let y: Vec<f64> = (0..n).map(|i| (i as f64 * 0.37).sin()).collect();
+                let pf: Vec<f64> = (0..p)
+                    .map(|j| {
+                        if free && j % 4 == 1 {
+                            0.0
+                        } else {
+                            0.5 + (j % 3) as f64
+                        }
+                    })
+                    .collect();
+                let pen = ElasticNet::new(0.0, p)
+                    .expect("alpha")
+                    .with_penalty_factor(pf)
+                    .expect("pf");
+                let feats: Vec<usize> = (0..p).collect();
+                let mut c = vec![0.0; p];
+                x.t_matvec(&y, &mut c);
+                let spec = RidgeSpectrum::new(&x, &y, &c, None, &feats, &pen).expect("eigen");
+                assert_eq!(spec.free.len(), if free { (p + 2) / 4 } else { 0 });
+                let mut g = vec![0.0; p * p];
+                x.gram_square(&feats, &mut g, &mut Vec::new());
+                for lambda in [10.0, 0.3, 1e-3] {
+                    let mut b = vec![0.0; p];
+                    spec.coefficients(&x, lambda, &mut b);
+                    let mut sys = g.clone();
+                    for j in 0..p {
+                        sys[j * p + j] += lambda * pen.weights(1.0, j).1;
+                    }
+                    let direct = solve_spd(&sys, &c).expect("spd");
+                    let scale = direct.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+                    for (a, d) in b.iter().zip(&direct) {
+                        assert!(
+                            (a - d).abs() <= 1e-8 * scale,
+                            "{n} x {p}, free {free}, lambda {lambda}: {a} vs {d}"
+                        );
+                    }
                 }
             }
         }
     }
 
     #[test]
-    fn it_applies_only_to_unbounded_ridge_with_l2_weight_on_every_feature() {
+    fn it_applies_only_to_unbounded_ridge_with_a_penalized_feature() {
         let p = 5;
         let feats: Vec<usize> = (0..p).collect();
         let ridge = ElasticNet::new(0.0, p).expect("alpha");
@@ -273,9 +516,20 @@ mod tests {
         assert!(RidgeSpectrum::cost(&enet, &feats, 10, false).is_none());
         let free = ridge
             .clone()
-            .with_penalty_factor(vec![1.0, 0.0, 1.0, 1.0, 1.0])
+            .with_penalty_factor(vec![1.0, 0.0, 1.0, 1.0, 0.0])
             .expect("pf");
-        assert!(RidgeSpectrum::cost(&free, &feats, 10, false).is_none());
+        // unpenalized features: in the features form, and in the rows form while fewer
+        // than the rows
+        assert!(RidgeSpectrum::cost(&free, &feats, 10, false).is_some());
+        assert!(RidgeSpectrum::cost(&free, &feats, 3, false).is_some());
+        assert!(RidgeSpectrum::cost(&free, &feats, 2, false).is_none());
+        let none_penalized = ridge.clone().with_penalty_factor(vec![0.0; p]);
+        assert!(
+            none_penalized.is_err() || {
+                let pen = none_penalized.expect("pf");
+                RidgeSpectrum::cost(&pen, &feats, 10, false).is_none()
+            }
+        );
         let bounded = ridge
             .with_bounds(vec![-1.0; p], vec![f64::INFINITY; p])
             .expect("bounds");
