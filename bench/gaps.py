@@ -22,11 +22,27 @@ def _negent(q):
     return a + b
 
 
-def relative_gap(family, x, y, lam, alpha, b):
-    n = x.shape[0]
+def relative_gap(family, x, y, lam, alpha, b, pf=None):
+    """pf: penalty factors (glmnet's, rescaled here to sum to p as glmnet and regml do);
+    features with pf 0 are unpenalized (gaussian only: the residual is projected off their
+    columns for the dual point)."""
+    n, p = x.shape
     l1, l2 = lam * alpha, lam * (1 - alpha)
     eta = x @ b
-    pen = l1 * np.abs(b).sum() + 0.5 * l2 * (b @ b)
+    w = np.ones(p) if pf is None else np.asarray(pf, dtype=float) * p / np.sum(pf)
+    pen = l1 * (w * np.abs(b)).sum() + 0.5 * l2 * (w * b * b).sum()
+    if pf is not None:
+        if family != "gaussian" or alpha > 0:
+            raise ValueError("penalty factors: gaussian ridge only")
+        r = y - eta
+        primal = 0.5 * (r @ r) / n + pen
+        free = w == 0
+        if free.any():
+            a, *_ = np.linalg.lstsq(x[:, free], r, rcond=None)
+            r = r - x[:, free] @ a
+        s = x[:, ~free].T @ r / n
+        dual = (r @ y) / n - 0.5 * (r @ r) / n - (s * s / (2 * l2 * w[~free])).sum()
+        return max(primal - dual, 0.0) / primal
     if family == "gaussian":
         r = y - eta
         primal = 0.5 * (r @ r) / n + pen

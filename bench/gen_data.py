@@ -8,7 +8,9 @@ columns with nearly as many features as rows slow coordinate descent down the mo
 ridge workloads (alpha = 0, not reference workloads), also on request, on equicorrelated
 features (every pair 0.8): WR, n = 2000 rows and p = 2500 features, and WRT, n = 5000 and
 p = 1000; both down to 1e-2 lambda_max, where lambda_max is glmnet's ridge anchor (the
-lasso's divided by 0.001).
+lasso's divided by 0.001). WR and WRT also hold a second problem, WR-ridgefree and
+WRT-ridgefree: every tenth feature unpenalized (penalty factor 0), lambda_max after their
+least-squares fit.
 
 Features: AR(1) correlation rho^|i-j| between columns, then centered and scaled to unit
 (1/N) variance. Gaussian: y = X beta + noise at SNR 3, centered, unit variance. Logistic:
@@ -63,7 +65,9 @@ def write(name, x, y, problems):
     print(name, x.shape, [q["id"] for q in problems])
 
 
-def gaussian(name, n, p, rho, ratio, alphas, seed, equi=False):
+def gaussian(name, n, p, rho, ratio, alphas, seed, equi=False, free_every=None):
+    """With free_every, each alpha also gets a problem "<name>-<kind>free" with every
+    free_every-th feature unpenalized (penalty factor 0, the others 1)."""
     rng = np.random.default_rng(seed)
     x = design(rng, n, p, rho, equi)
     signal = x @ beta_of(p, 20)
@@ -77,6 +81,15 @@ def gaussian(name, n, p, rho, ratio, alphas, seed, equi=False):
         kind = "lasso" if a == 1 else "ridge" if a == 0 else "enet"
         probs.append({"id": f"{name}-{kind}", "family": "gaussian",
                       "alpha": a, "lambdas": grid(lmax, ratio)})
+        if free_every:
+            pf = np.where(np.arange(p) % free_every == 0, 0.0, 1.0)
+            free = pf == 0
+            # lambda_max after the unpenalized fit, penalty factors rescaled to sum to p
+            coef, *_ = np.linalg.lstsq(x[:, free], y, rcond=None)
+            g = np.abs(x[:, ~free].T @ (y - x[:, free] @ coef))
+            lmax = (g / (pf[~free] * p / pf.sum())).max() / (n * max(a, 1e-3))
+            probs.append({"id": f"{name}-{kind}free", "family": "gaussian", "alpha": a,
+                          "lambdas": grid(lmax, ratio), "penalty_factor": pf.tolist()})
     write(name, x, y, probs)
 
 
@@ -105,8 +118,8 @@ if __name__ == "__main__":
     if "W4T" in which:
         logistic("W4T", 100000, 50, 0.6, 1e-3, 1.0, 5)
     if "WR" in which:
-        gaussian("WR", 2000, 2500, 0.8, 1e-2, [0.0], 7, equi=True)
+        gaussian("WR", 2000, 2500, 0.8, 1e-2, [0.0], 7, equi=True, free_every=10)
     if "WRT" in which:
-        gaussian("WRT", 5000, 1000, 0.8, 1e-2, [0.0], 8, equi=True)
+        gaussian("WRT", 5000, 1000, 0.8, 1e-2, [0.0], 8, equi=True, free_every=10)
     if "W4C" in which:
         logistic("W4C", 1500, 1200, 0.8, 1e-2, 0.5, 6, equi=True)

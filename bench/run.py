@@ -75,8 +75,11 @@ LADDER = {
 TIMEOUT = 900
 
 
-def applicable(contender, family):
-    return not (contender == "celer" and family != "gaussian")
+def applicable(contender, prob):
+    # penalty factors: regml and glmnet only
+    if "penalty_factor" in prob and contender not in ("regml", "glmnet"):
+        return False
+    return not (contender == "celer" and prob["family"] != "gaussian")
 
 
 def command(contender, mode, pid):
@@ -116,7 +119,7 @@ def main():
         y = np.fromfile(os.path.join(DATA, f"{w}.y.f64"), dtype="<f8")
         for prob in meta["problems"]:
             entries = [(c, m) for c, m in CONTENDERS
-                       if applicable(c, prob["family"]) and not (only and c not in only)]
+                       if applicable(c, prob) and not (only and c not in only)]
             entries = [e for e in entries
                        if e != ("regml", "glmnet-accuracy") or ("glmnet", "default") in entries]
             for row in run_problem(prob, entries, repeat, x, y, p, env):
@@ -141,7 +144,8 @@ def run_problem(prob, entries, repeat, x, y, p, env):
         info = json.load(open(os.path.join(OUT, tag + ".json")))
         coefs = np.fromfile(os.path.join(OUT, tag + ".coef.f64"), dtype="<f8")
         coefs = coefs.reshape(len(lams), p)
-        g = [relative_gap(prob["family"], x, y, lam, prob["alpha"], coefs[k])
+        g = [relative_gap(prob["family"], x, y, lam, prob["alpha"], coefs[k],
+                          prob.get("penalty_factor"))
              for k, lam in enumerate(lams)]
         return info["seconds"], g, info.get("tol", info.get("thresh"))
 

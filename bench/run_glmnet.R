@@ -15,8 +15,9 @@ prob <- Filter(function(q) q$id == pid, meta$problems)[[1]]
 lambdas <- unlist(prob$lambdas)
 thresh <- if (mode == "tight") 1e-14 else if (startsWith(mode, "tol=")) as.numeric(substring(mode, 5)) else 1e-7
 fam <- prob$family
+pf <- if (is.null(prob$penalty_factor)) rep(1, p) else unlist(prob$penalty_factor)
 run <- function(l) glmnet(x, y, family = fam, alpha = prob$alpha, lambda = l, standardize = FALSE,
-                          intercept = FALSE, thresh = thresh, maxit = 1e7)
+                          intercept = FALSE, thresh = thresh, maxit = 1e7, penalty.factor = pf)
 invisible(run(lambdas[1:5]))
 t0 <- proc.time()[["elapsed"]]
 fit <- run(lambdas)

@@ -2,7 +2,8 @@
 //!
 //! Loads a workload written by `bench/gen_data.py`, warms up on the first 5 lambdas, times
 //! the whole path in-process (loading excluded), and writes the coefficients (one row per
-//! lambda) and the time, like the peers' runners. MODE `default` (the default) fits at the
+//! lambda) and the time, like the peers' runners. A problem's `penalty_factor`, when given,
+//! is passed on. MODE `default` (the default) fits at the
 //! default tolerance (relative duality gap <= 1e-6 at every lambda); `tol=X` at relative gap
 //! <= X.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
@@ -70,6 +71,11 @@ fn main() {
         },
         alpha: prob["alpha"].as_f64().expect("alpha"),
         lambda: Some(l),
+        penalty_factor: prob["penalty_factor"].as_array().map(|pf| {
+            pf.iter()
+                .map(|v| v.as_f64().expect("penalty factor"))
+                .collect()
+        }),
         standardize: false,
         fit_intercept: false,
         solver: solver.clone(),

@@ -51,6 +51,28 @@ pub trait Design: Sync {
             }
         }
     }
+    /// `out = X_cols' V` for the `m` columns of `v` (`n x m`, column-major); `out` is
+    /// `cols.len() x m`, column-major. `O(n |cols| m)`.
+    fn t_matmat_cols(&self, cols: &[usize], v: &[f64], m: usize, out: &mut [f64]) {
+        let (n, k) = (self.n_samples(), cols.len());
+        for c in 0..m {
+            for (o, &j) in out[c * k..(c + 1) * k].iter_mut().zip(cols) {
+                *o = self.col_dot(j, &v[c * n..(c + 1) * n]);
+            }
+        }
+    }
+    /// `out += X_cols C` for the `m` columns of `coef` (`cols.len() x m`, column-major);
+    /// `out` is `n x m`, column-major. `O(n |cols| m)`.
+    fn matmat_cols_add(&self, cols: &[usize], coef: &[f64], m: usize, out: &mut [f64]) {
+        let (n, k) = (self.n_samples(), cols.len());
+        for c in 0..m {
+            for (&a, &j) in coef[c * k..(c + 1) * k].iter().zip(cols) {
+                if a != 0.0 {
+                    self.col_axpy(j, a, &mut out[c * n..(c + 1) * n]);
+                }
+            }
+        }
+    }
     /// Symmetric Gram block of `cols`: `out[r, c] = x_{cols[r]}' x_{cols[c]}`, `out` is
     /// `cols.len() x cols.len()` column-major and exactly symmetric.
     fn gram_square(&self, cols: &[usize], out: &mut [f64], scratch: &mut Vec<f64>) {
@@ -122,6 +144,23 @@ impl<S: AsRef<[f64]>> DenseDesign<S> {
             chunk.copy_from_slice(&self.col(cols[c])[start..start + h]);
         });
     }
+}
+
+/// The runs of consecutive indices in `cols`: `(position of the run's first, its length)`.
+fn runs(cols: &[usize]) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let mut start = 0;
+    std::iter::from_fn(move || {
+        if start >= cols.len() {
+            return None;
+        }
+        let mut len = 1;
+        while start + len < cols.len() && cols[start + len] == cols[start] + len {
+            len += 1;
+        }
+        let run = (start, len);
+        start += len;
+        Some(run)
+    })
 }
 
 /// How the product of the row block starting at `start` enters a Gram block summed over row
@@ -213,6 +252,49 @@ impl<S: AsRef<[f64]> + Sync> Design for DenseDesign<S> {
     }
     fn matvec_cols_add(&self, cols: &[usize], coef: &[f64], out: &mut [f64]) {
         kernels::add_scaled_columns(out, cols.len(), |c| (coef[cols[c]], self.col(cols[c])));
+    }
+    fn t_matmat_cols(&self, cols: &[usize], v: &[f64], m: usize, out: &mut [f64]) {
+        let (n, k) = (self.n_samples, cols.len());
+        let vm = faer::MatRef::from_column_major_slice(&v[..n * m], n, m);
+        let mut om = faer::MatMut::from_column_major_slice_mut(&mut out[..k * m], k, m);
+        // one product per run of consecutive columns
+        for (start, len) in runs(cols) {
+            let (first, j0) = (start, cols[start]);
+            let x = faer::MatRef::from_column_major_slice(
+                &self.data.as_ref()[j0 * n..(j0 + len) * n],
+                n,
+                len,
+            );
+            faer::linalg::matmul::matmul(
+                om.as_mut().subrows_mut(first, len),
+                faer::Accum::Replace,
+                x.transpose(),
+                vm,
+                1.0,
+                kernels::faer_par(),
+            );
+        }
+    }
+    fn matmat_cols_add(&self, cols: &[usize], coef: &[f64], m: usize, out: &mut [f64]) {
+        let (n, k) = (self.n_samples, cols.len());
+        let cm = faer::MatRef::from_column_major_slice(&coef[..k * m], k, m);
+        let mut om = faer::MatMut::from_column_major_slice_mut(&mut out[..n * m], n, m);
+        for (start, len) in runs(cols) {
+            let j0 = cols[start];
+            let x = faer::MatRef::from_column_major_slice(
+                &self.data.as_ref()[j0 * n..(j0 + len) * n],
+                n,
+                len,
+            );
+            faer::linalg::matmul::matmul(
+                om.as_mut(),
+                faer::Accum::Add,
+                x,
+                cm.subrows(start, len),
+                1.0,
+                kernels::faer_par(),
+            );
+        }
     }
     fn gram_block(&self, rows: &[usize], cols: &[usize], out: &mut [f64], scratch: &mut Vec<f64>) {
         let (n, p, m, k) = (self.n_samples, self.n_features, rows.len(), cols.len());
@@ -692,6 +774,39 @@ mod tests {
     /// The multi-column products (parallel over row blocks or columns on large designs)
     /// equal the serial column loops bitwise, on a design large enough to take the
     /// parallel branch.
+    #[test]
+    fn blocked_products_over_runs_of_columns_equal_the_column_loops() {
+        let (n, p, m) = (301, 40, 3);
+        let data: Vec<f64> = (0..n * p).map(|i| ((i as f64) * 0.7137).sin()).collect();
+        let x = DenseDesign::from_col_major(data, n, p).expect("shape");
+        // runs of consecutive columns broken at every seventh, and a lone last one
+        let cols: Vec<usize> = (0..p - 2).filter(|j| j % 7 != 3).chain([p - 1]).collect();
+        let k = cols.len();
+        let v: Vec<f64> = (0..n * m).map(|i| (i as f64 * 0.013).cos()).collect();
+        let coef: Vec<f64> = (0..k * m).map(|i| (i as f64 * 0.31).sin()).collect();
+
+        let mut fast = vec![0.0; k * m];
+        x.t_matmat_cols(&cols, &v, m, &mut fast);
+        let mut fast_add = v.clone();
+        x.matmat_cols_add(&cols, &coef, m, &mut fast_add);
+        for c in 0..m {
+            let vc = &v[c * n..(c + 1) * n];
+            let mut add = vc.to_vec();
+            for (r, &j) in cols.iter().enumerate() {
+                let want = x.col_dot(j, vc);
+                let got = fast[c * k + r];
+                assert!(
+                    (got - want).abs() <= 1e-12 * n as f64,
+                    "{c} {j}: {got} vs {want}"
+                );
+                x.col_axpy(j, coef[c * k + r], &mut add);
+            }
+            for (got, want) in fast_add[c * n..(c + 1) * n].iter().zip(&add) {
+                assert!((got - want).abs() <= 1e-12 * k as f64, "{got} vs {want}");
+            }
+        }
+    }
+
     #[test]
     fn multi_column_products_equal_the_column_loops_bitwise() {
         let (n, p) = (3001, 120);

@@ -709,8 +709,10 @@ impl<S: PathSolver> PathSolver for Rescaled<S> {
             ..info
         }
     }
-    fn lambdas_after(&mut self, count: usize) {
-        self.inner.lambdas_after(count);
+    fn lambdas_after(&mut self, after: &[f64]) {
+        let s = self.scale;
+        let scaled: Vec<f64> = after.iter().map(|l| l / s).collect();
+        self.inner.lambdas_after(&scaled);
     }
     fn lambda_max(&self) -> f64 {
         self.inner.lambda_max() * self.scale
@@ -1013,10 +1015,10 @@ pub(crate) fn fit_prepared(
 /// What the path loop needs from a solver, in solver (standardized) units.
 trait PathSolver {
     fn solve(&mut self, lambda: f64, lambda_prev: f64) -> FitInfo;
-    /// Told before each solve how many lambdas of the path are expected after it: those left
+    /// Told before each solve which lambdas of the path are expected after it: those left
     /// on the grid, or where the explained deviance stalled before the 5th lambda, those up
     /// to the 5th, where the stall rule will most likely stop the path.
-    fn lambdas_after(&mut self, _count: usize) {}
+    fn lambdas_after(&mut self, _after: &[f64]) {}
     fn lambda_max(&self) -> f64;
     fn null_deviance(&self) -> f64;
     fn deviance(&self) -> f64;
@@ -1029,8 +1031,8 @@ impl<D: crate::design::Design> PathSolver for GaussianSolver<'_, D> {
     fn solve(&mut self, lambda: f64, lambda_prev: f64) -> FitInfo {
         GaussianSolver::solve(self, lambda, lambda_prev)
     }
-    fn lambdas_after(&mut self, count: usize) {
-        self.lambdas_after = Some(count);
+    fn lambdas_after(&mut self, after: &[f64]) {
+        self.lambdas_after = Some(after.to_vec());
     }
     fn lambda_max(&self) -> f64 {
         GaussianSolver::lambda_max(self)
@@ -1139,7 +1141,8 @@ fn trace_path<S: PathSolver + ?Sized>(
             stalled(family, dr - last, dr)
         };
         let after = total - k - 1;
-        solver.lambdas_after(if stalling { after.min(4 - k) } else { after });
+        let after = if stalling { after.min(4 - k) } else { after };
+        solver.lambdas_after(&t.lambdas[k + 1..k + 1 + after]);
         let info = solver.solve(lam, prev);
         prev = lam;
         let b = solver.coefficients();
@@ -1416,8 +1419,8 @@ mod tests {
             self.solved += 1;
             FitInfo::from_parts(Certificate::DualityGap, 0.0, 1.0, 0.0, 1.0)
         }
-        fn lambdas_after(&mut self, count: usize) {
-            self.told.push(count);
+        fn lambdas_after(&mut self, after: &[f64]) {
+            self.told.push(after.len());
         }
         fn lambda_max(&self) -> f64 {
             1.0

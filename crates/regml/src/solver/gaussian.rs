@@ -32,7 +32,8 @@
 //! A ridge path (no L1 part, no bound, some feature with an L2 weight) forms its
 //! spectral form (see `solver/spectral.rs`) once the work still to come along the path, at the
 //! rate of the lambdas so far, would cost as much as it does, and from then on starts every
-//! lambda from the exact solution it gives.
+//! lambda from the exact solution it gives (in naive mode taken, with the residuals and
+//! gradients its certificate needs, for blocks of the path's lambdas at once).
 
 use super::cholesky::ActiveCholesky;
 use super::spectral::RidgeSpectrum;
@@ -98,8 +99,30 @@ pub(crate) struct GaussianSolver<'a, D: Design> {
     lambdas_begun: usize,
     /// Lambdas of the path expected after the current one, when the path says (see
     /// `PathSolver::lambdas_after`).
-    pub(crate) lambdas_after: Option<usize>,
+    pub(crate) lambdas_after: Option<Vec<f64>>,
+    /// Spectral solutions taken ahead for a block of lambdas (naive mode).
+    ahead: Option<SpectralBlock>,
 }
+
+/// Ridge solutions from the spectral form for a block of the path's lambdas, with what their
+/// certificates need, each computed by one blocked product for the whole block (naive mode,
+/// where per `lambda` they would be three reads of `X`).
+struct SpectralBlock {
+    /// The lambdas, in path order.
+    lambdas: Vec<f64>,
+    /// The block's next lambda.
+    next: usize,
+    /// Coefficients of the spectrum's features (`|F| x m`, column-major).
+    b: Vec<f64>,
+    /// Residuals `y - X_F b` (`n x m`).
+    r: Vec<f64>,
+    /// Gradients `X_F' r` (`|F| x m`).
+    g: Vec<f64>,
+}
+
+/// Most lambdas in one [`SpectralBlock`], and most numbers in each of its matrices.
+const SPECTRAL_BLOCK: usize = 32;
+const SPECTRAL_BLOCK_NUMBERS: usize = 1 << 22;
 
 /// Smallest active set on which a Newton step is tried: below it coordinate descent
 /// converges in a few cheap passes.
@@ -229,6 +252,7 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
             spectrum: None,
             lambdas_begun: 0,
             lambdas_after: None,
+            ahead: None,
         };
         let unpenalized: Vec<usize> = (0..p)
             .filter(|&j| s.usable[j] && !pen.is_penalized(j))
@@ -1019,8 +1043,8 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
             // projected from two lambdas at least: wrongly forming it costs all of it, while
             // waiting one more lambda costs about `cost / after`
             let done = self.lambdas_begun - 1;
-            let ahead = match self.lambdas_after {
-                Some(after) if done > 1 => self.path_work * (after + 1) as f64 / done as f64,
+            let ahead = match &self.lambdas_after {
+                Some(after) if done > 1 => self.path_work * (after.len() + 1) as f64 / done as f64,
                 _ => 0.0,
             };
             if self.path_work.max(ahead) < cost {
@@ -1034,14 +1058,67 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
             self.spectrum = RidgeSpectrum::new(self.x, self.y, &self.c, cached, &feats, self.pen);
         }
         let spectrum = self.spectrum.as_ref()?;
-        spectrum.coefficients(self.x, lambda, &mut self.b);
-        self.refresh();
+        if self.covariance {
+            spectrum.coefficients(self.x, lambda, &mut self.b);
+            self.refresh();
+        } else {
+            self.take_from_block(lambda);
+        }
         let info = self.certificate(lambda, false);
         (info.relative_gap <= self.opts.tol).then_some(FitInfo {
             n_iter: 0,
             converged: true,
             ..info
         })
+    }
+
+    /// Naive mode: the state moves to the spectral solution at `lambda` with its residual and
+    /// gradients, from the block of lambdas taken ahead; when `lambda` is not the block's
+    /// next, a new block is formed for it and the path's lambdas after it (up to
+    /// [`SPECTRAL_BLOCK`]): coefficients, residuals `R = y 1' - X_F B` and gradients
+    /// `X_F' R`, each one blocked product (`O(n |F| m)`) instead of `m` reads of `X` each.
+    fn take_from_block(&mut self, lambda: f64) {
+        let Some(spectrum) = self.spectrum.as_ref() else {
+            return;
+        };
+        let (n, feats) = (self.x.n_samples(), spectrum.features());
+        let k = feats.len();
+        let hit = self
+            .ahead
+            .as_ref()
+            .is_some_and(|bl| bl.lambdas.get(bl.next) == Some(&lambda));
+        if !hit {
+            let most = (SPECTRAL_BLOCK_NUMBERS / k.max(n).max(1)).clamp(1, SPECTRAL_BLOCK);
+            let mut lambdas = vec![lambda];
+            if let Some(after) = &self.lambdas_after {
+                lambdas.extend(after.iter().take(most - 1).filter(|&&l| l > 0.0));
+            }
+            let m = lambdas.len();
+            let mut b = vec![0.0; k * m];
+            spectrum.coefficients_block(self.x, &lambdas, &mut b);
+            let mut r: Vec<f64> = (0..m).flat_map(|_| self.y.iter().copied()).collect();
+            let neg_b: Vec<f64> = b.iter().map(|v| -v).collect();
+            self.x.matmat_cols_add(feats, &neg_b, m, &mut r);
+            let mut g = vec![0.0; k * m];
+            self.x.t_matmat_cols(feats, &r, m, &mut g);
+            self.ahead = Some(SpectralBlock {
+                lambdas,
+                next: 0,
+                b,
+                r,
+                g,
+            });
+        }
+        let Some(bl) = self.ahead.as_mut() else {
+            return;
+        };
+        let l = bl.next;
+        bl.next += 1;
+        for (c, &j) in feats.iter().enumerate() {
+            self.b[j] = bl.b[l * k + c];
+            self.g[j] = bl.g[l * k + c];
+        }
+        self.r.copy_from_slice(&bl.r[l * n..(l + 1) * n]);
     }
 
     /// Duality gap at the current (refreshed) state: of the whole problem, or with

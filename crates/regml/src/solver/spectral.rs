@@ -29,7 +29,9 @@
 //! finishes cheaply does not pay for it. The later lambdas of a ridge path are the harder
 //! ones, so the projection tends to fall short; the work already done, once it reaches the
 //! cost, forms it too. The solutions are certified like any other: the solver recomputes
-//! residual and gradients from them and checks the duality gap.
+//! residual and gradients from them and checks the duality gap. In naive mode it takes the
+//! solutions, residuals and gradients of up to 32 of the path's lambdas at once, as blocked
+//! products, where one lambda at a time they would cost three reads of `X` each.
 
 use super::{GramCache, LEVEL3_GAIN};
 use crate::design::{row_gram, Design};
@@ -58,6 +60,8 @@ pub(crate) struct RidgeSpectrum {
     form: Form,
     /// The unpenalized features `U` (penalty factor 0), in order; empty if none.
     free: Vec<usize>,
+    /// All features `F`, in the order given.
+    all: Vec<usize>,
 }
 
 enum Form {
@@ -158,62 +162,128 @@ impl RidgeSpectrum {
             s,
             form,
             free,
+            all: feats.to_vec(),
         })
+    }
+
+    /// All features `F` the solutions cover, in the order given to [`Self::new`].
+    pub(crate) fn features(&self) -> &[usize] {
+        &self.all
+    }
+
+    /// The solutions at the `m = lambdas.len()` values `lambdas` (each `> 0`) at once, as
+    /// blocked products: `out` (`|F| x m`, column-major, rows in the order of
+    /// [`Self::features`]): the formulas of the module doc, their matrix-vector products
+    /// taken for all the lambdas together as matrix products ([`Self::coefficients`] is the
+    /// block of one).
+    pub(crate) fn coefficients_block<D: Design>(&self, x: &D, lambdas: &[f64], out: &mut [f64]) {
+        let (kp, ku, k, m) = (
+            self.feats.len(),
+            self.free.len(),
+            self.all.len(),
+            lambdas.len(),
+        );
+        // rows of `out` of the penalized and the unpenalized features
+        let mut at = vec![0; x.n_features()];
+        for (r, &j) in self.all.iter().enumerate() {
+            at[j] = r;
+        }
+        let (mut bp, mut bu) = (vec![0.0; kp * m], vec![0.0; ku * m]);
+        match &self.form {
+            Form::Features { v, q, w0, w } => {
+                let coords = self.spectral_coordinates(q, lambdas);
+                let vm = MatRef::from_column_major_slice(v, kp, kp);
+                bp = times(kp, m, vm, MatRef::from_column_major_slice(&coords, kp, m));
+                for col in bp.chunks_mut(kp.max(1)) {
+                    col.iter_mut()
+                        .zip(&self.inv_sqrt_d)
+                        .for_each(|(b, d)| *b *= d);
+                }
+                if ku > 0 {
+                    bu = base_minus(
+                        w0,
+                        MatRef::from_column_major_slice(w, ku, kp),
+                        MatRef::from_column_major_slice(&bp, kp, m),
+                    );
+                }
+            }
+            Form::Rows {
+                u,
+                z,
+                q,
+                l,
+                m: am,
+                qy,
+            } => {
+                let n = z.len();
+                let coords = self.spectral_coordinates(z, lambdas);
+                let mut theta = times(
+                    n,
+                    m,
+                    MatRef::from_column_major_slice(u, n, n),
+                    MatRef::from_column_major_slice(&coords, n, m),
+                );
+                if ku > 0 {
+                    let qm = MatRef::from_column_major_slice(q, n, ku);
+                    let t = times(
+                        ku,
+                        m,
+                        qm.transpose(),
+                        MatRef::from_column_major_slice(&theta, n, m),
+                    );
+                    add_product(
+                        &mut theta,
+                        qm,
+                        MatRef::from_column_major_slice(&t, ku, m),
+                        -1.0,
+                    );
+                }
+                x.t_matmat_cols(&self.feats, &theta, m, &mut bp);
+                for col in bp.chunks_mut(kp.max(1)) {
+                    col.iter_mut()
+                        .zip(&self.inv_sqrt_d)
+                        .for_each(|(b, d)| *b *= d * d);
+                }
+                if ku > 0 {
+                    bu = base_minus(
+                        qy,
+                        MatRef::from_column_major_slice(am, n, ku).transpose(),
+                        MatRef::from_column_major_slice(&theta, n, m),
+                    );
+                    faer::linalg::triangular_solve::solve_upper_triangular_in_place(
+                        MatRef::from_column_major_slice(l, ku, ku).transpose(),
+                        MatMut::from_column_major_slice_mut(&mut bu, ku, m),
+                        crate::kernels::faer_par(),
+                    );
+                }
+            }
+        }
+        for c in 0..m {
+            let col = &mut out[c * k..(c + 1) * k];
+            for (&j, &v) in self.feats.iter().zip(&bp[c * kp..(c + 1) * kp]) {
+                col[at[j]] = v;
+            }
+            for (&j, &v) in self.free.iter().zip(&bu[c * ku..(c + 1) * ku]) {
+                col[at[j]] = v;
+            }
+        }
+    }
+
+    /// `coords[e, l] = a_e / (s_e + lambdas[l])` (`s.len() x m`, column-major).
+    fn spectral_coordinates(&self, a: &[f64], lambdas: &[f64]) -> Vec<f64> {
+        let mut coords = Vec::with_capacity(a.len() * lambdas.len());
+        for &lambda in lambdas {
+            coords.extend(a.iter().zip(&self.s).map(|(&ae, &se)| ae / (se + lambda)));
+        }
+        coords
     }
 
     /// Writes the ridge solution at `lambda > 0` into `b` at the features; other entries
     /// are left as they are.
     pub(crate) fn coefficients<D: Design>(&self, x: &D, lambda: f64, b: &mut [f64]) {
-        let (kp, ku) = (self.feats.len(), self.free.len());
-        match &self.form {
-            Form::Features { v, q, w0, w } => {
-                // b_P = D^{-1/2} V diag(1 / (s + lambda)) q
-                let mut beta = vec![0.0; kp];
-                for (e, (&qe, &se)) in q.iter().zip(&self.s).enumerate() {
-                    axpy(qe / (se + lambda), &v[e * kp..(e + 1) * kp], &mut beta);
-                }
-                beta.iter_mut()
-                    .zip(&self.inv_sqrt_d)
-                    .for_each(|(bj, d)| *bj *= d);
-                // b_U = w0 - w b_P
-                let mut free = w0.clone();
-                for (c, &bc) in beta.iter().enumerate() {
-                    axpy(-bc, &w[c * ku..(c + 1) * ku], &mut free);
-                }
-                scatter(b, &self.feats, &beta);
-                scatter(b, &self.free, &free);
-            }
-            Form::Rows { u, z, q, l, m, qy } => {
-                let n = z.len();
-                // theta = P_perp U diag(1 / (s + lambda)) z
-                let mut theta = vec![0.0; n];
-                for (e, (&ze, &se)) in z.iter().zip(&self.s).enumerate() {
-                    axpy(ze / (se + lambda), &u[e * n..(e + 1) * n], &mut theta);
-                }
-                for c in 0..ku {
-                    let qc = &q[c * n..(c + 1) * n];
-                    axpy(-dot(qc, &theta), qc, &mut theta);
-                }
-                // b_P = D^{-1} X_P' theta
-                let mut xt = vec![0.0; x.n_features()];
-                x.t_matvec_cols(&self.feats, &theta, &mut xt);
-                for (&j, &d) in self.feats.iter().zip(&self.inv_sqrt_d) {
-                    b[j] = xt[j] * d * d;
-                }
-                // b_U = l^{-T} (q'y - m' theta): X_U'X_U = l l' and q = X_U l^{-T}
-                if ku > 0 {
-                    let mut free: Vec<f64> = (0..ku)
-                        .map(|c| qy[c] - dot(&m[c * n..(c + 1) * n], &theta))
-                        .collect();
-                    faer::linalg::triangular_solve::solve_upper_triangular_in_place(
-                        faer::MatRef::from_column_major_slice(l, ku, ku).transpose(),
-                        faer::MatMut::from_column_major_slice_mut(&mut free, ku, 1),
-                        faer::Par::Seq,
-                    );
-                    scatter(b, &self.free, &free);
-                }
-            }
-        }
+        let mut one = vec![0.0; self.all.len()];
+        self.coefficients_block(x, &[lambda], &mut one);
+        scatter(b, &self.all, &one);
     }
 }
 
@@ -239,6 +309,26 @@ fn times(rows: usize, cols: usize, a: MatRef<f64>, b: MatRef<f64>) -> Vec<f64> {
         b,
         1.0,
     );
+    out
+}
+
+/// `dst += alpha a b` (`dst` column-major, `a.nrows() x b.ncols()`).
+fn add_product(dst: &mut [f64], a: MatRef<f64>, b: MatRef<f64>, alpha: f64) {
+    let (rows, cols) = (a.nrows(), b.ncols());
+    product(
+        MatMut::from_column_major_slice_mut(dst, rows, cols),
+        faer::Accum::Add,
+        a,
+        b,
+        alpha,
+    );
+}
+
+/// `base 1' - a b` (`base.len() x b.ncols()`, column-major), in a new vector.
+fn base_minus(base: &[f64], a: MatRef<f64>, b: MatRef<f64>) -> Vec<f64> {
+    let cols = b.ncols();
+    let mut out: Vec<f64> = (0..cols).flat_map(|_| base.iter().copied()).collect();
+    add_product(&mut out, a, b, -1.0);
     out
 }
 
@@ -396,9 +486,8 @@ fn rows_form<D: Design>(
             MatRef::from_column_major_slice(&m, n, ku),
         );
         let mut h = m.clone();
-        product(
-            MatMut::from_column_major_slice_mut(&mut h, n, ku),
-            faer::Accum::Add,
+        add_product(
+            &mut h,
             qm,
             MatRef::from_column_major_slice(&kk, ku, ku),
             -0.5,
