@@ -3,8 +3,9 @@
 
 Usage (from the repository root):
   bash bench/install-peers.sh          # once per machine
-  python3 bench/run.py [W1 W2 W3 W4] [--only regml,glmnet,...] [--repeat K]
+  python3 bench/run.py [W1 W2 W3 W4] [--only regml,glmnet,...] [--repeat K] [--no-matched]
                                        # generates missing data, runs everything, prints tables
+                                       # (--no-matched: the peers at their defaults only)
 
 Every contender solves the same problem (no intercept, no standardization, the same explicit
 100-lambda grid), is warmed up, and is timed in-process around its path fit only. Its worst
@@ -98,6 +99,8 @@ def main():
         k = args.index("--only")
         only = set(args[k + 1].split(","))
         del args[k : k + 2]
+    matched = "--no-matched" not in args
+    args = [a for a in args if a != "--no-matched"]
     repeat = 1
     if "--repeat" in args:
         k = args.index("--repeat")
@@ -119,7 +122,8 @@ def main():
         y = np.fromfile(os.path.join(DATA, f"{w}.y.f64"), dtype="<f8")
         for prob in meta["problems"]:
             entries = [(c, m) for c, m in CONTENDERS
-                       if applicable(c, prob) and not (only and c not in only)]
+                       if applicable(c, prob) and not (only and c not in only)
+                       and (matched or m != "matched")]
             entries = [e for e in entries
                        if e != ("regml", "glmnet-accuracy") or ("glmnet", "default") in entries]
             for row in run_problem(prob, entries, repeat, x, y, p, env):

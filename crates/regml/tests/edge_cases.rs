@@ -866,7 +866,7 @@ fn a_correlated_wide_elastic_net_is_finished_by_direct_solves() {
 /// few more features than rows (naive mode; the rows form of the decomposition) and, with
 /// weights and unequal penalty factors, with many more rows than features (covariance mode;
 /// the features form). Coordinate descent crawls on such columns. Once the passes still to
-/// come (at the rate of those so far) would cost as much as one eigendecomposition, every
+/// come (at the rate of those so far) would cost as much as its spectral form, every
 /// later lambda is solved from it exactly, with no pass (`n_iter` 0), and certified like any
 /// other. By coordinate descent and Newton steps alone these paths took 1851 and 502 passes;
 /// with the decomposition formed once the passes so far had cost as much, 71 and 77; with
@@ -883,8 +883,8 @@ fn a_crawling_ridge_path_is_finished_from_its_spectral_form() {
 /// adjust for. The decomposition then works on the penalized features with the unpenalized
 /// ones eliminated (a Schur complement of the Gram matrix in the features form, their
 /// columns projected out in the rows form). By coordinate descent and Newton steps alone
-/// these paths took 2849 and 658 passes; with the decomposition 52 and 10 (those of the first
-/// two lambdas; every later lambda is solved from it).
+/// these paths took 2849 and 658 passes; with the spectral form 50 and 10 (those of the
+/// lambdas before it is formed; every later lambda is solved from it).
 #[test]
 fn a_crawling_ridge_path_with_unpenalized_features_is_finished_from_its_spectral_form() {
     check_spectral_ridge_paths(true, 100);

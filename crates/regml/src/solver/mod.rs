@@ -38,7 +38,7 @@ pub enum Certificate {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FitInfo {
     /// Coordinate-descent passes over the working set (all inner passes, all Newton steps);
-    /// 0 for a least-squares ridge `lambda` solved exactly from the path's eigendecomposition.
+    /// 0 for a least-squares ridge `lambda` solved exactly from the path's spectral form.
     pub n_iter: usize,
     /// Primal objective `P(b)` in the solver's (standardized) units.
     pub primal: f64,

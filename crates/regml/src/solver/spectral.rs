@@ -1,29 +1,33 @@
-//! The ridge path in spectral form: one symmetric eigendecomposition gives the exact ridge
+//! The ridge path in spectral form: one symmetric tridiagonalization gives the exact ridge
 //! solution at every `lambda` of a path.
 //!
 //! With no L1 part, L2 weights `lambda d_j` (`d_j` the feature's weight at `lambda = 1`, its
 //! penalty factor times `1 - alpha`) and no bounds, the least-squares solution on the
 //! features `F` solves `(G_FF + lambda D) b = c_F` with `G = X'X`, `c = X'y`,
 //! `D = diag(d_F)`. Let `P` be the features with `d_j > 0` and `U` the unpenalized ones
-//! (`d_j = 0`). Either of two eigendecompositions solves it for every `lambda`:
+//! (`d_j = 0`). Either of two forms solves it for every `lambda`:
 //!
 //! * `|F| <= n` (features form): `b_U = G_UU^{-1} (c_U - G_UP b_P)` eliminates `U`, leaving
 //!   `(S + lambda D_P) b_P = c~` with `S = G_PP - G_PU G_UU^{-1} G_UP` and
-//!   `c~ = c_P - G_PU G_UU^{-1} c_U`; then `D^{-1/2} S D^{-1/2} = V diag(s) V'` and
-//!   `b_P = D^{-1/2} V diag(1 / (s + lambda)) V' D^{-1/2} c~`, `O(|P|^2 + |U| |P|)` per
-//!   `lambda`;
+//!   `c~ = c_P - G_PU G_UU^{-1} c_U`; then `D^{-1/2} S D^{-1/2} = Q T Q'` and
+//!   `b_P = D^{-1/2} Q (T + lambda I)^{-1} Q' D^{-1/2} c~`;
 //! * `|F| > n` (rows form, for `|U| < n`): with `P_perp` the projection onto the complement
-//!   of `X_U`'s columns and `A = X_P D^{-1} X_P'` (`n x n`),
-//!   `P_perp A P_perp = W diag(s) W'`, `theta = P_perp W diag(1 / (s + lambda)) W' P_perp y`,
-//!   `b_P = D^{-1} X_P' theta` and `b_U = (X_U'X_U)^{-1} X_U' (y - A theta)`,
-//!   `O(n^2 + n |F|)` per `lambda` (`(G + lambda D) D^{-1} X' = X' (X D^{-1} X' + lambda I)`
-//!   on the projected problem).
+//!   of `X_U`'s columns and `A = X_P D^{-1} X_P'` (`n x n`), `P_perp A P_perp = Q T Q'`,
+//!   `theta = P_perp Q (T + lambda I)^{-1} Q' P_perp y`, `b_P = D^{-1} X_P' theta` and
+//!   `b_U = (X_U'X_U)^{-1} X_U' (y - A theta)`
+//!   (`(G + lambda D) D^{-1} X' = X' (X D^{-1} X' + lambda I)` on the projected problem).
+//!
+//! `T` is tridiagonal and `Q` a product of Householder reflections, so that each `lambda`
+//! costs a tridiagonal solve (`O(m)`) and two applications of `Q` (`O(m^2)`), and a block of
+//! lambdas two blocked products; the rows form adds `X_P' theta` (`O(n |P|)`). The
+//! eigenvectors of the matrix would do the same for more work: they cost several times the
+//! tridiagonal form itself.
 //!
 //! Forming it costs the Gram block (`n |F|^2 / 2` or `n^2 |P| / 2`, taken from the solver's
 //! cache in covariance mode), the elimination of `U` (a Cholesky factor and products of
 //! `O(|U|^3 + |U|^2 |P| + |U| |P|^2)`, or `O(n |U|^2 + n^2 |U|)` in the rows form) and the
-//! decomposition of order `m = |P|` or `n`, about [`EIGEN_CUBE_FACTOR`]` m^3` multiply-adds.
-//! The least-squares solver forms it once the work
+//! tridiagonal form of order `m = |P|` or `n`, about [`TRIDIAG_CUBE_FACTOR`]` m^3`
+//! multiply-adds. The least-squares solver forms it once the work
 //! still to come along the path, projected at the average rate of the lambdas so far, would
 //! cost as much (see `GaussianSolver::spectral_solve`), so that a path coordinate descent
 //! finishes cheaply does not pay for it. The later lambdas of a ridge path are the harder
@@ -40,14 +44,15 @@ use crate::penalty::ElasticNet;
 use faer::{MatMut, MatRef};
 
 /// Largest `min(n, |F|)` (the order of the Gram block or the row Gram matrix formed, at
-/// least that of the eigendecomposition): its eigenvectors hold up to `m^2` numbers (128 MB
-/// at 4096), the matrices formed as many again.
+/// least that of the tridiagonal form): the reflections of the form hold up to `m^2` numbers
+/// (128 MB at 4096), the matrices formed before it as many again.
 pub(crate) const SPECTRAL_MAX: usize = 4096;
 
-/// Multiply-adds of a symmetric eigendecomposition with eigenvectors, per `m^3` (blocked
-/// tridiagonalization, divide and conquer, back-transformation). On this machine's faer it
-/// took 18 times as long as a Cholesky factor (`m^3 / 3`) of the same order (2363).
-pub(crate) const EIGEN_CUBE_FACTOR: f64 = 6.0;
+/// Multiply-adds of the tridiagonal form `Q T Q'` of a symmetric matrix, per `m^3`
+/// (`4/3 m^3` nominally, half of them in matrix-vector products that run at memory speed).
+/// On this machine's faer it took 9 to 15 times as long as a Cholesky factor (`m^3 / 3`) of
+/// the same order (2000).
+pub(crate) const TRIDIAG_CUBE_FACTOR: f64 = 4.0;
 
 /// The decomposition of one ridge path.
 pub(crate) struct RidgeSpectrum {
@@ -55,8 +60,8 @@ pub(crate) struct RidgeSpectrum {
     feats: Vec<usize>,
     /// `1 / sqrt(d_j)` for `j` in `P`.
     inv_sqrt_d: Vec<f64>,
-    /// Eigenvalues, negative rounding clamped at zero.
-    s: Vec<f64>,
+    /// `Q T Q'` of the matrix of the form (see [`Form`]).
+    tri: Tridiagonal,
     form: Form,
     /// The unpenalized features `U` (penalty factor 0), in order; empty if none.
     free: Vec<usize>,
@@ -64,28 +69,157 @@ pub(crate) struct RidgeSpectrum {
     all: Vec<usize>,
 }
 
+/// What each form keeps beside the tridiagonal form `Q T Q'` of its matrix.
 enum Form {
-    /// `|F| <= n`: eigenvectors `V` (`|P| x |P|`, column-major) of `D^{-1/2} S D^{-1/2}`,
-    /// `q = V' D^{-1/2} c~`; with unpenalized features `w0 = G_UU^{-1} c_U` and
-    /// `w = G_UU^{-1} G_UP` (`|U| x |P|`, column-major), so that `b_U = w0 - w b_P`.
+    /// `|F| <= n`, the matrix `D^{-1/2} S D^{-1/2}` (`|P| x |P|`): `q = Q' D^{-1/2} c~`; with
+    /// unpenalized features `w0 = G_UU^{-1} c_U` and `w = G_UU^{-1} G_UP` (`|U| x |P|`,
+    /// column-major), so that `b_U = w0 - w b_P`.
     Features {
-        v: Vec<f64>,
         q: Vec<f64>,
         w0: Vec<f64>,
         w: Vec<f64>,
     },
-    /// `|F| > n`: eigenvectors `u` (`n x n`, column-major; `W` in the module doc) of
-    /// `P_perp X_P D^{-1} X_P' P_perp` and `z = u' P_perp y`; with unpenalized features `q`
-    /// (`n x |U|`, an orthonormal basis of their columns, `X_U = q l'`), `l` (`|U| x |U|`,
-    /// lower triangular), `m = A q` with `A = X_P D^{-1} X_P'` (`n x |U|`) and `qy = q' y`.
+    /// `|F| > n`, the matrix `P_perp X_P D^{-1} X_P' P_perp` (`n x n`): `z = Q' P_perp y`;
+    /// with unpenalized features `q` (`n x |U|`, an orthonormal basis of their columns,
+    /// `X_U = q l'`), `l` (`|U| x |U|`, lower triangular), `m = A q` with
+    /// `A = X_P D^{-1} X_P'` (`n x |U|`) and `qy = q' y`.
     Rows {
-        u: Vec<f64>,
         z: Vec<f64>,
         q: Vec<f64>,
         l: Vec<f64>,
         m: Vec<f64>,
         qy: Vec<f64>,
     },
+}
+
+/// A symmetric matrix `A = Q T Q'` (`m x m`) in tridiagonal form: `T` tridiagonal, `Q` a
+/// product of Householder reflections (faer's blocked representation). Solves with
+/// `A + lambda I` then cost `O(m)` for the tridiagonal system plus two applications of `Q`,
+/// `O(m^2)` each, and for many `lambda` at once are blocked products.
+struct Tridiagonal {
+    m: usize,
+    /// The reflections' vectors below the subdiagonal (`m x m`, column-major).
+    basis: Vec<f64>,
+    /// Their block factors (`bs x (m - 1)`).
+    factor: Vec<f64>,
+    bs: usize,
+    /// Diagonal and subdiagonal of `T`.
+    diag: Vec<f64>,
+    off: Vec<f64>,
+}
+
+impl Tridiagonal {
+    /// The tridiagonal form of the symmetric `a` (`m x m`, column-major; its lower triangle
+    /// is read, and overwritten by the reflections); `None` if `T` is not finite.
+    fn new(a: Vec<f64>, m: usize) -> Option<Self> {
+        use faer::linalg::evd::tridiag;
+        let par = crate::kernels::faer_par();
+        let mut basis = a;
+        let bs = faer::linalg::qr::no_pivoting::factor::recommended_block_size::<f64>(m, m);
+        let mut factor = vec![0.0; bs * m.saturating_sub(1)];
+        if m > 1 {
+            let mut mem = faer::dyn_stack::MemBuffer::new(
+                tridiag::tridiag_in_place_scratch::<f64>(m, par, Default::default()),
+            );
+            tridiag::tridiag_in_place(
+                MatMut::from_column_major_slice_mut(&mut basis, m, m),
+                MatMut::from_column_major_slice_mut(&mut factor, bs, m - 1),
+                par,
+                faer::dyn_stack::MemStack::new(&mut mem),
+                Default::default(),
+            );
+        }
+        let diag: Vec<f64> = (0..m).map(|i| basis[i * m + i]).collect();
+        let off: Vec<f64> = (0..m.saturating_sub(1))
+            .map(|i| basis[i * m + i + 1])
+            .collect();
+        // (a reflection that is the identity has an infinite coefficient in `factor`)
+        let finite = |v: &[f64]| v.iter().all(|t| t.is_finite());
+        (finite(&diag) && finite(&off)).then_some(Tridiagonal {
+            m,
+            basis,
+            factor,
+            bs,
+            diag,
+            off,
+        })
+    }
+
+    /// `v <- Q v` (`transpose`: `v <- Q' v`) for the `cols` columns of `v` (`m x cols`,
+    /// column-major).
+    fn apply(&self, v: &mut [f64], cols: usize, transpose: bool) {
+        use faer::linalg::householder as hh;
+        let m = self.m;
+        if m < 2 || cols == 0 {
+            return;
+        }
+        let par = crate::kernels::faer_par();
+        let basis =
+            MatRef::from_column_major_slice(&self.basis, m, m).submatrix(1, 0, m - 1, m - 1);
+        let factor = MatRef::from_column_major_slice(&self.factor, self.bs, m - 1);
+        let target = MatMut::from_column_major_slice_mut(v, m, cols).subrows_mut(1, m - 1);
+        let mut mem = faer::dyn_stack::MemBuffer::new(
+            hh::apply_block_householder_sequence_on_the_left_in_place_scratch::<f64>(
+                m - 1,
+                self.bs,
+                cols,
+            ),
+        );
+        let apply = if transpose {
+            hh::apply_block_householder_sequence_transpose_on_the_left_in_place_with_conj::<f64>
+        } else {
+            hh::apply_block_householder_sequence_on_the_left_in_place_with_conj::<f64>
+        };
+        apply(
+            basis,
+            factor,
+            faer::Conj::No,
+            target,
+            par,
+            faer::dyn_stack::MemStack::new(&mut mem),
+        );
+    }
+
+    /// `(A + lambda I)^{-1} v` for each of `lambdas` (`m x lambdas.len()`, column-major),
+    /// given `u = Q' v`: the tridiagonal systems `(T + lambda I) w = u` by elimination
+    /// without pivoting (`T + lambda I` is positive definite for a positive semidefinite `A`
+    /// and `lambda > 0`; a pivot that is not positive, from rounding, makes that column NaN,
+    /// which its certificate then rejects), then `Q w` for all of them at once.
+    fn shifted_solves(&self, u: &[f64], lambdas: &[f64]) -> Vec<f64> {
+        let m = self.m;
+        let mut w = vec![0.0; m * lambdas.len()];
+        let mut piv = vec![0.0; m];
+        for (col, &lambda) in w.chunks_mut(m.max(1)).zip(lambdas) {
+            // forward elimination: piv_i = d_i + lambda - e_{i-1}^2 / piv_{i-1}
+            let mut ok = true;
+            for i in 0..m {
+                let (mut p, mut y) = (self.diag[i] + lambda, u[i]);
+                if i > 0 {
+                    let l = self.off[i - 1] / piv[i - 1];
+                    p -= l * self.off[i - 1];
+                    y -= l * col[i - 1];
+                }
+                ok &= p > 0.0;
+                piv[i] = p;
+                col[i] = y;
+            }
+            if !ok {
+                col.fill(f64::NAN);
+                continue;
+            }
+            // back substitution
+            for i in (0..m).rev() {
+                let next = if i + 1 < m {
+                    self.off[i] * col[i + 1]
+                } else {
+                    0.0
+                };
+                col[i] = (col[i] - next) / piv[i];
+            }
+        }
+        self.apply(&mut w, lambdas.len(), false);
+        w
+    }
 }
 
 /// The usable features split into penalized ones (an L2 weight) and unpenalized ones
@@ -129,14 +263,14 @@ impl RidgeSpectrum {
             let free = n * ku * ku / 2.0 + ku.powi(3) / 3.0 + n * ku * ku / 2.0;
             (n * n * kp / 2.0, free + 3.0 * n * n * ku)
         };
-        Some((gram + free + EIGEN_CUBE_FACTOR * m.powi(3)) / LEVEL3_GAIN)
+        Some((gram + free + TRIDIAG_CUBE_FACTOR * m.powi(3)) / LEVEL3_GAIN)
     }
 
     /// Forms the decomposition for the features `feats` (see [`Self::cost`] for when it
     /// applies) of the design `x` with response `y` and `c = X'y`; `gram`, when given, holds
-    /// the Gram columns `X' x_j` of the features. `None` if a factorization or the
-    /// eigendecomposition fails (the unpenalized features' columns numerically dependent,
-    /// for instance).
+    /// the Gram columns `X' x_j` of the features. `None` if a factorization fails (the
+    /// unpenalized features' columns numerically dependent, for instance) or the tridiagonal
+    /// form is not finite.
     pub(crate) fn new<D: Design>(
         x: &D,
         y: &[f64],
@@ -151,7 +285,7 @@ impl RidgeSpectrum {
             .iter()
             .map(|&j| 1.0 / pen.weights(1.0, j).1.sqrt())
             .collect();
-        let (s, form) = if feats.len() <= n {
+        let (tri, form) = if feats.len() <= n {
             features_form(x, c, gram, &pens, &free, &inv_sqrt_d)?
         } else {
             rows_form(x, y, &pens, &free, &inv_sqrt_d)?
@@ -159,7 +293,7 @@ impl RidgeSpectrum {
         Some(RidgeSpectrum {
             feats: pens,
             inv_sqrt_d,
-            s,
+            tri,
             form,
             free,
             all: feats.to_vec(),
@@ -190,10 +324,8 @@ impl RidgeSpectrum {
         }
         let (mut bp, mut bu) = (vec![0.0; kp * m], vec![0.0; ku * m]);
         match &self.form {
-            Form::Features { v, q, w0, w } => {
-                let coords = self.spectral_coordinates(q, lambdas);
-                let vm = MatRef::from_column_major_slice(v, kp, kp);
-                bp = times(kp, m, vm, MatRef::from_column_major_slice(&coords, kp, m));
+            Form::Features { q, w0, w } => {
+                bp = self.tri.shifted_solves(q, lambdas);
                 for col in bp.chunks_mut(kp.max(1)) {
                     col.iter_mut()
                         .zip(&self.inv_sqrt_d)
@@ -207,22 +339,9 @@ impl RidgeSpectrum {
                     );
                 }
             }
-            Form::Rows {
-                u,
-                z,
-                q,
-                l,
-                m: am,
-                qy,
-            } => {
+            Form::Rows { z, q, l, m: am, qy } => {
                 let n = z.len();
-                let coords = self.spectral_coordinates(z, lambdas);
-                let mut theta = times(
-                    n,
-                    m,
-                    MatRef::from_column_major_slice(u, n, n),
-                    MatRef::from_column_major_slice(&coords, n, m),
-                );
+                let mut theta = self.tri.shifted_solves(z, lambdas);
                 if ku > 0 {
                     let qm = MatRef::from_column_major_slice(q, n, ku);
                     let t = times(
@@ -267,15 +386,6 @@ impl RidgeSpectrum {
                 col[at[j]] = v;
             }
         }
-    }
-
-    /// `coords[e, l] = a_e / (s_e + lambdas[l])` (`s.len() x m`, column-major).
-    fn spectral_coordinates(&self, a: &[f64], lambdas: &[f64]) -> Vec<f64> {
-        let mut coords = Vec::with_capacity(a.len() * lambdas.len());
-        for &lambda in lambdas {
-            coords.extend(a.iter().zip(&self.s).map(|(&ae, &se)| ae / (se + lambda)));
-        }
-        coords
     }
 
     /// Writes the ridge solution at `lambda > 0` into `b` at the features; other entries
@@ -379,7 +489,7 @@ fn features_form<D: Design>(
     pens: &[usize],
     free: &[usize],
     inv_sqrt_d: &[f64],
-) -> Option<(Vec<f64>, Form)> {
+) -> Option<(Tridiagonal, Form)> {
     let (kp, ku) = (pens.len(), free.len());
     let k = kp + ku;
     let order: Vec<usize> = free.iter().chain(pens).copied().collect();
@@ -431,13 +541,11 @@ fn features_form<D: Design>(
             a[cc * kp + r] *= inv_sqrt_d[r] * inv_sqrt_d[cc];
         }
     }
-    let (s, v) = eigen(&a, kp)?;
-    // q = V' D^{-1/2} c~
+    let tri = Tridiagonal::new(a, kp)?;
+    // q = Q' D^{-1/2} c~
     cp.iter_mut().zip(inv_sqrt_d).for_each(|(v, d)| *v *= d);
-    let q = (0..kp)
-        .map(|e| dot(&v[e * kp..(e + 1) * kp], &cp))
-        .collect();
-    Some((s, Form::Features { v, q, w0, w }))
+    tri.apply(&mut cp, 1, true);
+    Some((tri, Form::Features { q: cp, w0, w }))
 }
 
 /// The rows form (`|U| + |P| > n`, `|U| < n`): the unpenalized columns are projected out,
@@ -451,7 +559,7 @@ fn rows_form<D: Design>(
     pens: &[usize],
     free: &[usize],
     inv_sqrt_d: &[f64],
-) -> Option<(Vec<f64>, Form)> {
+) -> Option<(Tridiagonal, Form)> {
     let (n, ku) = (x.n_samples(), free.len());
     let mut a = vec![0.0; n * n];
     row_gram(x, pens, inv_sqrt_d, &mut a);
@@ -502,9 +610,9 @@ fn rows_form<D: Design>(
             axpy(-qc, &q[c * n..(c + 1) * n], &mut yp);
         }
     }
-    let (s, u) = eigen(&a, n)?;
-    let z = (0..n).map(|e| dot(&u[e * n..(e + 1) * n], &yp)).collect();
-    Some((s, Form::Rows { u, z, q, l, m, qy }))
+    let tri = Tridiagonal::new(a, n)?;
+    tri.apply(&mut yp, 1, true);
+    Some((tri, Form::Rows { z: yp, q, l, m, qy }))
 }
 
 /// Eigenvalues (negative rounding clamped at zero) and eigenvectors (column-major) of the
@@ -570,7 +678,8 @@ mod tests {
                 let feats: Vec<usize> = (0..p).collect();
                 let mut c = vec![0.0; p];
                 x.t_matvec(&y, &mut c);
-                let spec = RidgeSpectrum::new(&x, &y, &c, None, &feats, &pen).expect("eigen");
+                let spec =
+                    RidgeSpectrum::new(&x, &y, &c, None, &feats, &pen).expect("spectral form");
                 assert_eq!(spec.free.len(), if free { (p + 2) / 4 } else { 0 });
                 let mut g = vec![0.0; p * p];
                 x.gram_square(&feats, &mut g, &mut Vec::new());
