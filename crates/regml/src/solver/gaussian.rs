@@ -42,7 +42,7 @@ use super::{
     FitInfo, GaussianMode, GramCache, PathMemory, SolverOptions, LEVEL3_GAIN,
 };
 use crate::design::Design;
-use crate::kernels::{axpy, dot};
+use crate::kernels::{all_finite, axpy, dot};
 use crate::penalty::{AlphaMax, Conjugate, ElasticNet, Penalty, Prox1d, SubdiffDistance};
 
 /// Path state of the least-squares solver: coefficients, residual and gradients carried from
@@ -120,8 +120,10 @@ struct SpectralBlock {
     g: Vec<f64>,
 }
 
-/// Most lambdas in one [`SpectralBlock`], and most numbers in each of its matrices.
+/// Most lambdas in one [`SpectralBlock`].
 const SPECTRAL_BLOCK: usize = 32;
+/// Most numbers in each matrix of a [`SpectralBlock`] (32 MB): fewer lambdas for larger
+/// designs.
 const SPECTRAL_BLOCK_NUMBERS: usize = 1 << 22;
 
 /// Smallest active set on which a Newton step is tried: below it coordinate descent
@@ -1058,11 +1060,18 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
             self.spectrum = RidgeSpectrum::new(self.x, self.y, &self.c, cached, &feats, self.pen);
         }
         let spectrum = self.spectrum.as_ref()?;
+        // a solution that is not finite (a tridiagonal pivot lost to rounding at a tiny
+        // `lambda`) is not taken: the passes start from the current state instead
         if self.covariance {
-            spectrum.coefficients(self.x, lambda, &mut self.b);
+            let mut b = self.b.clone();
+            spectrum.coefficients(self.x, lambda, &mut b);
+            if !all_finite(&b) {
+                return None;
+            }
+            self.b = b;
             self.refresh();
-        } else {
-            self.take_from_block(lambda);
+        } else if !self.take_from_block(lambda) {
+            return None;
         }
         let info = self.certificate(lambda, false);
         (info.relative_gap <= self.opts.tol).then_some(FitInfo {
@@ -1077,9 +1086,10 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
     /// next, a new block is formed for it and the path's lambdas after it (up to
     /// [`SPECTRAL_BLOCK`]): coefficients, residuals `R = y 1' - X_F B` and gradients
     /// `X_F' R`, each one blocked product (`O(n |F| m)`) instead of `m` reads of `X` each.
-    fn take_from_block(&mut self, lambda: f64) {
+    /// `false`, with the state left as it was, if that solution is not finite.
+    fn take_from_block(&mut self, lambda: f64) -> bool {
         let Some(spectrum) = self.spectrum.as_ref() else {
-            return;
+            return false;
         };
         let (n, feats) = (self.x.n_samples(), spectrum.features());
         let k = feats.len();
@@ -1110,15 +1120,24 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
             });
         }
         let Some(bl) = self.ahead.as_mut() else {
-            return;
+            return false;
         };
         let l = bl.next;
         bl.next += 1;
-        for (c, &j) in feats.iter().enumerate() {
-            self.b[j] = bl.b[l * k + c];
-            self.g[j] = bl.g[l * k + c];
+        let (b, r, g) = (
+            &bl.b[l * k..(l + 1) * k],
+            &bl.r[l * n..(l + 1) * n],
+            &bl.g[l * k..(l + 1) * k],
+        );
+        if !(all_finite(b) && all_finite(r) && all_finite(g)) {
+            return false;
         }
-        self.r.copy_from_slice(&bl.r[l * n..(l + 1) * n]);
+        for (c, &j) in feats.iter().enumerate() {
+            self.b[j] = b[c];
+            self.g[j] = g[c];
+        }
+        self.r.copy_from_slice(r);
+        true
     }
 
     /// Duality gap at the current (refreshed) state: of the whole problem, or with

@@ -703,6 +703,43 @@ mod tests {
         }
     }
 
+    /// The shifted solves of the tridiagonal form against direct solves of
+    /// `(A + lambda I) x = v`, and on an indefinite `A` (not a ridge matrix) a column of NaN
+    /// where a pivot is not positive.
+    #[test]
+    fn tridiagonal_shifted_solves_match_direct_solves() {
+        let m = 9;
+        let mut r = rng(3);
+        let data = correlated(12, m, 0.5, &mut r);
+        let x = DenseDesign::from_col_major(data, 12, m).expect("shape");
+        let mut a = vec![0.0; m * m];
+        x.gram_square(&(0..m).collect::<Vec<_>>(), &mut a, &mut Vec::new());
+        let v: Vec<f64> = (0..m).map(|i| (i as f64 * 0.7).cos()).collect();
+        let tri = Tridiagonal::new(a.clone(), m).expect("finite");
+        let mut u = v.clone();
+        tri.apply(&mut u, 1, true);
+        let lambdas = [2.0, 0.01];
+        let w = tri.shifted_solves(&u, &lambdas);
+        for (col, &lambda) in w.chunks(m).zip(&lambdas) {
+            let mut sys = a.clone();
+            (0..m).for_each(|i| sys[i * m + i] += lambda);
+            let direct = solve_spd(&sys, &v).expect("spd");
+            for (got, want) in col.iter().zip(&direct) {
+                assert!(
+                    (got - want).abs() <= 1e-9 * (1.0 + want.abs()),
+                    "{got} vs {want}"
+                );
+            }
+        }
+        // -I: pivots -1 + lambda
+        let mut neg = vec![0.0; m * m];
+        (0..m).for_each(|i| neg[i * m + i] = -1.0);
+        let tri = Tridiagonal::new(neg, m).expect("finite");
+        let w = tri.shifted_solves(&v, &[0.5, 3.0]);
+        assert!(w[..m].iter().all(|t| t.is_nan()));
+        assert!(w[m..].iter().all(|t| t.is_finite()));
+    }
+
     #[test]
     fn it_applies_only_to_unbounded_ridge_with_a_penalized_feature() {
         let p = 5;
