@@ -17,7 +17,10 @@ regml runs at its default (relative duality gap <= 1e-6 at every lambda of every
 at `thresh` 1e-7 (its default) and 1e-10, or at the thresholds given with `--thresholds`.
 The accuracy column is the worst relative duality gap along the full-data path, recomputed
 here from the coefficients (`gaps.py`, `relative_gap_intercept`), so every contender's fits
-are judged by one evaluator.
+are judged by one evaluator; the next column leaves out the first lambda. On its default grid
+glmnet returns all-zero coefficients at the first lambda of a ridge path (alpha < 0.001,
+whose grid is anchored at alpha = 0.001), which is not the ridge solution there; regml
+returns the solution.
 
 Problems:
   diabetes       the embedded diabetes data (442 x 10), gaussian lasso
@@ -145,19 +148,18 @@ def bench(name, repeat, tmp, thresholds):
                 best[key] = (best[key][0], times)
     xs, sd = gaps.standardized(x)
     print(f"\n{name}: {n} x {p}, {family}, alpha {alpha}, 10 folds\n")
-    print("| contender | mode | time (s) | all runs (s) | lambdas | worst rel. gap | lambda.min |"
-          " lambda.1se | ratio to regml |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| contender | mode | time (s) | all runs (s) | lambdas | worst rel. gap |"
+          " from the 2nd lambda | lambda.min | lambda.1se | ratio to regml |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     base = best[("regml", "default")][0]["seconds"]
     for key in contenders:
         fit, times = best[key]
-        worst = max(gaps.relative_gap_intercept(family, x, xs, sd, y, lam, alpha, a0,
-                                                np.array(c))
-                    for lam, a0, c in zip(fit["lambdas"], fit["intercepts"],
-                                          fit["coefficients"]))
+        g = [gaps.relative_gap_intercept(family, x, xs, sd, y, lam, alpha, a0, np.array(c))
+             for lam, a0, c in zip(fit["lambdas"], fit["intercepts"], fit["coefficients"])]
+        rest = f"{max(g[1:]):.2e}" if len(g) > 1 else "-"
         runs = " ".join(f"{t:.3f}" for t in times)
         print(f"| {key[0]} | {key[1]} | {fit['seconds']:.3f} | {runs} | {len(fit['lambdas'])} |"
-              f" {worst:.2e} | {fit['lambda_min']:.6g} | {fit['lambda_1se']:.6g} |"
+              f" {max(g):.2e} | {rest} | {fit['lambda_min']:.6g} | {fit['lambda_1se']:.6g} |"
               f" {fit['seconds'] / base:.2f} |")
 
 
