@@ -968,6 +968,13 @@ pub(crate) fn fit_prepared(
                 // the penalty holds the penalized coefficients finite, not the free ones
                 "the classes are (nearly) separable and no penalty holds the unpenalized \
                  coefficients finite: give some of them a positive penalty factor"
+            } else if info.n_iter < params.solver.max_iter {
+                // both solvers stop short of max_iter only once their inner accuracy has
+                // reached its floor (1e-24 of the null deviance) with the gap still open
+                "its updates fell to the rounding level of the data (below 1e-24 of the null \
+                 deviance) before the gap was met, so more passes would not help: at this \
+                 lambda the gap is out of reach in double precision; use a larger lambda or a \
+                 looser tol"
             } else {
                 "raise max_iter, loosen tol, or keep standardization on"
             };

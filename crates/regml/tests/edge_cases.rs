@@ -936,3 +936,38 @@ fn a_correlated_logistic_elastic_net_is_finished_by_direct_solves() {
     let path = fit_path(x.view(), y.view(), None, &ElasticNetParams::logistic(0.5)).unwrap();
     assert_converged(&path, 1600, "400 x 360");
 }
+
+/// A ridge path down to `lambda = 1e-16` on 60 x 120 columns that share one component: the
+/// objective there is at the rounding level of the data, and the gap cannot be certified in
+/// double precision. The solver stops once its updates reach that level (15 passes, gap
+/// 3.3), and the warning says why, instead of advising more passes; the lambdas before it
+/// converge.
+#[test]
+fn a_lambda_beyond_double_precision_is_reported_as_such() {
+    let (x, t) = shared_component_columns(60, 120, 11);
+    let params = ElasticNetParams {
+        alpha: 0.0,
+        lambda: Some(vec![1.0, 1e-8, 1e-12, 1e-16]),
+        ..ElasticNetParams::default()
+    };
+    let path = fit_path(x.view(), t.view(), None, &params).unwrap();
+    assert!(
+        path.info[..3].iter().all(|i| i.converged),
+        "{:?}",
+        path.info
+    );
+    let last = &path.info[3];
+    assert!(
+        !last.converged && last.n_iter < params.solver.max_iter,
+        "{last:?}"
+    );
+    let warning = path
+        .warnings
+        .iter()
+        .find(|w| w.contains("lambda #4"))
+        .expect("warning");
+    assert!(
+        warning.contains("rounding level") && !warning.contains("raise max_iter"),
+        "{warning}"
+    );
+}
