@@ -505,36 +505,14 @@ fn features_form<D: Design>(
         }
         None => x.gram_square(&order, &mut g, &mut Vec::new()),
     }
-    let gm = MatRef::from_column_major_slice(&g, k, k);
-    let mut a = vec![0.0; kp * kp];
-    let mut am = MatMut::from_column_major_slice_mut(&mut a, kp, kp);
-    am.copy_from(gm.submatrix(ku, ku, kp, kp));
     let cu: Vec<f64> = free.iter().map(|&j| c[j]).collect();
     let mut cp: Vec<f64> = pens.iter().map(|&j| c[j]).collect();
-    let (mut w0, mut w) = (Vec::new(), Vec::new());
-    if ku > 0 {
-        let mut l = vec![0.0; ku * ku];
-        MatMut::from_column_major_slice_mut(&mut l, ku, ku).copy_from(gm.submatrix(0, 0, ku, ku));
-        if !cholesky(&mut l, ku) {
-            return None;
-        }
-        let gup = gm.submatrix(0, ku, ku, kp);
-        // w = G_UU^{-1} G_UP, w0 = G_UU^{-1} c_U
-        w = vec![0.0; ku * kp];
-        MatMut::from_column_major_slice_mut(&mut w, ku, kp).copy_from(gup);
-        cholesky_solve(&l, ku, &mut w, kp);
-        w0 = cu;
-        cholesky_solve(&l, ku, &mut w0, 1);
-        if !(w.iter().all(|v| v.is_finite()) && w0.iter().all(|v| v.is_finite())) {
-            return None;
-        }
-        // S = G_PP - G_UP' w, c~ = c_P - G_UP' w0
-        let wm = MatRef::from_column_major_slice(&w, ku, kp);
-        product(am.as_mut(), faer::Accum::Add, gup.transpose(), wm, -1.0);
-        for (cc, v) in cp.iter_mut().enumerate() {
-            *v -= dot(&g[(ku + cc) * k..(ku + cc) * k + ku], &w0);
-        }
-    }
+    // without unpenalized features the Gram block is S itself
+    let (mut a, w0, w) = if ku == 0 {
+        (g, Vec::new(), Vec::new())
+    } else {
+        eliminate_free(&g, ku, kp, cu, &mut cp)?
+    };
     // D^{-1/2} S D^{-1/2}
     for cc in 0..kp {
         for r in 0..kp {
@@ -546,6 +524,45 @@ fn features_form<D: Design>(
     cp.iter_mut().zip(inv_sqrt_d).for_each(|(v, d)| *v *= d);
     tri.apply(&mut cp, 1, true);
     Some((tri, Form::Features { q: cp, w0, w }))
+}
+
+/// The elimination of the features form: from `g` (`G` over `U` then `P`, `k x k`), the Schur
+/// complement `S = G_PP - G_UP' w` with `w = G_UU^{-1} G_UP`, `w0 = G_UU^{-1} c_U`, and
+/// `cp <- c_P - G_UP' w0`; `None` if `G_UU` is not numerically positive definite.
+fn eliminate_free(
+    g: &[f64],
+    ku: usize,
+    kp: usize,
+    cu: Vec<f64>,
+    cp: &mut [f64],
+) -> Option<(Vec<f64>, Vec<f64>, Vec<f64>)> {
+    let k = ku + kp;
+    let gm = MatRef::from_column_major_slice(g, k, k);
+    let mut a = vec![0.0; kp * kp];
+    let mut am = MatMut::from_column_major_slice_mut(&mut a, kp, kp);
+    am.copy_from(gm.submatrix(ku, ku, kp, kp));
+    let mut l = vec![0.0; ku * ku];
+    MatMut::from_column_major_slice_mut(&mut l, ku, ku).copy_from(gm.submatrix(0, 0, ku, ku));
+    if !cholesky(&mut l, ku) {
+        return None;
+    }
+    let gup = gm.submatrix(0, ku, ku, kp);
+    // w = G_UU^{-1} G_UP, w0 = G_UU^{-1} c_U
+    let mut w = vec![0.0; ku * kp];
+    MatMut::from_column_major_slice_mut(&mut w, ku, kp).copy_from(gup);
+    cholesky_solve(&l, ku, &mut w, kp);
+    let mut w0 = cu;
+    cholesky_solve(&l, ku, &mut w0, 1);
+    if !(w.iter().all(|v| v.is_finite()) && w0.iter().all(|v| v.is_finite())) {
+        return None;
+    }
+    // S = G_PP - G_UP' w, c~ = c_P - G_UP' w0
+    let wm = MatRef::from_column_major_slice(&w, ku, kp);
+    product(am.as_mut(), faer::Accum::Add, gup.transpose(), wm, -1.0);
+    for (cc, v) in cp.iter_mut().enumerate() {
+        *v -= dot(&g[(ku + cc) * k..(ku + cc) * k + ku], &w0);
+    }
+    Some((a, w0, w))
 }
 
 /// The rows form (`|U| + |P| > n`, `|U| < n`): the unpenalized columns are projected out,
