@@ -971,3 +971,36 @@ fn a_lambda_beyond_double_precision_is_reported_as_such() {
         "{warning}"
     );
 }
+
+/// Total coordinate-descent passes of the default lasso path (standardized, with intercept)
+/// on the powers `x, x^2, .., x^12` of 500 uniform points, `y = sin(2 pi x)` plus noise, with
+/// the least-squares solver in `mode`; asserts that every lambda converges.
+fn polynomial_path_passes(mode: GaussianMode) -> usize {
+    let mut next = uniform_draws(2024);
+    let n = 500;
+    let t: Vec<f64> = (0..n).map(|_| next() + 0.5).collect();
+    let x = Array2::from_shape_fn((n, 12).f(), |(i, j)| t[i].powi(j as i32 + 1));
+    let y: Array1<f64> = t
+        .iter()
+        .map(|&v| (2.0 * std::f64::consts::PI * v).sin() + 0.2 * next())
+        .collect();
+    let mut params = ElasticNetParams::lasso();
+    params.solver.gaussian_mode = mode;
+    let path = fit_path(x.view(), y.view(), None, &params).unwrap();
+    let passes = path.info.iter().map(|i| i.n_iter).sum();
+    assert_converged(&path, usize::MAX, &format!("powers {mode:?}"));
+    passes
+}
+
+/// Powers of one variable are nearly collinear: coordinate descent crawls on a few active
+/// features, lambda after lambda. Once it has crawled at one lambda (100 passes, then a
+/// Newton step), every later lambda of the path starts with Newton steps from two active
+/// features and hands over after 10 passes. Before that, these paths took 5042 (covariance
+/// mode) and 5488 (naive mode) passes; now 656 and 1077.
+#[test]
+fn a_path_that_crawled_once_starts_later_lambdas_with_newton_steps() {
+    for mode in [GaussianMode::Covariance, GaussianMode::Naive] {
+        let passes = polynomial_path_passes(mode);
+        assert!(passes <= 1500, "{mode:?}: {passes} passes");
+    }
+}

@@ -81,6 +81,12 @@ pub(crate) struct GaussianSolver<'a, D: Design> {
     /// Whether rounds may start with Newton steps (on by default; off, the solver is plain
     /// coordinate descent).
     pub(crate) newton: bool,
+    /// Whether coordinate descent has crawled at a lambda of this path (run
+    /// [`NEWTON_CRAWL`] passes and handed over to Newton steps). The features that made it
+    /// crawl stay on the path, so from then on every lambda's rounds start with Newton steps
+    /// from [`NEWTON_MIN_CRAWL`] active features, and the passes hand over after
+    /// [`NEWTON_RECRAWL`].
+    crawled: bool,
     /// Work of the coordinate-descent passes at the current lambda, in multiply-adds (see
     /// `pass`).
     pass_work: f64,
@@ -135,6 +141,10 @@ const NEWTON_MIN: usize = 32;
 /// designs coordinate descent can crawl on a few features (the error along a direction of
 /// small curvature shrinks by a factor near 1 per pass).
 const NEWTON_CRAWL: usize = 100;
+
+/// Passes of coordinate descent at one lambda after which it hands over to Newton steps once
+/// it has crawled at an earlier lambda of the path (and again each time the passes double).
+const NEWTON_RECRAWL: usize = 10;
 
 /// Smallest active set on which a Newton step is tried once coordinate descent has run
 /// [`NEWTON_CRAWL`] passes at one lambda.
@@ -247,6 +257,7 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
             chol: ActiveCholesky::new(p),
             newton_steps: 0,
             newton: true,
+            crawled: false,
             pass_work: 0.0,
             dense_spent: 0.0,
             path_work: 0.0,
@@ -917,14 +928,18 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
         let mut newton_stalls = 0;
         let mut newton_on = self.newton;
         // passes at which coordinate descent next stops for Newton steps
-        let mut next_hand_over = NEWTON_CRAWL;
+        let mut next_hand_over = if self.crawled {
+            NEWTON_RECRAWL
+        } else {
+            NEWTON_CRAWL
+        };
         loop {
             let nonzero = self.ws.iter().filter(|&&j| self.b[j] != 0.0).count();
             // an accepted Newton step leaves the gradients computed afresh
             let mut settled = false;
             // the working-set certificate, when the Newton steps already computed it
             let mut known: Option<FitInfo> = None;
-            let newton_min = if passes >= NEWTON_CRAWL {
+            let newton_min = if self.crawled || passes >= NEWTON_CRAWL {
                 NEWTON_MIN_CRAWL
             } else {
                 NEWTON_MIN
@@ -984,6 +999,7 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
                 }
                 if crawled {
                     next_hand_over = 2 * passes;
+                    self.crawled = true;
                 }
                 self.refresh();
             }
