@@ -47,6 +47,7 @@ fn bad_csv_cells_name_file_line_and_column() {
         ("nan.csv", b"a,b,y\n1,2,3\n4,NaN,6\n", "nan.csv:3:2"),
         ("inf.csv", b"a,b,y\n1,2,3\n4,5,inf\n", "inf.csv:3:3"),
         ("big.csv", b"a,b,y\n1,2,3\n4,1e400,6\n", "big.csv:3:2"),
+        ("huge.csv", b"a,b,y\n1,2,3\n4,5,-1e308\n", "huge.csv:3:3"),
         (
             "empty_cell.csv",
             b"a,b,y\n1,,3\n4,5,6\n",

@@ -463,15 +463,24 @@ pub fn cv_path_observed(
             }
         }
         let m = s / sw;
-        let mut v = 0.0;
-        for (r, wr) in rows.iter().zip(&row_w) {
-            if r[l].is_finite() {
-                v += wr * (r[l] - m) * (r[l] - m);
-            }
-        }
+        // the deviations scaled by the largest, so that their squares cannot overflow (a
+        // loss may be as large as the square of the data)
+        let finite = || {
+            rows.iter()
+                .zip(&row_w)
+                .filter(move |(r, _)| r[l].is_finite())
+        };
+        let big = finite().fold(0.0f64, |a, (r, _)| a.max((r[l] - m).abs()));
+        let v: f64 = if big > 0.0 {
+            finite()
+                .map(|(r, wr)| wr * ((r[l] - m) / big).powi(2))
+                .sum()
+        } else {
+            0.0
+        };
         cvm[l] = m;
         cvsd[l] = if cnt > 1 {
-            (v / sw / (cnt as f64 - 1.0)).sqrt()
+            big * (v / sw / (cnt as f64 - 1.0)).sqrt()
         } else {
             f64::NAN
         };

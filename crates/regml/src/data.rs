@@ -3,8 +3,9 @@
 //!
 //! Every malformed input is an [`Error::Csv`] naming file, line and column: invalid UTF-8,
 //! empty cells, text where a number belongs, NaN and infinities (including overflowing
-//! literals such as `1e400`), ragged rows, duplicate or empty header names. Limits on file
-//! size, field length, column count and total cells keep a hostile file from exhausting
+//! literals such as `1e400`), values larger in magnitude than
+//! [`crate::linear::MAX_ABS_VALUE`], ragged rows, duplicate or empty header names. Limits on
+//! file size, field length, column count and total cells keep a hostile file from exhausting
 //! memory ([`CsvLimits`]).
 
 use crate::{Error, Result};
@@ -117,7 +118,7 @@ impl Table {
                 .iter()
                 .enumerate()
                 .map(|(r, s)| {
-                    parse_number(s).map_err(|e| {
+                    parse_cell(s).map_err(|e| {
                         err(
                             self.row_lines[r],
                             format!("{e} (column '{}')", self.names[idx]),
@@ -190,6 +191,21 @@ pub fn parse_number(s: &str) -> std::result::Result<f64, String> {
         }
         Err(_) => Err(format!("'{t}' is not a number")),
     }
+}
+
+/// Parses one data cell: a finite `f64` of magnitude at most
+/// [`crate::linear::MAX_ABS_VALUE`] (the fits square and sum the data).
+fn parse_cell(s: &str) -> std::result::Result<f64, String> {
+    let v = parse_number(s)?;
+    if v.abs() > crate::linear::MAX_ABS_VALUE {
+        return Err(format!(
+            "'{}' is larger in magnitude than {:e}, the largest value a fit accepts (it squares \
+             and sums the data); rescale the column",
+            s.trim(),
+            crate::linear::MAX_ABS_VALUE
+        ));
+    }
+    Ok(v)
 }
 
 /// Reads a CSV file with a header row. Columns named in `text_columns` may hold text.
@@ -298,7 +314,7 @@ impl Parser<'_> {
                 }
                 self.texts[j].push(t.to_string());
             } else {
-                match parse_number(s) {
+                match parse_cell(s) {
                     Ok(v) => self.numeric[j].push(v),
                     Err(r) => {
                         if self.cell_errors[j].is_none() {
@@ -641,6 +657,12 @@ mod tests {
             (b"a,b\n1,2\n3,NaN\n", 3, 2, "NaN"),
             (b"a,b\n1,inf\n", 2, 2, "infinite"),
             (b"a,b\n1,1e400\n", 2, 2, "range"),
+            (
+                b"a,b\n1,2\n3,-1.5e150\n",
+                3,
+                2,
+                "larger in magnitude than 1e150",
+            ),
             (b"a,b\n1,\n", 2, 2, "empty cell"),
             (b"a,b\n1,2,3\n", 2, 3, "more fields"),
             (b"a,b\n1\n", 2, 1, "1 fields"),
@@ -656,6 +678,13 @@ mod tests {
             assert_eq!((l, c), (*line, *col), "{r}");
             assert!(r.contains(what), "'{r}' should mention '{what}'");
         }
+    }
+
+    #[test]
+    fn values_up_to_the_largest_magnitude_are_read() {
+        let t = parse_csv(&b"a,b\n1e150,-1e150\n"[..], "t", &CsvLimits::default(), &[]).unwrap();
+        assert_eq!(t.numeric(0).unwrap(), vec![1e150]);
+        assert_eq!(t.numeric(1).unwrap(), vec![-1e150]);
     }
 
     #[test]

@@ -38,6 +38,26 @@ pub enum Error {
         /// Zero-based column.
         column: usize,
     },
+    /// A value larger in magnitude than [`crate::linear::MAX_ABS_VALUE`]: the fits square
+    /// and sum the data, and beyond it those sums overflow double precision.
+    #[error(
+        "{what} at row {row}, column {column} is {value:e}, larger in magnitude than {limit:e} \
+         (squares and sums of squares of the data must stay within double precision); \
+         rescale it"
+    )]
+    OutOfRange {
+        /// Which input (`x`, `y`, `weights`, `offset`, or `y - offset` for least squares with an
+        /// offset).
+        what: &'static str,
+        /// Zero-based row.
+        row: usize,
+        /// Zero-based column.
+        column: usize,
+        /// The value.
+        value: f64,
+        /// The largest magnitude accepted.
+        limit: f64,
+    },
     /// The data cannot support the requested model (constant target, one class, ...).
     #[error("invalid data: {0}")]
     InvalidData(String),

@@ -107,6 +107,27 @@ pub fn all_finite(a: &[f64]) -> bool {
     acc.iter().all(|v| *v == 0.0) && rest.iter().all(|v| v.is_finite())
 }
 
+/// Whether every element of `a` is a number with `|a_i| <= limit` (NaN fails the test), over
+/// eight independent lanes.
+pub fn all_within(a: &[f64], limit: f64) -> bool {
+    // the largest magnitude per lane, and `0 v` summed per lane (NaN once any `v` is not
+    // finite: the maximum alone would pass over a NaN)
+    let mut big = [0.0f64; 8];
+    let mut nan = [0.0f64; 8];
+    let chunks = a.chunks_exact(8);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for k in 0..8 {
+            let m = c[k].abs();
+            big[k] = if m > big[k] { m } else { big[k] };
+            nan[k] += c[k] * 0.0;
+        }
+    }
+    big.iter().all(|v| *v <= limit)
+        && nan.iter().all(|v| *v == 0.0)
+        && rest.iter().all(|v| v.abs() <= limit)
+}
+
 /// `sum_i a_i * b_i`.
 #[inline]
 pub fn dot(a: &[f64], b: &[f64]) -> f64 {
@@ -224,7 +245,7 @@ pub fn soft_threshold<T: num_traits::Float>(z: T, t: T) -> T {
 
 #[cfg(test)]
 mod finite_tests {
-    use super::all_finite;
+    use super::{all_finite, all_within};
 
     #[test]
     fn all_finite_finds_every_kind_of_non_finite_value_anywhere() {
@@ -239,6 +260,20 @@ mod finite_tests {
             }
         }
         assert!(all_finite(&[f64::MAX, -f64::MAX, f64::MIN_POSITIVE]));
+    }
+
+    #[test]
+    fn all_within_finds_every_value_out_of_range_anywhere() {
+        let base: Vec<f64> = (0..21).map(|i| (i as f64 - 10.0) * 1e149).collect();
+        assert!(all_within(&base, 1e150));
+        assert!(all_within(&[], 1e150));
+        for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 1.5e150, -2e150] {
+            for at in [0, 7, 8, 15, 16, 20] {
+                let mut v = base.clone();
+                v[at] = bad;
+                assert!(!all_within(&v, 1e150), "{bad} at {at}");
+            }
+        }
     }
 }
 

@@ -261,28 +261,62 @@ pub(crate) struct Prepared {
     pub y_mean: f64,
 }
 
+/// Largest magnitude of a value in the data of a fit (`x`, `y`, weights, offset): `1e150`.
+/// The solvers square the data and sum the squares (column norms, Gram matrices, residual
+/// sums of squares), and with values beyond `sqrt(f64::MAX) / sqrt(n)` those sums overflow;
+/// `1e150` leaves room for `10^8` rows. Larger values are rejected
+/// ([`Error::OutOfRange`]); the CSV reader rejects them too, naming file, line and column.
+pub const MAX_ABS_VALUE: f64 = 1e150;
+
+/// The error for the value `v` of input `what` at `(row, column)`, which is not finite or
+/// larger in magnitude than [`MAX_ABS_VALUE`]; `None` for a value within range.
+fn out_of_range(what: &'static str, row: usize, column: usize, v: f64) -> Option<Error> {
+    if v.abs() <= MAX_ABS_VALUE {
+        None
+    } else if v.is_finite() {
+        Some(Error::OutOfRange {
+            what,
+            row,
+            column,
+            value: v,
+            limit: MAX_ABS_VALUE,
+        })
+    } else {
+        Some(Error::NonFinite { what, row, column })
+    }
+}
+
+/// The first value of the vector `v` (input `what`) out of range (see [`out_of_range`]).
+fn check_range_1d(what: &'static str, v: &ArrayView1<f64>) -> Result<()> {
+    match v
+        .iter()
+        .enumerate()
+        .find_map(|(row, &a)| out_of_range(what, row, 0, a))
+    {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
 fn check_finite_2d(x: &ArrayView2<f64>) -> Result<()> {
     // fast path over contiguous memory; locate the offending entry only on failure
     if let Some(s) = x.as_slice_memory_order() {
         const CHUNK: usize = 1 << 16;
         let chunks = s.len().div_ceil(CHUNK);
         let ok = crate::kernels::map_indices(chunks, s.len(), |k| {
-            crate::kernels::all_finite(&s[k * CHUNK..((k + 1) * CHUNK).min(s.len())])
+            crate::kernels::all_within(&s[k * CHUNK..((k + 1) * CHUNK).min(s.len())], MAX_ABS_VALUE)
         });
         if ok.iter().all(|v| *v) {
             return Ok(());
         }
     }
-    for ((row, column), v) in x.indexed_iter() {
-        if !v.is_finite() {
-            return Err(Error::NonFinite {
-                what: "x",
-                row,
-                column,
-            });
-        }
+    match x
+        .indexed_iter()
+        .find_map(|((row, column), &v)| out_of_range("x", row, column, v))
+    {
+        Some(e) => Err(e),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// Validates data against the parameters; returns normalized weights.
@@ -308,15 +342,7 @@ fn validate(
         return Err(Error::InvalidData("need at least one feature".into()));
     }
     check_finite_2d(x)?;
-    for (row, v) in y.iter().enumerate() {
-        if !v.is_finite() {
-            return Err(Error::NonFinite {
-                what: "y",
-                row,
-                column: 0,
-            });
-        }
-    }
+    check_range_1d("y", y)?;
     let mut w = match weights {
         None => vec![1.0; n],
         Some(w) => {
@@ -327,14 +353,8 @@ fn validate(
                     got: format!("{}", w.len()),
                 });
             }
+            check_range_1d("weights", w)?;
             for (row, v) in w.iter().enumerate() {
-                if !v.is_finite() {
-                    return Err(Error::NonFinite {
-                        what: "weights",
-                        row,
-                        column: 0,
-                    });
-                }
                 if *v < 0.0 {
                     return Err(Error::InvalidData(format!(
                         "weight at row {row} is negative ({v})"
@@ -443,11 +463,16 @@ fn fit_response(y: &ArrayView1<f64>, params: &ElasticNetParams) -> Result<Option
         return Ok(None);
     };
     check_offset(ArrayView1::from(o.as_slice()), y.len())?;
-    Ok((params.family == Family::Gaussian)
-        .then(|| y.iter().zip(o).map(|(v, o)| v - o).collect::<Array1<f64>>()))
+    if params.family != Family::Gaussian {
+        return Ok(None);
+    }
+    check_range_1d("y", y)?;
+    let shifted: Array1<f64> = y.iter().zip(o).map(|(v, o)| v - o).collect();
+    check_range_1d("y - offset", &shifted.view())?;
+    Ok(Some(shifted))
 }
 
-/// An offset has one finite value for each of the `n` rows.
+/// An offset has one value for each of the `n` rows, each within [`MAX_ABS_VALUE`].
 fn check_offset(o: ArrayView1<f64>, n: usize) -> Result<()> {
     if o.len() != n {
         return Err(Error::ShapeMismatch {
@@ -456,14 +481,7 @@ fn check_offset(o: ArrayView1<f64>, n: usize) -> Result<()> {
             got: format!("{}", o.len()),
         });
     }
-    match o.iter().position(|v| !v.is_finite()) {
-        Some(row) => Err(Error::NonFinite {
-            what: "offset",
-            row,
-            column: 0,
-        }),
-        None => Ok(()),
-    }
+    check_range_1d("offset", &o)
 }
 
 /// Which of the `p` features are left out of the model: listed in `exclude`, or with an

@@ -161,12 +161,21 @@ impl ElasticNet {
     }
 
     /// The same penalty with bounds multiplied by `scale_j` (used when features are
-    /// standardized: a bound on `b_j` is a bound on `b_j * sd_j` in standardized units).
+    /// standardized: a bound on `b_j` is a bound on `b_j * sd_j` in standardized units). A
+    /// zero or infinite bound stays as it is, whatever the scale, so the bounds stay numbers
+    /// with `lower_j <= 0 <= upper_j` (`scale_j` should be positive).
     pub fn scaled_bounds(&self, scale: &[f64]) -> Self {
+        let times = |b: f64, s: f64| {
+            if b == 0.0 || b.is_infinite() {
+                b
+            } else {
+                b * s
+            }
+        };
         let mut out = self.clone();
         for j in 0..self.n_features() {
-            out.lower[j] = self.lower[j] * scale[j];
-            out.upper[j] = self.upper[j] * scale[j];
+            out.lower[j] = times(self.lower[j], scale[j]);
+            out.upper[j] = times(self.upper[j], scale[j]);
         }
         out
     }
@@ -359,6 +368,20 @@ impl AlphaMax for ElasticNet {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scaled_bounds_keep_zero_and_infinite_bounds() {
+        let pen = ElasticNet::new(1.0, 3)
+            .unwrap()
+            .with_bounds(
+                vec![0.0, -2.0, f64::NEG_INFINITY],
+                vec![1.0, 0.0, f64::INFINITY],
+            )
+            .unwrap()
+            .scaled_bounds(&[f64::INFINITY, 0.5, 0.0]);
+        assert_eq!(pen.lower(), &[0.0, -1.0, f64::NEG_INFINITY]);
+        assert_eq!(pen.upper(), &[f64::INFINITY, 0.0, f64::INFINITY]);
+    }
 
     #[test]
     fn prox_minimizes_the_scalar_problem() {

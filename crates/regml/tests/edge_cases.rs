@@ -1004,3 +1004,89 @@ fn a_path_that_crawled_once_starts_later_lambdas_with_newton_steps() {
         assert!(passes <= 1500, "{mode:?}: {passes} passes");
     }
 }
+
+/// Values larger in magnitude than `MAX_ABS_VALUE` (1e150) in `x`, `y`, the weights, the
+/// offset or `y - offset` are typed errors naming input, row and column; values up to it
+/// fit, with finite coefficients and certificates. (A column of values near `1e308` used to
+/// overflow its standard deviation, and with a bound at 0 the scaled bound became NaN and a
+/// duality-gap evaluation panicked.)
+#[test]
+fn values_beyond_the_largest_magnitude_are_typed_errors() {
+    use regml::linear::MAX_ABS_VALUE;
+    let (x, y) = common::simulate(30, 4, 0.0, 2, 3.0, 11);
+    let out_of_range = |r: regml::Result<regml::LinearPath>| match r {
+        Err(Error::OutOfRange {
+            what, row, column, ..
+        }) => (what, row, column),
+        other => panic!("expected OutOfRange, got {other:?}"),
+    };
+    let mut bounded = ElasticNetParams::lasso();
+    bounded.lower_limits = Some(vec![0.0; 4]);
+    let mut xb = x.clone();
+    xb[[7, 2]] = 1e308;
+    assert_eq!(
+        out_of_range(fit_path(xb.view(), y.view(), None, &bounded)),
+        ("x", 7, 2)
+    );
+    let mut yb = y.clone();
+    yb[5] = -2e150;
+    assert_eq!(
+        out_of_range(fit_path(x.view(), yb.view(), None, &bounded)),
+        ("y", 5, 0)
+    );
+    let mut w = Array1::<f64>::ones(30);
+    w[9] = 1e200;
+    assert_eq!(
+        out_of_range(fit_path(x.view(), y.view(), Some(w.view()), &bounded)),
+        ("weights", 9, 0)
+    );
+    let mut with_offset = ElasticNetParams::lasso();
+    let mut o = vec![0.0; 30];
+    o[3] = 1e151;
+    with_offset.offset = Some(o.clone());
+    assert_eq!(
+        out_of_range(fit_path(x.view(), y.view(), None, &with_offset)),
+        ("offset", 3, 0)
+    );
+    // both within range, their difference not
+    o[3] = -MAX_ABS_VALUE;
+    with_offset.offset = Some(o);
+    let mut yo = y.clone();
+    yo[3] = MAX_ABS_VALUE;
+    assert_eq!(
+        out_of_range(fit_path(x.view(), yo.view(), None, &with_offset)),
+        ("y - offset", 3, 0)
+    );
+    // the largest magnitude itself fits
+    let mut xl = x.clone();
+    xl[[7, 2]] = MAX_ABS_VALUE;
+    let path = fit_path(xl.view(), y.view(), None, &bounded).unwrap();
+    assert!(path.coefs.iter().all(|v| v.is_finite()));
+    assert!(path.info.iter().all(|i| i.relative_gap.is_finite()));
+}
+
+/// Cross-validation of a response scaled by `1e140` (its squared errors near `1e283`, their
+/// squares beyond double precision) reports the scaled measure and standard error: the
+/// standard error's deviations are scaled before they are squared.
+#[test]
+fn cross_validation_standard_errors_do_not_overflow() {
+    let (x, y) = common::simulate(60, 5, 0.0, 3, 3.0, 12);
+    let params = ElasticNetParams::lasso();
+    let cv = CvParams {
+        nfolds: 5,
+        ..CvParams::default()
+    };
+    let base = cv_path(x.view(), y.view(), None, &params, &cv).unwrap();
+    let scale = 1e140;
+    let ys = y.mapv(|v| v * scale);
+    let big = cv_path(x.view(), ys.view(), None, &params, &cv).unwrap();
+    let k = base.index_min;
+    assert!(
+        big.cvsd[k].is_finite() && big.cvsd[k] > 0.0,
+        "{}",
+        big.cvsd[k]
+    );
+    let rel = |a: f64, b: f64| (a - b).abs() / b.abs();
+    assert!(rel(big.cvm[k] / scale / scale, base.cvm[k]) < 1e-6);
+    assert!(rel(big.cvsd[k] / scale / scale, base.cvsd[k]) < 1e-6);
+}
