@@ -8,6 +8,16 @@ use regml::{Certificate, FitInfo, LinearPath};
 use std::fmt::Write;
 use std::path::Path;
 
+/// `v` in a column of width 12: five decimals from `1e-4` up to `1e7` (and for 0), otherwise
+/// in scientific notation, so that very large or small values keep their digits and width.
+fn num12(v: f64) -> String {
+    if v == 0.0 || (1e-4..1e7).contains(&v.abs()) {
+        format!("{v:>12.5}")
+    } else {
+        format!("{v:>12.4e}")
+    }
+}
+
 /// glmnet's `print.glmnet` table plus the certificate: Df, %Dev, Lambda, relative gap.
 pub fn path_table(p: &LinearPath) -> String {
     let mut s = String::new();
@@ -19,11 +29,11 @@ pub fn path_table(p: &LinearPath) -> String {
     for k in 0..p.lambdas.len() {
         let _ = writeln!(
             s,
-            "{:>5} {:>5} {:>7.2} {:>12.5} {:>9.1e} {:>7}{}",
+            "{:>5} {:>5} {:>7.2} {} {:>9.1e} {:>7}{}",
             k + 1,
             p.df[k],
             100.0 * p.dev_ratio[k],
-            p.lambdas[k],
+            num12(p.lambdas[k]),
             p.info[k].relative_gap,
             p.info[k].n_iter,
             match (p.info[k].converged, p.info[k].certificate) {
@@ -36,9 +46,9 @@ pub fn path_table(p: &LinearPath) -> String {
     }
     let _ = writeln!(
         s,
-        "{} lambdas, lambda_max {:.5}, {}",
+        "{} lambdas, lambda_max {}, {}",
         p.lambdas.len(),
-        p.lambda_max,
+        num12(p.lambda_max).trim(),
         worst_certificates(&p.info)
     );
     s
@@ -82,12 +92,12 @@ pub fn cv_table(r: &CvResult) -> String {
     for (name, k) in [("min", r.index_min), ("1se", r.index_1se)] {
         let _ = writeln!(
             s,
-            "{:>4} {:>12.5} {:>6} {:>12.5} {:>12.5} {:>8}",
+            "{:>4} {} {:>6} {} {} {:>8}",
             name,
-            r.path.lambdas[k],
+            num12(r.path.lambdas[k]),
             k + 1,
-            r.cvm[k],
-            r.cvsd[k],
+            num12(r.cvm[k]),
+            num12(r.cvsd[k]),
             r.path.df[k]
         );
     }
@@ -113,12 +123,12 @@ pub fn alphas_table(r: &regml::cv::CvAlphasResult) -> String {
     for (k, (a, f)) in r.alphas.iter().zip(&r.fits).enumerate() {
         let _ = writeln!(
             s,
-            "{:>2}{:>8.4} {:>12.5} {:>12.5} {:>12.5} {:>8}",
+            "{:>2}{:>8.4} {} {} {} {:>8}",
             if k == r.best { "*" } else { "" },
             a,
-            f.lambda_min,
-            f.cvm[f.index_min],
-            f.lambda_1se,
+            num12(f.lambda_min),
+            num12(f.cvm[f.index_min]),
+            num12(f.lambda_1se),
             f.path.df[f.index_1se]
         );
     }
