@@ -261,11 +261,12 @@ pub(crate) struct Prepared {
     pub y_mean: f64,
 }
 
-/// Largest magnitude of a value in the data of a fit (`x`, `y`, weights, offset): `1e150`.
-/// The solvers square the data and sum the squares (column norms, Gram matrices, residual
-/// sums of squares), and with values beyond `sqrt(f64::MAX) / sqrt(n)` those sums overflow;
-/// `1e150` leaves room for `10^8` rows. Larger values are rejected
-/// ([`Error::OutOfRange`]); the CSV reader rejects them too, naming file, line and column.
+/// Largest magnitude of a value in the data of a fit (`x`, `y`, weights, offset) and in the
+/// rows and offsets given for prediction: `1e150`. The solvers square the data and sum the
+/// squares (column norms, Gram matrices, residual sums of squares), and with values beyond
+/// `sqrt(f64::MAX) / sqrt(n)` those sums overflow; `1e150` leaves room for `10^8` rows.
+/// Larger values are rejected ([`Error::OutOfRange`]); the CSV reader rejects them too,
+/// naming file, line and column.
 pub const MAX_ABS_VALUE: f64 = 1e150;
 
 /// The error for the value `v` of input `what` at `(row, column)`, which is not finite or
@@ -298,7 +299,8 @@ fn check_range_1d(what: &'static str, v: &ArrayView1<f64>) -> Result<()> {
     }
 }
 
-fn check_finite_2d(x: &ArrayView2<f64>) -> Result<()> {
+/// The first entry of `x` out of range (see [`out_of_range`]).
+fn check_range_2d(x: &ArrayView2<f64>) -> Result<()> {
     // fast path over contiguous memory; locate the offending entry only on failure
     if let Some(s) = x.as_slice_memory_order() {
         const CHUNK: usize = 1 << 16;
@@ -341,7 +343,7 @@ fn validate(
     if p == 0 {
         return Err(Error::InvalidData("need at least one feature".into()));
     }
-    check_finite_2d(x)?;
+    check_range_2d(x)?;
     check_range_1d("y", y)?;
     let mut w = match weights {
         None => vec![1.0; n],
@@ -1319,12 +1321,12 @@ impl LinearPath {
                 got: format!("{}", x.ncols()),
             });
         }
-        check_finite_2d(x)
+        check_range_2d(x)
     }
 }
 
 /// `eta + offset`, checking that an offset is given exactly when the model was fitted with
-/// one (`fitted_with`) and that it has one finite value per row.
+/// one (`fitted_with`) and that it has one value per row within [`MAX_ABS_VALUE`].
 pub(crate) fn add_offset(
     mut eta: Array1<f64>,
     offset: Option<ArrayView1<f64>>,

@@ -1014,12 +1014,14 @@ fn a_path_that_crawled_once_starts_later_lambdas_with_newton_steps() {
 fn values_beyond_the_largest_magnitude_are_typed_errors() {
     use regml::linear::MAX_ABS_VALUE;
     let (x, y) = common::simulate(30, 4, 0.0, 2, 3.0, 11);
-    let out_of_range = |r: regml::Result<regml::LinearPath>| match r {
-        Err(Error::OutOfRange {
-            what, row, column, ..
-        }) => (what, row, column),
-        other => panic!("expected OutOfRange, got {other:?}"),
-    };
+    fn out_of_range<T: std::fmt::Debug>(r: regml::Result<T>) -> (&'static str, usize, usize) {
+        match r {
+            Err(Error::OutOfRange {
+                what, row, column, ..
+            }) => (what, row, column),
+            other => panic!("expected OutOfRange, got {other:?}"),
+        }
+    }
     let mut bounded = ElasticNetParams::lasso();
     bounded.lower_limits = Some(vec![0.0; 4]);
     let mut xb = x.clone();
@@ -1063,6 +1065,11 @@ fn values_beyond_the_largest_magnitude_are_typed_errors() {
     let path = fit_path(xl.view(), y.view(), None, &bounded).unwrap();
     assert!(path.coefs.iter().all(|v| v.is_finite()));
     assert!(path.info.iter().all(|i| i.relative_gap.is_finite()));
+    // rows given for prediction are held to the same range
+    assert_eq!(
+        out_of_range(path.predict(xb.view(), 0).map(|_| path.clone())),
+        ("x", 7, 2)
+    );
 }
 
 /// Cross-validation of a response scaled by `1e140` (its squared errors near `1e283`, their
