@@ -20,6 +20,12 @@ pub(crate) struct ActiveCholesky {
     l: Vec<f64>,
 }
 
+/// Largest squared pivot, relative to its diagonal entry `G_jj`, of a feature taken as in the
+/// span of those before it and left out of the factor: `1e-14`, a few dozen times the
+/// rounding error of the pivot's computation. Ill-conditioned but independent columns (powers
+/// of one variable, pivots near `1e-13`) stay in, so that Newton steps solve on all of them.
+const DEPENDENT_PIVOT: f64 = 1e-14;
+
 /// Smallest column stride of the factor's buffer.
 const MIN_CAP: usize = 64;
 
@@ -86,7 +92,7 @@ impl ActiveCholesky {
     /// `Z' = (L^-1 G[A, J])'` (one blocked triangular solve with all new features as
     /// right-hand sides, `O(|A|^2 |J|)`, which reads the factor once) followed by the factor
     /// of the Schur complement `G[J, J] - Z'Z`. A feature numerically in the span of those
-    /// before it (pivot `<= 1e-10 G_jj`) is left out.
+    /// before it (squared pivot `<= DEPENDENT_PIVOT G_jj`) is left out.
     pub(crate) fn add_block_from(&mut self, js: &[usize], cross: &[f64]) {
         let (m, k) = (self.features.len(), js.len());
         if k == 0 {
@@ -130,7 +136,7 @@ impl ActiveCholesky {
             }
             let diag = g_new(c, c);
             let d2 = diag - dot(zcol(c), zcol(c)) - dot(&tail, &tail);
-            if !(d2 > 1e-10 * diag) || !d2.is_finite() {
+            if !(d2 > DEPENDENT_PIVOT * diag) || !d2.is_finite() {
                 continue;
             }
             tail.push(d2.sqrt());
