@@ -1132,18 +1132,18 @@ fn unpenalized_powers_path(mode: GaussianMode) -> (regml::LinearPath, usize) {
 /// diagonal, so its Newton steps solved on part of the block and coordinate descent crawled
 /// to `max_iter` at nearly every lambda: 44 of 45 lambdas unconverged in naive mode (4400046
 /// passes), all 45 in covariance mode (4500045), worst relative gap 2e-2. It now keeps pivots
-/// above `1e-14` (a few dozen times the rounding error of a pivot): in naive mode every lambda
-/// converges in 145 passes. Covariance mode, whose gradients come from the Gram matrix (the
-/// block's condition number squared), still leaves two lambdas at relative gaps near 8e-6.
+/// above `1e-14` (a few dozen times the rounding error of a pivot): naive mode converges at
+/// every lambda in 145 passes. Covariance mode, whose gradients and residual sums of squares
+/// come from `X'X` (the block's condition number squared), then still left two lambdas at
+/// relative gaps near 8e-6 after `max_iter` passes each (200399 in all); after 1000 passes
+/// at one lambda it now continues the path in naive mode, and every lambda converges (1320
+/// passes).
 #[test]
 fn ill_conditioned_unpenalized_features_are_solved_by_newton_steps() {
     let (path, passes) = unpenalized_powers_path(GaussianMode::Naive);
     assert_converged(&path, usize::MAX, "unpenalized powers, naive mode");
     assert!(passes <= 2000, "naive mode: {passes} passes");
-    let (path, _) = unpenalized_powers_path(GaussianMode::Covariance);
-    let worst = path.info.iter().map(|i| i.relative_gap).fold(0.0, f64::max);
-    assert!(
-        worst <= 1e-4,
-        "covariance mode: worst relative gap {worst:e}"
-    );
+    let (path, passes) = unpenalized_powers_path(GaussianMode::Covariance);
+    assert_converged(&path, usize::MAX, "unpenalized powers, covariance mode");
+    assert!(passes <= 5000, "covariance mode: {passes} passes");
 }

@@ -142,6 +142,11 @@ const NEWTON_MIN: usize = 32;
 /// small curvature shrinks by a factor near 1 per pass).
 const NEWTON_CRAWL: usize = 100;
 
+/// Passes at one lambda after which covariance mode gives way to naive mode for the rest of
+/// the path (see `solve`): ten hand-overs' worth ([`NEWTON_CRAWL`]), far more than a lambda
+/// takes on a design whose Gram matrix holds its precision.
+const COVARIANCE_PASS_LIMIT: usize = 10 * NEWTON_CRAWL;
+
 /// Passes of coordinate descent at one lambda after which it hands over to Newton steps once
 /// it has crawled at an earlier lambda of the path (and again each time the passes double).
 const NEWTON_RECRAWL: usize = 10;
@@ -934,6 +939,14 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
             NEWTON_CRAWL
         };
         loop {
+            if self.covariance && passes >= COVARIANCE_PASS_LIMIT && self.spectrum.is_none() {
+                // gradients and residual sums of squares from `X'X` carry its condition
+                // number, the design's squared: on an ill-conditioned block they can stall
+                // above the tolerance while the coefficients are optimal. The rest of the
+                // path works on the residual (naive mode), recomputed here from `X`.
+                self.covariance = false;
+                self.refresh();
+            }
             let nonzero = self.ws.iter().filter(|&&j| self.b[j] != 0.0).count();
             // an accepted Newton step leaves the gradients computed afresh
             let mut settled = false;
@@ -973,11 +986,14 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
             // (stopped after NEWTON_CRAWL passes at this lambda, and again each time the
             // passes have doubled, for Newton steps to take over)
             let hand_over = newton_on && passes < next_hand_over;
+            // covariance mode stops its passes at the limit, for the switch above
+            let limited = self.covariance && self.spectrum.is_none();
+            let give_up = |passes: usize| limited && passes >= COVARIANCE_PASS_LIMIT;
             let mut crawled = false;
             if !settled {
                 'cd: loop {
                     passes += 1;
-                    if self.pass(lambda, false) < thr || passes >= max_iter {
+                    if self.pass(lambda, false) < thr || passes >= max_iter || give_up(passes) {
                         break;
                     }
                     if hand_over && passes >= next_hand_over {
@@ -987,7 +1003,7 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
                     self.anderson.reset();
                     loop {
                         passes += 1;
-                        if self.pass(lambda, true) < thr || passes >= max_iter {
+                        if self.pass(lambda, true) < thr || passes >= max_iter || give_up(passes) {
                             break;
                         }
                         if hand_over && passes >= next_hand_over {

@@ -93,6 +93,9 @@ pub enum GaussianMode {
     /// Residual updates: `O(n)` per changed coordinate.
     Naive,
     /// Gram-column updates: `O(p)` per changed coordinate, `O(n p)` per newly active column.
+    /// Gradients and residual sums of squares from `X'X` carry the square of the design's
+    /// condition number: a lambda still unsolved after 1000 passes (an ill-conditioned
+    /// design) turns the rest of the path to residual updates.
     Covariance,
 }
 
