@@ -939,7 +939,7 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
             NEWTON_CRAWL
         };
         loop {
-            if self.covariance && passes >= COVARIANCE_PASS_LIMIT && self.spectrum.is_none() {
+            if self.may_give_way() && passes >= COVARIANCE_PASS_LIMIT {
                 // gradients and residual sums of squares from `X'X` carry its condition
                 // number, the design's squared: on an ill-conditioned block they can stall
                 // above the tolerance while the coefficients are optimal. The rest of the
@@ -987,7 +987,7 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
             // passes have doubled, for Newton steps to take over)
             let hand_over = newton_on && passes < next_hand_over;
             // covariance mode stops its passes at the limit, for the switch above
-            let limited = self.covariance && self.spectrum.is_none();
+            let limited = self.may_give_way();
             let give_up = |passes: usize| limited && passes >= COVARIANCE_PASS_LIMIT;
             let mut crawled = false;
             if !settled {
@@ -1057,6 +1057,12 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
             }
             thr /= 10.0;
         }
+    }
+
+    /// Whether the path may still turn from covariance mode to residual updates (see
+    /// [`COVARIANCE_PASS_LIMIT`]): in covariance mode, before a spectral form exists.
+    fn may_give_way(&self) -> bool {
+        self.covariance && self.spectrum.is_none()
     }
 
     /// A ridge path's exact solution at `lambda > 0` from its spectral form (see
