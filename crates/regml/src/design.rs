@@ -61,14 +61,14 @@ pub trait Design: Sync {
             }
         }
     }
-    /// `out += X_cols C` for the `m` columns of `coef` (`cols.len() x m`, column-major);
-    /// `out` is `n x m`, column-major. `O(n |cols| m)`.
-    fn matmat_cols_add(&self, cols: &[usize], coef: &[f64], m: usize, out: &mut [f64]) {
+    /// `out += alpha X_cols C` for the `m` columns of `coef` (`cols.len() x m`,
+    /// column-major); `out` is `n x m`, column-major. `O(n |cols| m)`.
+    fn matmat_cols_add(&self, cols: &[usize], alpha: f64, coef: &[f64], m: usize, out: &mut [f64]) {
         let (n, k) = (self.n_samples(), cols.len());
         for c in 0..m {
             for (&a, &j) in coef[c * k..(c + 1) * k].iter().zip(cols) {
                 if a != 0.0 {
-                    self.col_axpy(j, a, &mut out[c * n..(c + 1) * n]);
+                    self.col_axpy(j, alpha * a, &mut out[c * n..(c + 1) * n]);
                 }
             }
         }
@@ -275,7 +275,7 @@ impl<S: AsRef<[f64]> + Sync> Design for DenseDesign<S> {
             );
         }
     }
-    fn matmat_cols_add(&self, cols: &[usize], coef: &[f64], m: usize, out: &mut [f64]) {
+    fn matmat_cols_add(&self, cols: &[usize], alpha: f64, coef: &[f64], m: usize, out: &mut [f64]) {
         let (n, k) = (self.n_samples, cols.len());
         let cm = faer::MatRef::from_column_major_slice(&coef[..k * m], k, m);
         let mut om = faer::MatMut::from_column_major_slice_mut(&mut out[..n * m], n, m);
@@ -291,7 +291,7 @@ impl<S: AsRef<[f64]> + Sync> Design for DenseDesign<S> {
                 faer::Accum::Add,
                 x,
                 cm.subrows(start, len),
-                1.0,
+                alpha,
                 kernels::faer_par(),
             );
         }
@@ -788,7 +788,7 @@ mod tests {
         let mut fast = vec![0.0; k * m];
         x.t_matmat_cols(&cols, &v, m, &mut fast);
         let mut fast_add = v.clone();
-        x.matmat_cols_add(&cols, &coef, m, &mut fast_add);
+        x.matmat_cols_add(&cols, 1.0, &coef, m, &mut fast_add);
         for c in 0..m {
             let vc = &v[c * n..(c + 1) * n];
             let mut add = vc.to_vec();

@@ -1145,8 +1145,7 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
             let mut b = vec![0.0; k * m];
             spectrum.coefficients_block(self.x, &lambdas, &mut b);
             let mut r: Vec<f64> = (0..m).flat_map(|_| self.y.iter().copied()).collect();
-            let neg_b: Vec<f64> = b.iter().map(|v| -v).collect();
-            self.x.matmat_cols_add(feats, &neg_b, m, &mut r);
+            self.x.matmat_cols_add(feats, -1.0, &b, m, &mut r);
             let mut g = vec![0.0; k * m];
             self.x.t_matmat_cols(feats, &r, m, &mut g);
             self.ahead = Some(SpectralBlock {
