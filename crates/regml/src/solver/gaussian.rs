@@ -108,6 +108,9 @@ pub(crate) struct GaussianSolver<'a, D: Design> {
     pub(crate) lambdas_after: Option<Vec<f64>>,
     /// Spectral solutions taken ahead for a block of lambdas (naive mode).
     ahead: Option<SpectralBlock>,
+    /// Passes of the least-squares fit of the unpenalized features before the path,
+    /// reported with the first lambda's and then 0.
+    prefit_passes: usize,
 }
 
 /// Ridge solutions from the spectral form for a block of the path's lambdas, with what their
@@ -271,6 +274,7 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
             lambdas_begun: 0,
             lambdas_after: None,
             ahead: None,
+            prefit_passes: 0,
         };
         let unpenalized: Vec<usize> = (0..p)
             .filter(|&j| s.usable[j] && !pen.is_penalized(j))
@@ -291,6 +295,7 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
                     s.newton_step(1.0, &[], false, NEWTON_MIN_CRAWL);
                 }
             }
+            s.prefit_passes = passes;
             s.refresh();
             s.full_gradient();
         }
@@ -1050,7 +1055,7 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
             if info.relative_gap <= tol || passes >= max_iter || thr < 1e-24 * null {
                 self.memory.solved(lambda);
                 return FitInfo {
-                    n_iter: passes,
+                    n_iter: passes + std::mem::take(&mut self.prefit_passes),
                     converged: info.relative_gap <= tol,
                     ..info
                 };
@@ -1112,8 +1117,8 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
             return None;
         }
         let info = self.certificate(lambda, false);
-        (info.relative_gap <= self.opts.tol).then_some(FitInfo {
-            n_iter: 0,
+        (info.relative_gap <= self.opts.tol).then(|| FitInfo {
+            n_iter: std::mem::take(&mut self.prefit_passes),
             converged: true,
             ..info
         })

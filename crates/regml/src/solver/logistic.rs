@@ -117,6 +117,9 @@ pub(crate) struct LogisticSolver<'a, D: Design> {
     thr: f64,
     /// The solutions at the last two lambdas (for the path predictor).
     memory: PathMemory,
+    /// Passes of the fits before the path (the intercept beside an offset, the unpenalized
+    /// features), reported with the first lambda's and then 0.
+    prefit_passes: usize,
 }
 
 impl<'a, D: Design> LogisticSolver<'a, D> {
@@ -180,11 +183,12 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
             anderson: Anderson::default(),
             thr: f64::INFINITY,
             memory: PathMemory::new(p),
+            prefit_passes: 0,
         };
         if intercept && offset.is_some() {
             // the intercept beside an offset has no closed form: Newton steps on it alone
             let thr = 2e-14 * s.loss().max(f64::MIN_POSITIVE);
-            s.fit_free(thr);
+            s.prefit_passes += s.fit_free(thr);
         }
         s.null_dev = 2.0 * s.loss();
         let unpenalized: Vec<usize> = (0..p)
@@ -192,7 +196,7 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
             .collect();
         if !unpenalized.is_empty() {
             s.add_to_working_set(&unpenalized);
-            s.fit_free(1e-14 * s.null_dev.max(f64::MIN_POSITIVE));
+            s.prefit_passes += s.fit_free(1e-14 * s.null_dev.max(f64::MIN_POSITIVE));
         }
         s.refresh(false);
         s.lambda_max = pen.lambda_max(&s.g);
@@ -210,8 +214,8 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
     /// [`FREE_FIT_REDUCTION`] of its value at the start; while it is not, the steps' inner
     /// accuracy tightens a hundredfold, down to `1e-16 thr`. This fit fixes `lambda_max`
     /// through the gradients it leaves, and on ill-conditioned designs a small step comes
-    /// long before small gradients.
-    fn fit_free(&mut self, thr: f64) {
+    /// long before small gradients. Returns the passes it took.
+    fn fit_free(&mut self, thr: f64) -> usize {
         let target = FREE_FIT_REDUCTION * self.free_violation();
         let floor = 1e-16 * thr;
         let mut thr = thr;
@@ -226,6 +230,7 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
                 thr *= 0.01;
             }
         }
+        passes
     }
 
     /// Largest violation of the optimality conditions of the working set at `lambda = 1`
@@ -1092,7 +1097,7 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
                 };
                 self.memory.solved(lambda);
                 return FitInfo {
-                    n_iter: passes,
+                    n_iter: passes + std::mem::take(&mut self.prefit_passes),
                     converged: info.relative_gap <= tol,
                     ..info
                 };

@@ -38,7 +38,9 @@ pub enum Certificate {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FitInfo {
     /// Coordinate-descent passes over the working set (all inner passes, all Newton steps);
-    /// 0 for a least-squares ridge `lambda` solved exactly from the path's spectral form.
+    /// none for a least-squares ridge `lambda` solved exactly from the path's spectral form.
+    /// The first `lambda` of a path also counts the passes of the fit of its unpenalized
+    /// features (and of a logistic intercept beside an offset) before the path.
     pub n_iter: usize,
     /// Primal objective `P(b)` in the solver's (standardized) units.
     pub primal: f64,
