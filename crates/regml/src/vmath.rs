@@ -159,6 +159,16 @@ pub fn sigmoid(x: f64) -> f64 {
     }
 }
 
+/// Slope of the logistic function, `sigmoid(x) (1 - sigmoid(x)) = e / (1 + e)^2` with
+/// `e = exp(-|x|)`: relatively accurate for every `x` (the product of a rounded `sigmoid(x)`
+/// and `1 - sigmoid(x)` is 0 from `x = 37` on); 0 only once `exp(-|x|)` underflows.
+#[inline(always)]
+pub fn sigmoid_slope(x: f64) -> f64 {
+    let e = exp(-x.abs());
+    let s = 1.0 / (1.0 + e);
+    e * s * s
+}
+
 /// `log(1 + exp(x))` given `p = sigmoid(x)`, with one logarithm: `-ln_1p(-p)` for `x <= 0`
 /// (where `p <= 1/2`), `x - ln_1p(p - 1)` above (where `p >= 1/2` and `p - 1` is exact);
 /// both keep the relative accuracy of `p`.
@@ -319,6 +329,24 @@ mod tests {
         assert_eq!(sigmoid(f64::INFINITY), 1.0);
         assert_eq!(sigmoid(f64::NEG_INFINITY), 0.0);
         assert!(sigmoid(f64::NAN).is_nan());
+    }
+
+    #[test]
+    fn sigmoid_slope_is_accurate_far_into_the_tails() {
+        let reference = |x: f64| {
+            let e = (-x.abs()).exp();
+            e / ((1.0 + e) * (1.0 + e))
+        };
+        let (e, x) = worst(sigmoid_slope, reference, &arguments(-800.0, 800.0));
+        assert!(e <= 4.0, "sigmoid_slope({x}): {e} ulps");
+        assert_eq!(sigmoid_slope(0.0), 0.25);
+        assert_eq!(sigmoid_slope(40.0), sigmoid_slope(-40.0));
+        // where the rounded product p (1 - p) is already 0
+        let p = sigmoid(40.0);
+        assert_eq!(p * (1.0 - p), 0.0);
+        assert!((sigmoid_slope(40.0) / (-40f64).exp() - 1.0).abs() < 1e-15);
+        assert_eq!(sigmoid_slope(f64::INFINITY), 0.0);
+        assert!(sigmoid_slope(f64::NAN).is_nan());
     }
 
     #[test]

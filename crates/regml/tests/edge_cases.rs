@@ -182,6 +182,39 @@ fn unpenalized_features_that_separate_the_classes_are_named() {
     );
 }
 
+/// Classes separated by unpenalized features: the fit of those features before the path
+/// drives their coefficients out until the loss meets its tolerance. Newton steps do so in
+/// a few hundred passes as long as their curvatures follow `p (1 - p)` far into the tails;
+/// floored at `1e-10` of the weight, they crawled until `max_iter` ran out.
+#[test]
+fn classes_separated_by_unpenalized_features_are_fitted_in_few_passes() {
+    let (x, _) = common::simulate(300, 30, 0.3, 3, 3.0, 11);
+    let y: Array1<f64> = x
+        .rows()
+        .into_iter()
+        .map(|r| f64::from(u8::from(r[0] - 0.5 * r[1] + 0.3 * r[2] > 0.1)))
+        .collect();
+    let mut pf = vec![1.0; 30];
+    pf[..3].fill(0.0);
+    let params = ElasticNetParams {
+        penalty_factor: Some(pf),
+        ..ElasticNetParams::logistic(0.5)
+    };
+    let path = fit_path(x.view(), y.view(), None, &params).unwrap();
+    // the first lambda's passes include those of the fit before the path: 229 here, and
+    // 100001 (max_iter ran out) with the floor at 1e-10
+    let passes: usize = path.info.iter().map(|i| i.n_iter).sum();
+    assert!(passes <= 1000, "{passes} passes");
+    assert!(path.info.iter().all(|i| i.converged), "{:?}", path.warnings);
+    assert!(
+        path.warnings
+            .iter()
+            .any(|w| w.contains("unpenalized features and the intercept alone separate")),
+        "{:?}",
+        path.warnings
+    );
+}
+
 #[test]
 fn integer_weights_equal_row_repetition() {
     for family in [Family::Gaussian, Family::Binomial] {
