@@ -917,9 +917,9 @@ fn a_crawling_ridge_path_is_finished_from_its_spectral_form() {
 /// ones eliminated (a Schur complement of the Gram matrix in the features form, their
 /// columns projected out in the rows form). By coordinate descent and Newton steps alone
 /// these paths took 2849 and 658 passes; with the spectral form 50 and 10 (those of the
-/// lambdas before it is formed; every later lambda is solved from it), besides the 101 of the
-/// least-squares fit of the unpenalized features before the path, which the first lambda
-/// counts.
+/// lambdas before it is formed; every later lambda is solved from it), besides the 92 and 42
+/// of the least-squares fit of the unpenalized features before the path (a Newton step after
+/// as many passes as there are such features), which the first lambda counts.
 #[test]
 fn a_crawling_ridge_path_with_unpenalized_features_is_finished_from_its_spectral_form() {
     check_spectral_ridge_paths(true, 200);
@@ -1172,7 +1172,9 @@ fn unpenalized_powers_path(mode: GaussianMode) -> (regml::LinearPath, usize) {
 /// come from `X'X` (the block's condition number squared), then still left two lambdas at
 /// relative gaps near 8e-6 after `max_iter` passes each (200399 in all); after 1000 passes
 /// at one lambda it now continues the path in naive mode, and every lambda converges (1320
-/// passes).
+/// passes). These counts leave out the least-squares fit of the unpenalized features before
+/// the path; counted with the first lambda, it took 101 passes more, and 11 since its first
+/// Newton step comes after as many passes as there are such features.
 #[test]
 fn ill_conditioned_unpenalized_features_are_solved_by_newton_steps() {
     let (path, passes) = unpenalized_powers_path(GaussianMode::Naive);

@@ -281,17 +281,20 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
             .collect();
         if !unpenalized.is_empty() {
             s.add_to_working_set(&unpenalized);
-            // least-squares fit of the unpenalized features alone (lambda is irrelevant); on
-            // an ill-conditioned block coordinate descent crawls, and every NEWTON_CRAWL
-            // passes a Newton step solves on the block directly
+            // least-squares fit of the unpenalized features alone (lambda is irrelevant): a
+            // Newton step solves on the block directly once the passes have cost about as
+            // much (|F| passes of n |F| against n |F|^2 for its system), and again every
+            // NEWTON_CRAWL passes while an ill-conditioned block makes coordinate descent
+            // crawl
             let thr = 1e-14 * s.yty.max(f64::MIN_POSITIVE);
+            let first_newton = unpenalized.len().clamp(1, NEWTON_CRAWL);
             let mut passes = 0;
             while passes < s.opts.max_iter {
                 passes += 1;
                 if s.pass(1.0, false) < thr {
                     break;
                 }
-                if s.newton && passes % NEWTON_CRAWL == 0 {
+                if s.newton && (passes == first_newton || passes % NEWTON_CRAWL == 0) {
                     s.newton_step(1.0, &[], false, NEWTON_MIN_CRAWL);
                 }
             }
