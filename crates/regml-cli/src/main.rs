@@ -216,6 +216,10 @@ struct CvCmd {
     /// Column with each row's fold (integers 1..K, as cv.glmnet's foldid; overrides --folds)
     #[arg(long, value_name = "COLUMN")]
     foldid: Option<String>,
+    /// Binomial: draw the folds ignoring the classes, as cv.glmnet does (by default each fold
+    /// holds both classes in the proportions of the data, as scikit-learn's StratifiedKFold)
+    #[arg(long)]
+    no_stratify: bool,
     /// Loss: mse, mae, deviance, class, auc (default: mse / deviance)
     #[arg(long)]
     measure: Option<Measure>,
@@ -600,6 +604,7 @@ fn run_cv(cmd: CvCmd) -> Result<()> {
         nfolds: cmd.folds,
         seed: cmd.seed,
         foldid,
+        stratify: !cmd.no_stratify,
         measure: cmd.measure,
         keep: cmd.keep,
     };

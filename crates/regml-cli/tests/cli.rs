@@ -773,3 +773,44 @@ fn an_offset_is_fitted_and_needed_again_for_prediction() {
         "bad.csv:3:3",
     );
 }
+
+/// Binomial `cv` draws its folds within each class (each of 5 folds gets 1 or 2 of the 8
+/// positives, 6 or 7 of the 32 negatives); `--no-stratify` draws them ignoring the labels.
+#[test]
+fn binomial_cv_folds_are_stratified_unless_asked_not_to() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("imbalanced.csv");
+    let mut s = String::from("a,b,y\n");
+    for i in 0..40 {
+        let positive = i % 5 == 2;
+        let a = i as f64 * 0.1 + if positive { 1.0 } else { 0.0 };
+        s.push_str(&format!("{a},{},{}\n", (i * 7) % 11, u8::from(positive)));
+    }
+    std::fs::write(&data, s).unwrap();
+    let d = data.to_str().unwrap();
+    let args = [
+        "cv", "--data", d, "--target", "y", "--family", "binomial", "--folds", "5",
+    ];
+    let folds = |v: &serde_json::Value| -> Vec<usize> {
+        v["foldid"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f.as_u64().unwrap() as usize - 1)
+            .collect()
+    };
+    let (v, _) = run_json(&args);
+    let stratified = folds(&v);
+    for k in 0..5 {
+        let positives = (0..40)
+            .filter(|&i| stratified[i] == k && i % 5 == 2)
+            .count();
+        let all = (0..40).filter(|&i| stratified[i] == k).count();
+        assert!(
+            (1..=2).contains(&positives) && all == 8,
+            "fold {k}: {stratified:?}"
+        );
+    }
+    let (v, _) = run_json(&[&args[..], &["--no-stratify"]].concat());
+    assert_ne!(folds(&v), stratified);
+}

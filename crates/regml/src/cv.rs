@@ -98,8 +98,15 @@ pub struct CvParams {
     pub nfolds: usize,
     /// Seed of the fold assignment.
     pub seed: u64,
-    /// User-given fold of each row (values `0..K`); overrides `nfolds` and `seed`.
+    /// User-given fold of each row (values `0..K`); overrides `nfolds`, `seed` and
+    /// `stratify`.
     pub foldid: Option<Vec<usize>>,
+    /// Binomial: draw the folds within each class (see [`make_stratified_folds`]), so that
+    /// every fold holds both classes in the proportions of the data, as scikit-learn's
+    /// `StratifiedKFold` does for classifiers (default true). `false` draws them ignoring the
+    /// labels, as cv.glmnet does ([`make_folds`]). Least squares always uses `make_folds`.
+    #[serde(default = "stratify_default")]
+    pub stratify: bool,
     /// Loss; `None` picks [`Measure::default_for`].
     pub measure: Option<Measure>,
     /// Keep the prevalidated predictions in [`CvResult::preval`] (cv.glmnet's `keep`). They
@@ -114,10 +121,16 @@ impl Default for CvParams {
             nfolds: 10,
             seed: 0,
             foldid: None,
+            stratify: true,
             measure: None,
             keep: false,
         }
     }
+}
+
+/// Serde default of [`CvParams::stratify`].
+fn stratify_default() -> bool {
+    true
 }
 
 /// Result of [`cv_path`].
@@ -160,6 +173,27 @@ pub fn make_folds(n: usize, k: usize, seed: u64) -> Vec<usize> {
     let mut f: Vec<usize> = (0..n).map(|i| i % k).collect();
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     f.shuffle(&mut rng);
+    f
+}
+
+/// Assigns rows to `k` folds within each class: `classes[i]` is row `i`'s class. The rows of
+/// each class (classes in increasing order) are shuffled by a seeded ChaCha8 and dealt to
+/// folds `0, 1, .., k-1, 0, 1, ..`, each class continuing where the one before it stopped.
+/// A class of `m` rows thus puts `floor(m / k)` or `ceil(m / k)` rows in every fold, and
+/// the folds' sizes differ by at most one, as with [`make_folds`].
+pub fn make_stratified_folds(classes: &[usize], k: usize, seed: u64) -> Vec<usize> {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let mut order: Vec<usize> = (0..classes.len()).collect();
+    order.sort_by_key(|&i| classes[i]);
+    let mut f = vec![0; classes.len()];
+    let mut dealt = 0;
+    for rows in order.chunk_by_mut(|&a, &b| classes[a] == classes[b]) {
+        rows.shuffle(&mut rng);
+        for &i in rows.iter() {
+            f[i] = dealt % k;
+            dealt += 1;
+        }
+    }
     f
 }
 
@@ -294,7 +328,13 @@ pub fn cv_path_observed(
                     format!("must not exceed the number of rows ({n})"),
                 ));
             }
-            make_folds(n, cv.nfolds, cv.seed)
+            if cv.stratify && params.family == Family::Binomial {
+                // labels other than 0 and 1 are rejected by the fits' input checks
+                let classes: Vec<usize> = y.iter().map(|&v| usize::from(v > 0.5)).collect();
+                make_stratified_folds(&classes, cv.nfolds, cv.seed)
+            } else {
+                make_folds(n, cv.nfolds, cv.seed)
+            }
         }
     };
     let nfolds = foldid.iter().copied().max().unwrap_or(0) + 1;
@@ -627,6 +667,31 @@ mod tests {
         let auc = [0.5, 0.7, 0.9, 0.9, 0.8];
         assert_eq!(select_lambdas(&auc, &[0.25; 5], true).unwrap(), (2, 1));
         assert_eq!(select_lambdas(&auc, &[0.05; 5], true).unwrap(), (2, 2));
+    }
+
+    #[test]
+    fn stratified_folds_keep_each_class_balanced_and_are_seeded() {
+        // 23 rows of class 0 and 7 of class 1, interleaved
+        let classes: Vec<usize> = (0..30).map(|i| usize::from(i % 4 == 1 && i < 28)).collect();
+        assert_eq!(classes.iter().sum::<usize>(), 7);
+        let f = make_stratified_folds(&classes, 5, 7);
+        let mut c = [[0; 2]; 5];
+        f.iter().zip(&classes).for_each(|(&k, &y)| c[k][y] += 1);
+        for fold in c {
+            assert!(
+                (4..=5).contains(&fold[0]) && (1..=2).contains(&fold[1]),
+                "{c:?}"
+            );
+            assert_eq!(fold[0] + fold[1], 6, "{c:?}");
+        }
+        assert_eq!(f, make_stratified_folds(&classes, 5, 7));
+        assert_ne!(f, make_stratified_folds(&classes, 5, 8));
+        // one class: the folds of make_folds' sizes
+        let mut c = [0; 4];
+        make_stratified_folds(&[3; 10], 4, 1)
+            .iter()
+            .for_each(|&k| c[k] += 1);
+        assert_eq!(c, [3, 3, 2, 2]);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! per fold, and the fits themselves unchanged by observing them. Cross-validation over
 //! several alphas on one set of folds (scikit-learn's `ElasticNetCV` over `l1_ratio`).
 //! Prevalidated predictions (cv.glmnet's `fit.preval`). Predictions of a model fitted with
-//! an offset.
+//! an offset. Logistic folds stratified by class.
 
 mod common;
 
@@ -266,4 +266,50 @@ fn a_model_fitted_with_an_offset_predicts_with_the_rows_offsets_only() {
     assert!(plain
         .predict_with_offset(x.view(), 0, Some(o.view()))
         .is_err());
+}
+
+/// Logistic cross-validation draws its folds within each class by default: with two
+/// positives among 12 rows and 4 folds, every fold's training rows hold a positive, whatever
+/// the seed. Drawn ignoring the classes (`stratify: false`, cv.glmnet's folds), some seeds
+/// put both positives in one fold, whose training rows then have a single class.
+#[test]
+fn logistic_folds_are_stratified_by_class() {
+    let (x, _) = common::simulate(12, 3, 0.2, 2, 3.0, 4);
+    let mut y = ndarray::Array1::<f64>::zeros(12);
+    y[2] = 1.0;
+    y[9] = 1.0;
+    let params = ElasticNetParams {
+        nlambda: 10,
+        ..ElasticNetParams::logistic(1.0)
+    };
+    let mut unstratified_failures = 0;
+    for seed in 0..20 {
+        let cv = CvParams {
+            nfolds: 4,
+            seed,
+            ..CvParams::default()
+        };
+        let r = cv_path(x.view(), y.view(), None, &params, &cv).expect("stratified folds");
+        assert_ne!(r.foldid[2], r.foldid[9], "seed {seed}: {:?}", r.foldid);
+        let plain = CvParams {
+            stratify: false,
+            ..cv
+        };
+        match cv_path(x.view(), y.view(), None, &params, &plain) {
+            Ok(r) => assert_ne!(r.foldid[2], r.foldid[9]),
+            Err(e) => {
+                assert!(e.to_string().contains("single class"), "{e}");
+                unstratified_failures += 1;
+            }
+        }
+    }
+    assert!(unstratified_failures > 0);
+    // least squares: the labels play no part
+    let cv = CvParams {
+        nfolds: 4,
+        seed: 5,
+        ..CvParams::default()
+    };
+    let ls = cv_path(x.view(), y.view(), None, &ElasticNetParams::lasso(), &cv).expect("cv");
+    assert_eq!(ls.foldid, regml::cv::make_folds(12, 4, 5));
 }

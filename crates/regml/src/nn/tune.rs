@@ -1,6 +1,7 @@
 //! Hyper-parameter search for networks: grid or random search over L1, L2, dropout, weight
-//! decay and learning rate, scored by k-fold cross-validation (folds from
-//! [`crate::cv::make_folds`], as for the linear models) or a validation split.
+//! decay and learning rate, scored by k-fold cross-validation (folds drawn within each class
+//! for class targets, [`crate::cv::make_stratified_folds`], as scikit-learn's search does for
+//! classifiers; [`crate::cv::make_folds`] otherwise) or a validation split.
 
 use super::train::{evaluate, Dataset, Monitor};
 use super::Real;
@@ -188,8 +189,21 @@ impl SearchSpace {
 pub enum Validation {
     /// Train on a shuffled `1 - fraction`, score on the rest.
     Split(f64),
-    /// k-fold cross-validation (mean and standard error over folds).
+    /// k-fold cross-validation (mean and standard error over folds); with class targets the
+    /// folds are drawn within each class.
     KFold(usize),
+}
+
+/// Each row's fold among `k`: drawn within each class for class targets
+/// ([`crate::cv::make_stratified_folds`]), else [`crate::cv::make_folds`].
+fn fold_ids<F>(y: &super::Targets<F>, k: usize, seed: u64) -> Vec<usize> {
+    match y {
+        super::Targets::Classes { labels, .. } => {
+            let classes: Vec<usize> = labels.iter().map(|&c| c as usize).collect();
+            crate::cv::make_stratified_folds(&classes, k, seed)
+        }
+        super::Targets::Values(v) => crate::cv::make_folds(v.nrows(), k, seed),
+    }
 }
 
 /// Score of one candidate.
@@ -231,7 +245,7 @@ pub fn search<F: Real>(
             if k < 2 || k > n {
                 return Err(Error::param("folds", k, format!("must lie in 2..={n}")));
             }
-            let fold = crate::cv::make_folds(n, k, seed);
+            let fold = fold_ids(&data.y, k, seed);
             (0..k)
                 .map(|f| {
                     (
@@ -288,4 +302,30 @@ pub fn best_trial(trials: &[Trial]) -> Option<usize> {
         .filter(|(_, t)| t.val_loss.is_finite())
         .min_by(|a, b| a.1.val_loss.total_cmp(&b.1.val_loss))
         .map(|(i, _)| i)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nn::Targets;
+
+    #[test]
+    fn class_targets_get_folds_drawn_within_each_class() {
+        // 40 rows of three classes (24, 12, 4), in blocks
+        let labels: Vec<u32> = (0..40)
+            .map(|i| u32::from(i >= 24) + u32::from(i >= 36))
+            .collect();
+        let y = Targets::<f64>::Classes {
+            labels: labels.clone(),
+            n_classes: 3,
+        };
+        let fold = fold_ids(&y, 4, 9);
+        let mut counts = [[0; 3]; 4];
+        fold.iter()
+            .zip(&labels)
+            .for_each(|(&f, &c)| counts[f][c as usize] += 1);
+        assert_eq!(counts, [[6, 3, 1]; 4]);
+        let values = Targets::Values(ndarray::Array2::<f64>::zeros((40, 1)));
+        assert_eq!(fold_ids(&values, 4, 9), crate::cv::make_folds(40, 4, 9));
+    }
 }
