@@ -21,6 +21,10 @@ pub struct DataArgs {
     /// Name of a column of non-negative observation weights
     #[arg(long, value_name = "COLUMN")]
     pub weights: Option<String>,
+    /// Binomial only: `balanced` multiplies each row's weight by n / (2 n_c), n_c the rows of
+    /// its class, so that both classes weigh the same (scikit-learn's class_weight)
+    #[arg(long, value_name = "MODE", value_parser = ["balanced"])]
+    pub class_weight: Option<String>,
     /// Binomial only: the label counted as class 1 (all others are class 0)
     #[arg(long, value_name = "LABEL")]
     pub positive: Option<String>,
@@ -154,6 +158,9 @@ pub fn load(args: &DataArgs, family: Option<Family>, extra: &[&str]) -> Result<L
     if family == Family::Gaussian && args.positive.is_some() {
         bail!("--positive picks class 1 of a binomial model: add --family binomial");
     }
+    if family == Family::Gaussian && args.class_weight.is_some() {
+        bail!("--class-weight weighs the classes of a binomial model: add --family binomial");
+    }
     let labels = label_texts(&table, ti);
     let (y, classes) = match family {
         Family::Gaussian => (Array1::from(table.numeric(ti)?.to_vec()), None),
@@ -210,6 +217,13 @@ pub fn load(args: &DataArgs, family: Option<Family>, extra: &[&str]) -> Result<L
     if feature_names.is_empty() {
         bail!("{source}: no feature columns besides the target");
     }
+    let weights = match args.class_weight {
+        Some(_) => Some(
+            regml::linear::balanced_class_weights(y.view(), weights.as_ref().map(|w| w.view()))
+                .with_context(|| format!("{source}: --class-weight balanced"))?,
+        ),
+        None => weights,
+    };
     Ok(Loaded {
         x,
         y,

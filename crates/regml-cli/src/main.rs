@@ -793,6 +793,7 @@ fn run_predict(cmd: PredictCmd) -> Result<()> {
         dataset: cmd.dataset.clone(),
         target: None,
         weights: None,
+        class_weight: None,
         positive: None,
         offset: None,
     };

@@ -415,6 +415,7 @@ fn nn_table(d: &NnData) -> Result<(Table, String, String, DataArgs)> {
         dataset: d.dataset.clone(),
         target: Some(target.clone()),
         weights: None,
+        class_weight: None,
         positive: None,
         offset: None,
     };
@@ -972,6 +973,7 @@ fn run_predict(c: PredictCmd) -> Result<()> {
             dataset: c.dataset.clone(),
             target: None,
             weights: None,
+            class_weight: None,
             positive: None,
             offset: None,
         };

@@ -814,3 +814,57 @@ fn binomial_cv_folds_are_stratified_unless_asked_not_to() {
     let (v, _) = run_json(&[&args[..], &["--no-stratify"]].concat());
     assert_ne!(folds(&v), stratified);
 }
+
+/// `--class-weight balanced` (scikit-learn's class_weight): the path is the one fitted with a
+/// weights column holding `w_i n / (2 n_c)`; least squares refuses it.
+#[test]
+fn balanced_class_weights_equal_the_explicit_weights() {
+    let dir = tempfile::tempdir().unwrap();
+    let (plain, weighted) = (dir.path().join("p.csv"), dir.path().join("w.csv"));
+    let (mut p, mut w) = (String::from("a,b,y,w0\n"), String::from("a,b,y,wb\n"));
+    // 10 positives among 40 rows; given weights 1 or 2
+    for i in 0..40 {
+        let positive = i % 4 == 1;
+        let a = i as f64 * 0.1 + if positive { 1.5 } else { 0.0 };
+        let b = (i * 7) % 11;
+        let w0 = 1 + i % 2;
+        let wb = f64::from(w0) * if positive { 40.0 / 20.0 } else { 40.0 / 60.0 };
+        let y = u8::from(positive);
+        p.push_str(&format!("{a},{b},{y},{w0}\n"));
+        w.push_str(&format!("{a},{b},{y},{wb}\n"));
+    }
+    std::fs::write(&plain, p).unwrap();
+    std::fs::write(&weighted, w).unwrap();
+    let common = ["--target", "y", "--family", "binomial", "--nlambda", "20"];
+    let (balanced, _) = run_json(
+        &[
+            &["path", "--data", plain.to_str().unwrap()][..],
+            &common,
+            &["--weights", "w0", "--class-weight", "balanced"],
+        ]
+        .concat(),
+    );
+    let (explicit, _) = run_json(
+        &[
+            &["path", "--data", weighted.to_str().unwrap()][..],
+            &common,
+            &["--weights", "wb"],
+        ]
+        .concat(),
+    );
+    for key in ["lambdas", "intercepts", "coefficients", "dev_ratio"] {
+        assert_eq!(balanced[key], explicit[key], "{key}");
+    }
+    fails_with(
+        &[
+            "path",
+            "--data",
+            plain.to_str().unwrap(),
+            "--target",
+            "y",
+            "--class-weight",
+            "balanced",
+        ],
+        "--class-weight weighs the classes of a binomial model",
+    );
+}

@@ -599,6 +599,63 @@ pub(crate) fn solver_penalty(params: &ElasticNetParams, prep: &Prepared) -> Resu
     Ok(pen)
 }
 
+/// Observation weights that balance the two classes of a binomial response, as
+/// scikit-learn's `class_weight = "balanced"`: row `i` of class `c` gets
+/// `w_i * n / (2 n_c)`, where `n` counts the rows of positive weight `w_i` (all rows without
+/// `weights`, `w_i = 1`) and `n_c` those of class `c`. Each class then carries half of the
+/// rows' count in weight. Labels must be 0 or 1, and both classes need a row of positive
+/// weight.
+pub fn balanced_class_weights(
+    y: ArrayView1<f64>,
+    weights: Option<ArrayView1<f64>>,
+) -> Result<Array1<f64>> {
+    let w: Array1<f64> = match weights {
+        Some(w) if w.len() != y.len() => {
+            return Err(Error::ShapeMismatch {
+                op: "weights",
+                expected: format!("{} weights", y.len()),
+                got: format!("{}", w.len()),
+            })
+        }
+        Some(w) => w.to_owned(),
+        None => Array1::ones(y.len()),
+    };
+    if let Some((row, v)) = w
+        .iter()
+        .enumerate()
+        .find(|(_, v)| !(**v >= 0.0 && v.is_finite()))
+    {
+        return Err(Error::InvalidData(format!(
+            "weights must be finite and non-negative; row {row} has {v}"
+        )));
+    }
+    let mut counts = [0usize; 2];
+    for (row, (&v, &wi)) in y.iter().zip(&w).enumerate() {
+        let class = match v {
+            0.0 => 0,
+            1.0 => 1,
+            _ => {
+                return Err(Error::InvalidData(format!(
+                    "binomial labels must be 0 or 1; row {row} has {v}"
+                )))
+            }
+        };
+        counts[class] += usize::from(wi > 0.0);
+    }
+    if counts.contains(&0) {
+        return Err(Error::InvalidData(
+            "the target has a single class (with positive weight): classes cannot be balanced"
+                .into(),
+        ));
+    }
+    let n = (counts[0] + counts[1]) as f64;
+    let scale = [n / (2.0 * counts[0] as f64), n / (2.0 * counts[1] as f64)];
+    Ok(w.iter()
+        .zip(y)
+        .map(|(&wi, &v)| wi * scale[usize::from(v == 1.0)])
+        .collect())
+}
+
 /// The decreasing `lambda` sequence: the user's (sorted), or glmnet's geometric grid
 /// `lambda_k = lambda_max * ratio^(k/(nlambda-1))`, `k = 0..nlambda-1`.
 pub fn lambda_grid(params: &ElasticNetParams, lambda_max: f64, n: usize, p: usize) -> Vec<f64> {
@@ -1431,6 +1488,29 @@ pub fn lambda_max(
 mod tests {
     use super::*;
     use crate::solver::Certificate;
+
+    #[test]
+    fn balanced_class_weights_give_both_classes_the_same_weight() {
+        let y = ndarray::arr1(&[0.0, 0.0, 0.0, 1.0]);
+        let w = balanced_class_weights(y.view(), None).unwrap();
+        assert_eq!(w.to_vec(), vec![4.0 / 6.0, 4.0 / 6.0, 4.0 / 6.0, 2.0]);
+        // a row of weight 0 is not counted; the others keep their weights as factors
+        let given = ndarray::arr1(&[1.0, 0.0, 2.0, 1.0]);
+        let w = balanced_class_weights(y.view(), Some(given.view())).unwrap();
+        assert_eq!(w.to_vec(), vec![0.75, 0.0, 1.5, 1.5]);
+        let bad = |y: &[f64], w: Option<&[f64]>| {
+            let y = ndarray::arr1(y);
+            let w = w.map(ndarray::arr1);
+            balanced_class_weights(y.view(), w.as_ref().map(|w| w.view()))
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(bad(&[0.0, 2.0], None).contains("row 1 has 2"));
+        assert!(bad(&[1.0, 1.0], None).contains("single class"));
+        assert!(bad(&[0.0, 1.0], Some(&[1.0, 0.0])).contains("single class"));
+        assert!(bad(&[0.0, 1.0], Some(&[1.0, -1.0])).contains("row 1 has -1"));
+        assert!(bad(&[0.0, 1.0], Some(&[1.0])).contains("weights"));
+    }
 
     /// A path solver whose explained deviance follows a given sequence, recording what the
     /// path tells it about the lambdas to come.
