@@ -61,6 +61,7 @@ def main():
         ("--dfmax", lambda: rng.choice(["0", "1", "3"])),
         ("--pmax", lambda: rng.choice(["0", "1", "3"])),
         ("--exclude", lambda: rng.choice(["x0", "x0,x1", "y"])),
+        ("--class-weight", lambda: rng.choice(["balanced", "none"])),
     ]
     cv_options = [
         ("--folds", lambda: rng.choice(["2", "3", "10", "1", "500"])),
@@ -68,6 +69,7 @@ def main():
         ("--measure", lambda: rng.choice(["mse", "mae", "deviance", "class", "auc"])),
         ("--foldid", lambda: "f"),
         ("--alphas", lambda: rng.choice(["0,1", "0.5,1", "1"])),
+        ("--no-stratify", None),
     ]
     failures = 0
     work = tempfile.mkdtemp(prefix="regml-fuzz-")
@@ -99,7 +101,7 @@ def main():
                 args += [name] + ([value()] if value else [])
             if command == "cv":
                 for name, value in rng.sample(cv_options, rng.randint(0, 3)):
-                    args += [name, value()]
+                    args += [name] + ([value()] if value else [])
             if command == "fit" and "--lambda" not in args:
                 args += ["--lambda", rng.choice(["0.1", "1e-3"])]
             args += ["--json", out]
