@@ -331,6 +331,20 @@ pub fn cv_path_observed(
             if cv.stratify && params.family == Family::Binomial {
                 // labels other than 0 and 1 are rejected by the fits' input checks
                 let classes: Vec<usize> = y.iter().map(|&v| usize::from(v > 0.5)).collect();
+                // a class of one row leaves the fold that holds it with a single class to
+                // train on (a class of two or more has a row outside every fold)
+                let rows_of = |c: usize| {
+                    classes
+                        .iter()
+                        .zip(&w_raw)
+                        .filter(|(&k, &w)| k == c && w > 0.0)
+                        .count()
+                };
+                if let Some(c) = (0..2).find(|&c| rows_of(c) == 1) {
+                    return Err(Error::InvalidData(format!(
+                        "class {c} has a single row of positive weight: the fold that holds it                          would train on the other class alone; cross-validation needs at least                          two rows of each class"
+                    )));
+                }
                 make_stratified_folds(&classes, cv.nfolds, cv.seed)
             } else {
                 make_folds(n, cv.nfolds, cv.seed)

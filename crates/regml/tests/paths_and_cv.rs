@@ -271,7 +271,8 @@ fn a_model_fitted_with_an_offset_predicts_with_the_rows_offsets_only() {
 /// Logistic cross-validation draws its folds within each class by default: with two
 /// positives among 12 rows and 4 folds, every fold's training rows hold a positive, whatever
 /// the seed. Drawn ignoring the classes (`stratify: false`, cv.glmnet's folds), some seeds
-/// put both positives in one fold, whose training rows then have a single class.
+/// put both positives in one fold, whose training rows then have a single class. A class of
+/// one row is an error that says so.
 #[test]
 fn logistic_folds_are_stratified_by_class() {
     let (x, _) = common::simulate(12, 3, 0.2, 2, 3.0, 4);
@@ -304,6 +305,13 @@ fn logistic_folds_are_stratified_by_class() {
         }
     }
     assert!(unstratified_failures > 0);
+    // one positive: no set of folds can work, and the error says why
+    let mut single = y.clone();
+    single[9] = 0.0;
+    let e = cv_path(x.view(), single.view(), None, &params, &CvParams::default())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("class 1 has a single row"), "{e}");
     // least squares: the labels play no part
     let cv = CvParams {
         nfolds: 4,
