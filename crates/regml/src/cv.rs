@@ -342,7 +342,9 @@ pub fn cv_path_observed(
                 };
                 if let Some(c) = (0..2).find(|&c| rows_of(c) == 1) {
                     return Err(Error::InvalidData(format!(
-                        "class {c} has a single row of positive weight: the fold that holds it                          would train on the other class alone; cross-validation needs at least                          two rows of each class"
+                        "class {c} has a single row of positive weight: the fold that holds it \
+                         would train on the other class alone; cross-validation needs at least \
+                         two rows of each class"
                     )));
                 }
                 make_stratified_folds(&classes, cv.nfolds, cv.seed)

@@ -311,7 +311,10 @@ fn logistic_folds_are_stratified_by_class() {
     let e = cv_path(x.view(), single.view(), None, &params, &CvParams::default())
         .unwrap_err()
         .to_string();
-    assert!(e.contains("class 1 has a single row"), "{e}");
+    assert!(
+        e.contains("class 1 has a single row of positive weight: the fold that holds it would"),
+        "{e}"
+    );
     // least squares: the labels play no part
     let cv = CvParams {
         nfolds: 4,
