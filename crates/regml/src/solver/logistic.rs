@@ -105,6 +105,10 @@ pub(crate) struct LogisticSolver<'a, D: Design> {
     lipw: Vec<f64>,
     r0: Vec<f64>,
     scratch: Vec<f64>,
+    /// Row blocks of `sqrt(V) X_C` for weighted Gram products (up to
+    /// [`COV_BLOCK_NUMBERS`]); kept apart from `scratch`, which trades places with
+    /// `n`-vectors, so that a product does not allocate (and page in) its block afresh.
+    gram_scratch: Vec<f64>,
     /// `H_AA` and the system of a direct solve on the active set (see `try_active_solve`).
     solve_buffers: (Vec<f64>, Vec<f64>),
     /// Per-row terms of the loss, the line search and the dual objective.
@@ -178,6 +182,7 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
             lipw: vec![0.0; p],
             r0: vec![0.0; n],
             scratch: Vec::new(),
+            gram_scratch: Vec::new(),
             solve_buffers: (Vec::new(), Vec::new()),
             terms: vec![0.0; n],
             last_step_passes: 0,
@@ -475,7 +480,7 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
     /// `X_C' V X_C` for the dense columns `cols` (see [`weighted_gram`]) at the current
     /// curvatures `v`.
     fn weighted_gram(&mut self, cols: &[&[f64]]) -> Vec<f64> {
-        weighted_gram(cols, &self.v, &mut self.scratch)
+        weighted_gram(cols, &self.v, &mut self.gram_scratch)
     }
 
     /// `X_C' V X_C` for the columns `feats` of any design (row-major, symmetric), one column
@@ -638,7 +643,9 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
                     .map(|&j| x.dense_col(j))
                     .collect::<Option<Vec<&[f64]>>>()
                 {
-                    Some(cols) => weighted_gram_into(&cols, &self.v, &mut self.scratch, &mut h),
+                    Some(cols) => {
+                        weighted_gram_into(&cols, &self.v, &mut self.gram_scratch, &mut h)
+                    }
                     None => h = self.weighted_gram_by_columns(&feats),
                 }
                 let m = feats.iter().map(|&j| x.col_dot(j, &self.v)).collect();
