@@ -1070,6 +1070,10 @@ pub(crate) fn fit_prepared(
             ));
         }
     }
+    // a converged fit whose unpenalized coefficients the rows cannot determine is one of many
+    if let Some(a) = undetermined.filter(|_| infos.iter().all(|i| i.converged)) {
+        warnings.push(a);
+    }
     let mut coefs = Array2::zeros((out_coefs.len(), p));
     for (k, row) in out_coefs.iter().enumerate() {
         coefs.row_mut(k).assign(&ArrayView1::from(row.as_slice()));

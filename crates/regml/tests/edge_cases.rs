@@ -111,10 +111,14 @@ fn separable_classes_give_finite_coefficients_and_a_warning() {
     assert!(path.info.iter().all(|i| i.converged), "{:?}", path.info);
 }
 
+/// More unpenalized features than rows: their least-squares fit is one of many. The warnings
+/// say so, as advice to a lambda that did not converge (here, one pass each) and on their own
+/// when every lambda converged. With few unpenalized features, a fit stopped by `max_iter`
+/// advises more passes instead.
 #[test]
-fn non_convergence_with_more_unpenalized_features_than_rows_says_so() {
+fn more_unpenalized_features_than_rows_are_reported() {
     let (x, y) = common::simulate(12, 20, 0.3, 3, 3.0, 5);
-    let warnings = |free: usize| {
+    let fit = |free: usize| {
         let mut pf = vec![1.0; 20];
         pf[..free].fill(0.0);
         let mut params = ElasticNetParams {
@@ -122,23 +126,43 @@ fn non_convergence_with_more_unpenalized_features_than_rows_says_so() {
             lambda: Some(vec![0.5, 0.1]),
             ..ElasticNetParams::default()
         };
-        // one pass per lambda: the fits stop unconverged and the warnings give advice
+        // one pass per lambda
         params.solver.max_iter = 1;
-        let path = fit_path(x.view(), y.view(), None, &params).unwrap();
-        assert!(path.info.iter().any(|i| !i.converged));
-        path.warnings
+        fit_path(x.view(), y.view(), None, &params).unwrap()
     };
-    let w = warnings(14);
+    // with every lambda converged (a lambda on the fit of the unpenalized features alone)
+    let mut pf = vec![1.0; 20];
+    pf[..14].fill(0.0);
+    let params = ElasticNetParams {
+        penalty_factor: Some(pf),
+        lambda: Some(vec![1e3]),
+        ..ElasticNetParams::default()
+    };
+    let path = fit_path(x.view(), y.view(), None, &params).unwrap();
+    assert!(path.info.iter().all(|i| i.converged), "{:?}", path.info);
     assert!(
-        w.iter().any(|m| m.contains(
+        path.warnings
+            .iter()
+            .any(|m| m.contains("14 features are unpenalized") && m.contains("not unique")),
+        "{:?}",
+        path.warnings
+    );
+    let path = fit(14);
+    assert!(path.info.iter().any(|i| !i.converged), "{:?}", path.info);
+    assert!(
+        path.warnings.iter().any(|m| m.contains(
             "14 features are unpenalized (penalty factor 0) besides the intercept and only 12 rows"
         )),
-        "{w:?}"
+        "{:?}",
+        path.warnings
     );
-    let w = warnings(3);
+    let path = fit(3);
+    assert!(path.info.iter().any(|i| !i.converged), "{:?}", path.info);
     assert!(
-        w.iter().all(|m| !m.contains("unpenalized")) && w.iter().any(|m| m.contains("max_iter")),
-        "{w:?}"
+        path.warnings.iter().all(|m| !m.contains("unpenalized"))
+            && path.warnings.iter().any(|m| m.contains("max_iter")),
+        "{:?}",
+        path.warnings
     );
 }
 
