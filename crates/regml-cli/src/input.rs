@@ -22,7 +22,8 @@ pub struct DataArgs {
     #[arg(long, value_name = "COLUMN")]
     pub weights: Option<String>,
     /// Binomial only: `balanced` multiplies each row's weight by n / (2 n_c), n_c the rows of
-    /// its class, so that both classes weigh the same (scikit-learn's class_weight)
+    /// its class, so that (without --weights) both classes weigh the same (scikit-learn's
+    /// class_weight)
     #[arg(long, value_name = "MODE", value_parser = ["balanced"])]
     pub class_weight: Option<String>,
     /// Binomial only: the label counted as class 1 (all others are class 0)

@@ -602,8 +602,8 @@ pub(crate) fn solver_penalty(params: &ElasticNetParams, prep: &Prepared) -> Resu
 /// Observation weights that balance the two classes of a binomial response, as
 /// scikit-learn's `class_weight = "balanced"`: row `i` of class `c` gets
 /// `w_i * n / (2 n_c)`, where `n` counts the rows of positive weight `w_i` (all rows without
-/// `weights`, `w_i = 1`) and `n_c` those of class `c`. Each class then carries half of the
-/// rows' count in weight. Labels must be 0 or 1, and both classes need a row of positive
+/// `weights`, `w_i = 1`) and `n_c` those of class `c`; without `weights` each class then
+/// weighs `n / 2` in all. Labels must be 0 or 1, and both classes need a row of positive
 /// weight.
 pub fn balanced_class_weights(
     y: ArrayView1<f64>,
