@@ -859,8 +859,8 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
     }
 
     /// The quadratic model at the current `eta`: curvatures `v_i = w_i p_i (1 - p_i)` (from
-    /// [`vmath::sigmoid_slope`], at least `w_i * MIN_CURVATURE`), residuals `r0 = rq = w (y - p)`, step `delta = 0` on the working
-    /// set. Returns `sum(v)`.
+    /// [`vmath::sigmoid_slope`], at least `w_i * MIN_CURVATURE`), residuals
+    /// `r0 = rq = w (y - p)`, step `delta = 0` on the working set. Returns `sum(v)`.
     fn newton_model(&mut self) -> f64 {
         for i in 0..self.eta.len() {
             let p = self.prob[i];
