@@ -10,6 +10,17 @@ use regml::ridge::{ridge_cv, RidgeCriterion};
 use regml::solver::GaussianMode;
 use regml::{Certificate, Error};
 
+/// Asserts that one warning of `path` contains every one of `parts`.
+fn assert_warns(path: &regml::linear::LinearPath, parts: &[&str]) {
+    assert!(
+        path.warnings
+            .iter()
+            .any(|w| parts.iter().all(|p| w.contains(p))),
+        "{parts:?} in {:?}",
+        path.warnings
+    );
+}
+
 fn tight(mut p: ElasticNetParams) -> ElasticNetParams {
     p.solver.tol = 1e-12;
     p
@@ -96,11 +107,7 @@ fn separable_classes_give_finite_coefficients_and_a_warning() {
     let path = fit_path(x.view(), y.view(), None, &ElasticNetParams::logistic(1.0)).unwrap();
     assert!(path.coefs.iter().all(|b| b.is_finite()));
     assert!(path.info.iter().all(|i| i.converged));
-    assert!(
-        path.warnings.iter().any(|w| w.contains("separable")),
-        "{:?}",
-        path.warnings
-    );
+    assert_warns(&path, &["separable"]);
     // with explicit small lambdas the fit still converges with finite coefficients
     let params = ElasticNetParams {
         lambda: Some(vec![1e-2, 1e-3, 1e-4]),
@@ -140,21 +147,12 @@ fn more_unpenalized_features_than_rows_are_reported() {
     };
     let path = fit_path(x.view(), y.view(), None, &params).unwrap();
     assert!(path.info.iter().all(|i| i.converged), "{:?}", path.info);
-    assert!(
-        path.warnings
-            .iter()
-            .any(|m| m.contains("14 features are unpenalized") && m.contains("not unique")),
-        "{:?}",
-        path.warnings
-    );
+    assert_warns(&path, &["14 features are unpenalized", "not unique"]);
     let path = fit(14);
     assert!(path.info.iter().any(|i| !i.converged), "{:?}", path.info);
-    assert!(
-        path.warnings.iter().any(|m| m.contains(
-            "14 features are unpenalized (penalty factor 0) besides the intercept and only 12 rows"
-        )),
-        "{:?}",
-        path.warnings
+    assert_warns(
+        &path,
+        &["14 features are unpenalized (penalty factor 0) besides the intercept and only 12 rows"],
     );
     let path = fit(3);
     assert!(path.info.iter().any(|i| !i.converged), "{:?}", path.info);
@@ -178,31 +176,25 @@ fn unpenalized_features_that_separate_the_classes_are_named() {
         ..ElasticNetParams::logistic(1.0)
     };
     let path = fit_path(x.view(), y.view(), None, &params).unwrap();
-    assert!(
-        path.warnings
-            .iter()
-            .any(|w| w
-                .contains("the unpenalized feature and the intercept alone separate the classes")),
-        "{:?}",
-        path.warnings
+    assert_warns(
+        &path,
+        &["the unpenalized feature and the intercept alone separate the classes"],
     );
     params.fit_intercept = false;
     let path = fit_path(x.view(), y.view(), None, &params).unwrap();
-    assert!(
-        path.warnings
-            .iter()
-            .any(|w| w.contains("the unpenalized feature alone separates the classes")),
-        "{:?}",
-        path.warnings
+    assert_warns(
+        &path,
+        &["the unpenalized feature alone separates the classes"],
     );
     params.fit_intercept = true;
     params.solver.max_iter = 5;
     let path = fit_path(x.view(), y.view(), None, &params).unwrap();
-    assert!(
-        path.warnings.iter().any(|w| w.contains("did not converge")
-            && w.contains("no penalty holds the unpenalized coefficients finite")),
-        "{:?}",
-        path.warnings
+    assert_warns(
+        &path,
+        &[
+            "did not converge",
+            "no penalty holds the unpenalized coefficients finite",
+        ],
     );
 }
 
@@ -230,12 +222,9 @@ fn classes_separated_by_unpenalized_features_are_fitted_in_few_passes() {
     let passes: usize = path.info.iter().map(|i| i.n_iter).sum();
     assert!(passes <= 1000, "{passes} passes");
     assert!(path.info.iter().all(|i| i.converged), "{:?}", path.warnings);
-    assert!(
-        path.warnings
-            .iter()
-            .any(|w| w.contains("unpenalized features and the intercept alone separate")),
-        "{:?}",
-        path.warnings
+    assert_warns(
+        &path,
+        &["unpenalized features and the intercept alone separate"],
     );
 }
 
