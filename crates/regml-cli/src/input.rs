@@ -21,9 +21,9 @@ pub struct DataArgs {
     /// Name of a column of non-negative observation weights
     #[arg(long, value_name = "COLUMN")]
     pub weights: Option<String>,
-    /// Binomial only: `balanced` multiplies each row's weight by n / (2 n_c), n_c the rows of
-    /// its class, so that (without --weights) both classes weigh the same (scikit-learn's
-    /// class_weight)
+    /// Binomial only: `balanced` multiplies each row's weight by W / (2 W_c), W_c the weight of
+    /// its class (its rows without --weights) and W that of all rows, so that both classes
+    /// weigh the same (scikit-learn's class_weight)
     #[arg(long, value_name = "MODE", value_parser = ["balanced"])]
     pub class_weight: Option<String>,
     /// Binomial only: the label counted as class 1 (all others are class 0)

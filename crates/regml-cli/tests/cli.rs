@@ -816,19 +816,21 @@ fn binomial_cv_folds_are_stratified_unless_asked_not_to() {
 }
 
 /// `--class-weight balanced` (scikit-learn's class_weight): the path is the one fitted with a
-/// weights column holding `w_i n / (2 n_c)`; least squares refuses it.
+/// weights column holding `w_i W / (2 W_c)`, `W_c` the given weights' sum over class `c`;
+/// least squares refuses it.
 #[test]
 fn balanced_class_weights_equal_the_explicit_weights() {
     let dir = tempfile::tempdir().unwrap();
     let (plain, weighted) = (dir.path().join("p.csv"), dir.path().join("w.csv"));
     let (mut p, mut w) = (String::from("a,b,y,w0\n"), String::from("a,b,y,wb\n"));
-    // 10 positives among 40 rows; given weights 1 or 2
+    // 10 positives among 40 rows; given weights 1 or 2: W_1 = 20 (every positive has 2),
+    // W_0 = 40 (20 rows of 1, 10 of 2), W = 60
     for i in 0..40 {
         let positive = i % 4 == 1;
         let a = i as f64 * 0.1 + if positive { 1.5 } else { 0.0 };
         let b = (i * 7) % 11;
         let w0 = 1 + i % 2;
-        let wb = f64::from(w0) * if positive { 40.0 / 20.0 } else { 40.0 / 60.0 };
+        let wb = f64::from(w0) * if positive { 60.0 / 40.0 } else { 60.0 / 80.0 };
         let y = u8::from(positive);
         p.push_str(&format!("{a},{b},{y},{w0}\n"));
         w.push_str(&format!("{a},{b},{y},{wb}\n"));

@@ -600,11 +600,11 @@ pub(crate) fn solver_penalty(params: &ElasticNetParams, prep: &Prepared) -> Resu
 }
 
 /// Observation weights that balance the two classes of a binomial response, as
-/// scikit-learn's `class_weight = "balanced"`: row `i` of class `c` gets
-/// `w_i * n / (2 n_c)`, where `n` counts the rows of positive weight `w_i` (all rows without
-/// `weights`, `w_i = 1`) and `n_c` those of class `c`; without `weights` each class then
-/// weighs `n / 2` in all. Labels must be 0 or 1, and both classes need a row of positive
-/// weight.
+/// scikit-learn's `class_weight = "balanced"` (with its weighted class counts): row `i` of
+/// class `c` gets `w_i * W / (2 W_c)`, where `W_c` is the sum of the weights `w_i` of class
+/// `c` (all `w_i = 1` without `weights`: `W_c` counts the rows) and `W = W_0 + W_1`. Each
+/// class then weighs `W / 2` in all. Labels must be 0 or 1, and both classes need a row of
+/// positive weight.
 pub fn balanced_class_weights(
     y: ArrayView1<f64>,
     weights: Option<ArrayView1<f64>>,
@@ -629,7 +629,8 @@ pub fn balanced_class_weights(
             "weights must be finite and non-negative; row {row} has {v}"
         )));
     }
-    let mut counts = [0usize; 2];
+    // W_c, the weight of each class
+    let mut totals = [0.0f64; 2];
     for (row, (&v, &wi)) in y.iter().zip(&w).enumerate() {
         let class = match v {
             0.0 => 0,
@@ -640,16 +641,21 @@ pub fn balanced_class_weights(
                 )))
             }
         };
-        counts[class] += usize::from(wi > 0.0);
+        totals[class] += wi;
     }
-    if counts.contains(&0) {
+    if totals.contains(&0.0) {
         return Err(Error::InvalidData(
             "the target has a single class (with positive weight): classes cannot be balanced"
                 .into(),
         ));
     }
-    let n = (counts[0] + counts[1]) as f64;
-    let scale = [n / (2.0 * counts[0] as f64), n / (2.0 * counts[1] as f64)];
+    let total = totals[0] + totals[1];
+    if !total.is_finite() {
+        return Err(Error::InvalidData(format!(
+            "the weights sum to {total}: classes cannot be balanced"
+        )));
+    }
+    let scale = [total / (2.0 * totals[0]), total / (2.0 * totals[1])];
     Ok(w.iter()
         .zip(y)
         .map(|(&wi, &v)| wi * scale[usize::from(v == 1.0)])
@@ -1498,10 +1504,18 @@ mod tests {
         let y = ndarray::arr1(&[0.0, 0.0, 0.0, 1.0]);
         let w = balanced_class_weights(y.view(), None).unwrap();
         assert_eq!(w.to_vec(), vec![4.0 / 6.0, 4.0 / 6.0, 4.0 / 6.0, 2.0]);
-        // a row of weight 0 is not counted; the others keep their weights as factors
+        // with given weights the classes' weights are balanced: W_0 = 3, W_1 = 1, W = 4
         let given = ndarray::arr1(&[1.0, 0.0, 2.0, 1.0]);
         let w = balanced_class_weights(y.view(), Some(given.view())).unwrap();
-        assert_eq!(w.to_vec(), vec![0.75, 0.0, 1.5, 1.5]);
+        assert_eq!(w.to_vec(), vec![4.0 / 6.0, 0.0, 2.0 * (4.0 / 6.0), 2.0]);
+        let class_total = |c: f64| -> f64 {
+            w.iter()
+                .zip(&y)
+                .filter(|(_, &v)| v == c)
+                .map(|(a, _)| a)
+                .sum()
+        };
+        assert!((class_total(0.0) - class_total(1.0)).abs() < 1e-15);
         let bad = |y: &[f64], w: Option<&[f64]>| {
             let y = ndarray::arr1(y);
             let w = w.map(ndarray::arr1);
@@ -1514,6 +1528,7 @@ mod tests {
         assert!(bad(&[0.0, 1.0], Some(&[1.0, 0.0])).contains("single class"));
         assert!(bad(&[0.0, 1.0], Some(&[1.0, -1.0])).contains("row 1 has -1"));
         assert!(bad(&[0.0, 1.0], Some(&[1.0])).contains("weights"));
+        assert!(bad(&[0.0, 1.0], Some(&[f64::MAX, f64::MAX])).contains("sum to inf"));
     }
 
     /// A path solver whose explained deviance follows a given sequence, recording what the
