@@ -812,6 +812,9 @@ impl<S: PathSolver> PathSolver for Rescaled<S> {
     fn intercept(&self) -> f64 {
         self.inner.intercept()
     }
+    fn stopped_at_max_iter(&self) -> bool {
+        self.inner.stopped_at_max_iter()
+    }
 }
 
 /// Fits the whole regularization path.
@@ -974,6 +977,7 @@ pub(crate) fn fit_prepared(
         solver_intercepts,
         dev_ratio,
         infos,
+        at_max_iter,
         warnings: path_warnings,
     } = traced;
     if solver_coefs.is_empty() {
@@ -1051,7 +1055,7 @@ pub(crate) fn fit_prepared(
                 // the penalty holds the penalized coefficients finite, not the free ones
                 "the classes are (nearly) separable and no penalty holds the unpenalized \
                  coefficients finite: give some of them a positive penalty factor"
-            } else if info.n_iter < params.solver.max_iter {
+            } else if !at_max_iter[k] {
                 // both solvers stop short of max_iter only once their inner accuracy has
                 // reached its floor (1e-24 of the null deviance) with the gap still open
                 "its updates fell to the rounding level of the data (below 1e-24 of the null \
@@ -1119,6 +1123,13 @@ trait PathSolver {
     fn coefficients(&self) -> &[f64];
     /// Intercept in solver units (0 for least squares, whose intercept is the mean of `y`).
     fn intercept(&self) -> f64;
+    /// Whether the last solve stopped because it had taken `max_iter` passes at its lambda
+    /// (the passes of fits before the path, which the first lambda's `n_iter` includes, do
+    /// not count). An unconverged lambda that did not stop there stopped at the floor of the
+    /// inner accuracy.
+    fn stopped_at_max_iter(&self) -> bool {
+        false
+    }
 }
 
 impl<D: crate::design::Design> PathSolver for GaussianSolver<'_, D> {
@@ -1143,6 +1154,9 @@ impl<D: crate::design::Design> PathSolver for GaussianSolver<'_, D> {
     fn intercept(&self) -> f64 {
         0.0
     }
+    fn stopped_at_max_iter(&self) -> bool {
+        self.at_max_iter
+    }
 }
 
 impl<D: crate::design::Design> PathSolver for LogisticSolver<'_, D> {
@@ -1164,6 +1178,9 @@ impl<D: crate::design::Design> PathSolver for LogisticSolver<'_, D> {
     fn intercept(&self) -> f64 {
         self.b0
     }
+    fn stopped_at_max_iter(&self) -> bool {
+        self.at_max_iter
+    }
 }
 
 /// A path in solver units, as [`trace_path`] produced it.
@@ -1175,6 +1192,8 @@ struct Traced {
     solver_intercepts: Vec<f64>,
     dev_ratio: Vec<f64>,
     infos: Vec<FitInfo>,
+    /// Per lambda, whether its solve stopped at `max_iter` passes.
+    at_max_iter: Vec<bool>,
     warnings: Vec<String>,
 }
 
@@ -1220,6 +1239,7 @@ fn trace_path<S: PathSolver + ?Sized>(
         solver_intercepts: Vec::new(),
         dev_ratio: Vec::new(),
         infos: Vec::new(),
+        at_max_iter: Vec::new(),
         warnings: Vec::new(),
     };
     let total = t.lambdas.len();
@@ -1255,6 +1275,7 @@ fn trace_path<S: PathSolver + ?Sized>(
             break;
         }
         t.infos.push(info);
+        t.at_max_iter.push(solver.stopped_at_max_iter());
         let df = if limits.dfmax.is_some() {
             b.iter().filter(|v| **v != 0.0).count()
         } else {

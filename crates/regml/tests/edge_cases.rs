@@ -1197,3 +1197,42 @@ fn ill_conditioned_unpenalized_features_are_solved_by_newton_steps() {
     assert_converged(&path, usize::MAX, "unpenalized powers, covariance mode");
     assert!(passes <= 5000, "covariance mode: {passes} passes");
 }
+
+/// The first lambda's `n_iter` includes the passes of the fit of the unpenalized features
+/// before the path, so it can reach `max_iter` while the solve at that lambda stopped short of
+/// it, at the rounding level (a ridge at `lambda = 1e-16` on columns that share one
+/// component, two features unpenalized). The advice still says that more passes would not
+/// help: with `max_iter` one below the passes reported, the fit is the same and so is the
+/// advice.
+#[test]
+fn the_first_lambda_stopped_at_the_rounding_level_is_reported_as_such() {
+    let (x, t) = shared_component_columns(60, 120, 11);
+    let mut pf = vec![1.0; 120];
+    pf[..2].fill(0.0);
+    let mut params = ElasticNetParams {
+        alpha: 0.0,
+        penalty_factor: Some(pf),
+        lambda: Some(vec![1e-16]),
+        ..ElasticNetParams::default()
+    };
+    let advice_of = |path: &regml::LinearPath| {
+        let w = path
+            .warnings
+            .iter()
+            .find(|w| w.contains("lambda #1"))
+            .expect("warning")
+            .clone();
+        assert!(
+            w.contains("rounding level") && !w.contains("raise max_iter"),
+            "{w}"
+        );
+    };
+    let path = fit_path(x.view(), t.view(), None, &params).unwrap();
+    let first = path.info[0].clone();
+    assert!(!first.converged, "{first:?}");
+    advice_of(&path);
+    params.solver.max_iter = first.n_iter - 1;
+    let path = fit_path(x.view(), t.view(), None, &params).unwrap();
+    assert_eq!(path.info[0], first);
+    advice_of(&path);
+}

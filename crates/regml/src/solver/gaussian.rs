@@ -111,6 +111,8 @@ pub(crate) struct GaussianSolver<'a, D: Design> {
     /// Passes of the least-squares fit of the unpenalized features before the path,
     /// reported with the first lambda's and then 0.
     prefit_passes: usize,
+    /// Whether the last solve stopped because it had taken `max_iter` passes at its lambda.
+    pub(crate) at_max_iter: bool,
 }
 
 /// Ridge solutions from the spectral form for a block of the path's lambdas, with what their
@@ -275,6 +277,7 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
             lambdas_after: None,
             ahead: None,
             prefit_passes: 0,
+            at_max_iter: false,
         };
         let unpenalized: Vec<usize> = (0..p)
             .filter(|&j| s.usable[j] && !pen.is_penalized(j))
@@ -923,6 +926,7 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
         self.pass_work = 0.0;
         self.dense_spent = 0.0;
         self.lambdas_begun += 1;
+        self.at_max_iter = false;
         if let Some(info) = self.spectral_solve(lambda) {
             self.memory.solved(lambda);
             return info;
@@ -1057,6 +1061,7 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
             let info = self.certificate(lambda, false);
             if info.relative_gap <= tol || passes >= max_iter || thr < 1e-24 * null {
                 self.memory.solved(lambda);
+                self.at_max_iter = passes >= max_iter;
                 return FitInfo {
                     n_iter: passes + std::mem::take(&mut self.prefit_passes),
                     converged: info.relative_gap <= tol,

@@ -127,6 +127,8 @@ pub(crate) struct LogisticSolver<'a, D: Design> {
     /// Passes of the fits before the path (the intercept beside an offset, the unpenalized
     /// features), reported with the first lambda's and then 0.
     prefit_passes: usize,
+    /// Whether the last solve stopped because it had taken `max_iter` passes at its lambda.
+    pub(crate) at_max_iter: bool,
 }
 
 impl<'a, D: Design> LogisticSolver<'a, D> {
@@ -192,6 +194,7 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
             thr: f64::INFINITY,
             memory: PathMemory::new(p),
             prefit_passes: 0,
+            at_max_iter: false,
         };
         if intercept && offset.is_some() {
             // the intercept beside an offset has no closed form: Newton steps on it alone
@@ -1106,6 +1109,7 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
                     f64::INFINITY
                 };
                 self.memory.solved(lambda);
+                self.at_max_iter = passes >= max_iter;
                 return FitInfo {
                     n_iter: passes + std::mem::take(&mut self.prefit_passes),
                     converged: info.relative_gap <= tol,
