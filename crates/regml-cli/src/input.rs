@@ -165,6 +165,18 @@ pub fn load(args: &DataArgs, family: Option<Family>, extra: &[&str]) -> Result<L
     let labels = label_texts(&table, ti);
     let (y, classes) = match family {
         Family::Gaussian => (Array1::from(table.numeric(ti)?.to_vec()), None),
+        Family::Binomial if proportions(&table, ti).is_some() => {
+            // shares of successes (glmnet's two-column count matrix as successes / trials,
+            // with the trials as --weights)
+            if let Some(p) = &args.positive {
+                bail!(
+                    "--positive {p}: the target column '{target}' holds proportions in [0, 1], \
+                     not labels"
+                );
+            }
+            let y = proportions(&table, ti).unwrap_or_default();
+            (y, Some(vec!["0".to_string(), "1".to_string()]))
+        }
         Family::Binomial => {
             let numeric = matches!(table.columns[ti], Column::Numeric(_));
             let distinct = sorted_labels(&labels, numeric);
@@ -238,6 +250,21 @@ pub fn load(args: &DataArgs, family: Option<Family>, extra: &[&str]) -> Result<L
         source,
         extra_columns,
     })
+}
+
+/// Column `ti` as binomial proportions, when it holds numbers in `[0, 1]` that are not all 0
+/// or 1 (a target column may have been read as text, for labels).
+fn proportions(table: &Table, ti: usize) -> Option<Array1<f64>> {
+    let values: Vec<f64> = match &table.columns[ti] {
+        Column::Numeric(v) => v.clone(),
+        Column::Text(t) => t
+            .iter()
+            .map(|s| data::parse_number(s).ok())
+            .collect::<Option<Vec<f64>>>()?,
+    };
+    let shares = values.iter().all(|x| (0.0..=1.0).contains(x))
+        && values.iter().any(|x| *x != 0.0 && *x != 1.0);
+    shares.then(|| Array1::from(values))
 }
 
 fn shorten(v: &[String]) -> String {

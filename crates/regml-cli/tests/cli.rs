@@ -870,3 +870,97 @@ fn balanced_class_weights_equal_the_explicit_weights() {
         "--class-weight weighs the classes of a binomial model",
     );
 }
+
+/// A binomial target of proportions in [0, 1] (successes / trials, the trials as --weights,
+/// glmnet's two-column count matrix) fits as the rows it stands for: each row expanded into
+/// its successes (label 1) and failures (label 0). `--positive` is refused there.
+#[test]
+fn binomial_proportions_fit_as_their_expanded_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let (grouped, expanded) = (dir.path().join("g.csv"), dir.path().join("e.csv"));
+    let (mut g, mut e) = (String::from("a,b,share,m\n"), String::from("a,b,y\n"));
+    for i in 0..30 {
+        let (a, b) = (i as f64 * 0.1, ((i * 7) % 11) as f64);
+        let m = 1 + i % 4;
+        let s = if a > 1.5 {
+            m - usize::from(i % 3 == 0)
+        } else {
+            usize::from(i % 2 == 0)
+        };
+        g.push_str(&format!("{a},{b},{},{m}\n", s as f64 / m as f64));
+        for t in 0..m {
+            e.push_str(&format!("{a},{b},{}\n", u8::from(t < s)));
+        }
+    }
+    std::fs::write(&grouped, g).unwrap();
+    std::fs::write(&expanded, e).unwrap();
+    let common = ["--family", "binomial", "--nlambda", "15", "--tol", "1e-12"];
+    let (a, _) = run_json(
+        &[
+            &[
+                "path",
+                "--data",
+                grouped.to_str().unwrap(),
+                "--target",
+                "share",
+            ][..],
+            &["--weights", "m"],
+            &common,
+        ]
+        .concat(),
+    );
+    let (b, _) = run_json(
+        &[
+            &[
+                "path",
+                "--data",
+                expanded.to_str().unwrap(),
+                "--target",
+                "y",
+            ][..],
+            &common,
+        ]
+        .concat(),
+    );
+    let nums = |v: &serde_json::Value| -> Vec<f64> {
+        let mut out = Vec::new();
+        let mut walk = vec![v.clone()];
+        while let Some(x) = walk.pop() {
+            match x {
+                serde_json::Value::Array(items) => walk.extend(items.into_iter().rev()),
+                serde_json::Value::Number(n) => out.push(n.as_f64().unwrap()),
+                _ => {}
+            }
+        }
+        out
+    };
+    for key in ["lambdas", "intercepts", "coefficients"] {
+        let (u, v) = (nums(&a[key]), nums(&b[key]));
+        assert!(
+            u.len() >= 10 && u.len() == v.len(),
+            "{key}: {} and {}",
+            u.len(),
+            v.len()
+        );
+        for (x, y) in u.iter().zip(&v) {
+            assert!(
+                (x - y).abs() <= 1e-5 * (y.abs() + 1e-2),
+                "{key}: {x} vs {y}"
+            );
+        }
+    }
+    fails_with(
+        &[
+            "path",
+            "--data",
+            grouped.to_str().unwrap(),
+            "--target",
+            "share",
+            "--family",
+            "binomial",
+            "--positive",
+            "1",
+        ],
+        "holds proportions in [0, 1], not labels",
+    );
+}

@@ -104,7 +104,8 @@ pub struct CvParams {
     /// Binomial: draw the folds within each class (see [`make_stratified_folds`]), so that
     /// every fold holds both classes in the proportions of the data, as scikit-learn's
     /// `StratifiedKFold` does for classifiers (default true). `false` draws them ignoring the
-    /// labels, as cv.glmnet does ([`make_folds`]). Least squares always uses `make_folds`.
+    /// labels, as cv.glmnet does ([`make_folds`]). Least squares, and a binomial target of
+    /// proportions (any label other than 0 and 1), always use `make_folds`.
     #[serde(default = "stratify_default")]
     pub stratify: bool,
     /// Loss; `None` picks [`Measure::default_for`].
@@ -197,17 +198,20 @@ pub fn make_stratified_folds(classes: &[usize], k: usize, seed: u64) -> Vec<usiz
     f
 }
 
-/// Weighted area under the ROC curve of scores `s` for labels `y` (ties count one half).
+/// Weighted area under the ROC curve of scores `s` for labels `y` (ties count one half). A
+/// label in `(0, 1)`, a proportion of positives, makes its row a positive of weight `w y` and a
+/// negative of weight `w (1 - y)` at the same score (cv.glmnet's `auc.mat` for counts); 0/1
+/// labels are the plain case.
 pub fn auc(y: &[f64], s: &[f64], w: &[f64]) -> f64 {
     let mut idx: Vec<usize> = (0..y.len()).collect();
     idx.sort_by(|&a, &b| s[a].total_cmp(&s[b]));
+    // (positive, negative) weight of row i
+    let split = |i: usize| (w[i] * y[i], w[i] * (1.0 - y[i]));
     let (mut pos_total, mut neg_total) = (0.0, 0.0);
     for i in 0..y.len() {
-        if y[i] > 0.5 {
-            pos_total += w[i];
-        } else {
-            neg_total += w[i];
-        }
+        let (a, b) = split(i);
+        pos_total += a;
+        neg_total += b;
     }
     if pos_total <= 0.0 || neg_total <= 0.0 {
         return f64::NAN;
@@ -219,12 +223,9 @@ pub fn auc(y: &[f64], s: &[f64], w: &[f64]) -> f64 {
         let mut j = i;
         let (mut pos_grp, mut neg_grp) = (0.0, 0.0);
         while j < idx.len() && s[idx[j]] == s[idx[i]] {
-            let r = idx[j];
-            if y[r] > 0.5 {
-                pos_grp += w[r];
-            } else {
-                neg_grp += w[r];
-            }
+            let (a, b) = split(idx[j]);
+            pos_grp += a;
+            neg_grp += b;
             j += 1;
         }
         acc += pos_grp * (neg_below + 0.5 * neg_grp);
@@ -243,15 +244,17 @@ fn loss(measure: Measure, family: Family, y: f64, mu: f64) -> f64 {
         (Measure::Mae, Family::Gaussian) => (y - mu).abs(),
         (Measure::Mae, Family::Binomial) => 2.0 * (y - mu).abs(),
         (Measure::Deviance, Family::Binomial) => {
+            // from the saturated model's log-likelihood y ln y + (1 - y) ln(1 - y), 0 for a
+            // 0/1 label (cv.glmnet's `ly`)
             let p = mu.clamp(1e-5, 1.0 - 1e-5);
-            -2.0 * (y * p.ln() + (1.0 - y) * (1.0 - p).ln())
+            2.0 * (crate::vmath::neg_entropy(y) - (y * p.ln() + (1.0 - y) * (1.0 - p).ln()))
         }
         (Measure::Class, _) => {
-            let predicted = if mu > 0.5 { 1.0 } else { 0.0 };
-            if predicted == y {
-                0.0
+            // the share of the row's weight on the other side of 0.5: 0 or 1 for a 0/1 label
+            if mu > 0.5 {
+                1.0 - y
             } else {
-                1.0
+                y
             }
         }
         (Measure::Auc, _) => f64::NAN,
@@ -328,8 +331,8 @@ pub fn cv_path_observed(
                     format!("must not exceed the number of rows ({n})"),
                 ));
             }
-            if cv.stratify && params.family == Family::Binomial {
-                // labels other than 0 and 1 are rejected by the fits' input checks
+            let labels = y.iter().all(|&v| v == 0.0 || v == 1.0);
+            if cv.stratify && params.family == Family::Binomial && labels {
                 let classes: Vec<usize> = y.iter().map(|&v| usize::from(v > 0.5)).collect();
                 // a class of one row leaves the fold that holds it with a single class to
                 // train on (a class of two or more has a row outside every fold)
@@ -672,6 +675,40 @@ mod tests {
         assert_eq!(auc(&y, &[0.5; 4], &[1.0; 4]), 0.5);
         // one inversion out of four pairs
         assert_eq!(auc(&y, &[0.1, 0.35, 0.3, 0.4], &[1.0; 4]), 0.75);
+    }
+
+    /// A proportion `y` with weight `m` counts as `m y` positives and `m (1 - y)` negatives at
+    /// its score (cv.glmnet's `auc.mat`); deviance and class error are those of cv.glmnet for
+    /// a two-column count matrix.
+    #[test]
+    fn proportions_count_as_their_positives_and_negatives() {
+        let (y, s, w) = (
+            [0.25, 1.0, 0.5, 0.0],
+            [0.1, 0.4, 0.3, 0.2],
+            [4.0, 1.0, 2.0, 1.0],
+        );
+        // expanded: (score, label) with unit weights
+        let mut ey = Vec::new();
+        let mut es = Vec::new();
+        for i in 0..4 {
+            let pos = (y[i] * w[i]) as usize;
+            for k in 0..w[i] as usize {
+                ey.push(if k < pos { 1.0 } else { 0.0 });
+                es.push(s[i]);
+            }
+        }
+        let ones = vec![1.0; ey.len()];
+        assert!((auc(&y, &s, &w) - auc(&ey, &es, &ones)).abs() < 1e-15);
+        let (y, mu) = (0.25, 0.4);
+        let want = 2.0
+            * (y * f64::ln(y) + (1.0 - y) * f64::ln(1.0 - y)
+                - (y * f64::ln(mu) + (1.0 - y) * f64::ln(1.0 - mu)));
+        let got = loss(Measure::Deviance, Family::Binomial, y, mu);
+        assert!((got - want).abs() < 1e-15, "{got} vs {want}");
+        assert_eq!(loss(Measure::Class, Family::Binomial, y, 0.6), 0.75);
+        assert_eq!(loss(Measure::Class, Family::Binomial, y, 0.5), 0.25);
+        assert_eq!(loss(Measure::Class, Family::Binomial, 1.0, 0.5), 1.0);
+        assert_eq!(loss(Measure::Class, Family::Binomial, 0.0, 0.5), 0.0);
     }
 
     #[test]

@@ -12,6 +12,13 @@
 //! P_lambda(b) = lambda sum_j pf_j ( alpha |b_j| + (1-alpha)/2 b_j^2 )
 //! ```
 //!
+//! A binomial `y_i` is a label 0 or 1, or a proportion in `[0, 1]`: the share of successes
+//! among `w_i` trials, glmnet's two-column matrix of counts given as `y = successes / trials`
+//! with `weights = trials`. Its deviance `2 sum_i w_i (y_i ln(y_i / p_i) + (1 - y_i)
+//! ln((1 - y_i) / (1 - p_i)))` is measured from the saturated model, whose log-likelihood is 0
+//! for labels; so are the primal objectives of its certificates (`P(b)` less the saturated
+//! loss `sum_i w_i H(y_i)`, `H` the binary entropy), which the relative gap divides by.
+//!
 //! With `standardize = true` (the default) the penalty applies to the coefficients of the
 //! standardized features `(x_j - mean_j) / sd_j` (weighted mean and 1/N standard deviation),
 //! exactly as glmnet does; reported coefficients are converted back.
@@ -35,7 +42,8 @@ use serde::{Deserialize, Serialize};
 pub enum Family {
     /// Least squares (glmnet `"gaussian"`).
     Gaussian,
-    /// Logistic regression on labels in `{0, 1}` (glmnet `"binomial"`).
+    /// Logistic regression on labels in `{0, 1}` or proportions in `[0, 1]` (glmnet
+    /// `"binomial"`).
     Binomial,
 }
 
@@ -390,13 +398,23 @@ fn validate(
             }
         }
         Family::Binomial => {
-            if let Some((row, v)) = y.iter().enumerate().find(|(_, v)| **v != 0.0 && **v != 1.0) {
+            if let Some((row, v)) = y
+                .iter()
+                .enumerate()
+                .find(|(_, v)| !(0.0..=1.0).contains(*v))
+            {
                 return Err(Error::InvalidData(format!(
-                    "binomial labels must be 0 or 1; row {row} has {v}"
+                    "binomial targets must be labels 0 or 1, or proportions in [0, 1]; row {row} \
+                     has {v}"
                 )));
             }
-            let has = |c: f64| y.iter().zip(&w).any(|(v, w)| *v == c && *w > 0.0);
-            if !(has(0.0) && has(1.0)) {
+            // some weight on each class: a row of positive weight with y > 0, and one with y < 1
+            let has = |positive: bool| {
+                y.iter()
+                    .zip(&w)
+                    .any(|(&v, &w)| w > 0.0 && if positive { v > 0.0 } else { v < 1.0 })
+            };
+            if !(has(false) && has(true)) {
                 return Err(Error::InvalidData(
                     "the target has a single class (with positive weight): logistic regression \
                      needs two"

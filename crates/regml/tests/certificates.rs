@@ -189,10 +189,15 @@ fn relative_gap(
         }
         Family::Binomial => {
             let prob: Vec<f64> = eta.iter().map(|e| 1.0 / (1.0 + (-e).exp())).collect();
+            // both objectives measured from the saturated model's loss sum_i w_i H(y_i) (0
+            // for 0/1 labels, positive for proportions): the relative gap divides by the
+            // primal objective above it
+            let saturated = -(0..n).map(|i| w[i] * neg_entropy(y[i])).sum::<f64>();
             let primal = (0..n)
                 .map(|i| w[i] * ((1.0 + eta[i].exp()).ln() - y[i] * eta[i]))
                 .sum::<f64>()
-                + pen;
+                + pen
+                - saturated;
             // dual point: the probabilities made to satisfy the intercept's condition
             // sum_i w_i (y_i - p_i) = 0, by a shift of p or, where that leaves [0, 1], of eta
             let pp: Vec<f64> = if s.intercept {
@@ -220,7 +225,8 @@ fn relative_gap(
                 + t * (0..n).map(|i| w[i] * (pp[i] - y[i]) * o[i]).sum::<f64>()
                 - (0..p)
                     .map(|j| h_conj(l1[j], l2[j], lo[j], hi[j], t * sj[j]))
-                    .sum::<f64>();
+                    .sum::<f64>()
+                - saturated;
             (primal - dual) / primal
         }
     }
@@ -351,6 +357,23 @@ fn check(family: Family, n: usize, p: usize, seed: u64) {
         Family::Gaussian => common::simulate(n, p, 0.6, 5, 3.0, seed),
         Family::Binomial => common::simulate_binary(n, p, 0.6, 5, seed),
     };
+    check_on(family, &x, &y);
+}
+
+/// Binomial proportions: the labels of `simulate_binary` pulled towards 1/2 by row-dependent
+/// shares (a quarter of the rows keep their 0/1 label).
+fn proportions(y: &Array1<f64>) -> Array1<f64> {
+    y.iter()
+        .enumerate()
+        .map(|(i, &v)| match i % 4 {
+            0 => v,
+            k => (v * (1.0 - 0.2 * k as f64) + (1.0 - v) * 0.15 * k as f64).clamp(0.0, 1.0),
+        })
+        .collect()
+}
+
+fn check_on(family: Family, x: &Array2<f64>, y: &Array1<f64>) {
+    let (n, p) = x.dim();
     let w: Array1<f64> = (0..n).map(|i| 0.5 + ((i * 7) % 5) as f64 / 4.0).collect();
     for (k, s) in setups(p).iter().enumerate() {
         let params = ElasticNetParams {
@@ -378,8 +401,8 @@ fn check(family: Family, n: usize, p: usize, seed: u64) {
             );
             let g = relative_gap(
                 family,
-                &x,
-                &y,
+                x,
+                y,
                 &wr,
                 s,
                 path.lambdas[l],
@@ -416,6 +439,16 @@ fn binomial_tall_certified() {
 #[test]
 fn binomial_wide_certified() {
     check(Family::Binomial, 50, 120, 14);
+}
+
+#[test]
+fn binomial_proportions_certified() {
+    for (n, p, seed) in [(150, 20, 15), (50, 120, 16)] {
+        let (x, y) = common::simulate_binary(n, p, 0.6, 5, seed);
+        let y = proportions(&y);
+        assert!(y.iter().any(|v| *v > 0.0 && *v < 1.0));
+        check_on(Family::Binomial, &x, &y);
+    }
 }
 
 /// Nearly separable classes (digit 3 against the other 8x8 digits): at small lambdas fitted

@@ -265,6 +265,80 @@ fn integer_weights_equal_row_repetition() {
     }
 }
 
+/// Grouped binomial data (glmnet's two-column matrix of counts): a row with `s` successes in
+/// `m` trials, given as the proportion `s / m` with weight `m`, fits as its `s` rows of label 1
+/// and `m - s` rows of label 0. The paths agree (same lambda_max and grid, coefficients), and
+/// so do the deviances explained, `null_deviance - deviance`; the deviances themselves differ
+/// by the saturated model's, which is 0 for the 0/1 rows.
+#[test]
+fn binomial_proportions_equal_their_expanded_counts() {
+    let (x, y0) = common::simulate_binary(30, 5, 0.4, 3, 7);
+    let trials: Vec<usize> = (0..30).map(|i| 1 + i % 4).collect();
+    // successes: the label's row gets most of its trials' outcomes, some go the other way
+    let successes: Vec<usize> = (0..30)
+        .map(|i| {
+            let m = trials[i];
+            if y0[i] == 1.0 {
+                m - usize::from(i % 3 == 0 && m > 1)
+            } else {
+                usize::from(i % 2 == 0 && m > 2)
+            }
+        })
+        .collect();
+    let y: Array1<f64> = (0..30)
+        .map(|i| successes[i] as f64 / trials[i] as f64)
+        .collect();
+    let w: Array1<f64> = trials.iter().map(|&m| m as f64).collect();
+    assert!(y.iter().any(|v| *v > 0.0 && *v < 1.0));
+    let (mut rows, mut yr) = (Vec::new(), Vec::new());
+    for i in 0..30 {
+        for t in 0..trials[i] {
+            rows.push(i);
+            yr.push(if t < successes[i] { 1.0 } else { 0.0 });
+        }
+    }
+    let xr = x.select(Axis(0), &rows);
+    let yr = Array1::from(yr);
+    for alpha in [1.0, 0.3] {
+        let params = tight(ElasticNetParams {
+            alpha,
+            nlambda: 30,
+            ..ElasticNetParams::logistic(alpha)
+        });
+        let a = fit_path(x.view(), y.view(), Some(w.view()), &params).unwrap();
+        let b = fit_path(xr.view(), yr.view(), None, &params).unwrap();
+        assert!((a.lambda_max - b.lambda_max).abs() <= 1e-12 * b.lambda_max);
+        let k_max = a.lambdas.len().min(b.lambdas.len());
+        assert!(
+            k_max >= 20,
+            "{} and {} lambdas",
+            a.lambdas.len(),
+            b.lambdas.len()
+        );
+        // the saturated deviance of the proportions, sum_i 2 m_i H(y_i) scaled as the fit's
+        // (weights summing to one)
+        assert!(a.null_deviance < b.null_deviance);
+        for k in 0..k_max {
+            assert!((a.lambdas[k] - b.lambdas[k]).abs() <= 1e-12 * a.lambdas[k]);
+            assert!((a.intercepts[k] - b.intercepts[k]).abs() <= 1e-5);
+            for j in 0..5 {
+                let (u, v) = (a.coefs[[k, j]], b.coefs[[k, j]]);
+                assert!(
+                    (u - v).abs() <= 1e-5 * (u.abs() + 1e-2),
+                    "alpha {alpha} #{k} j{j}: {u} vs {v}"
+                );
+            }
+            let explained = |p: &regml::LinearPath| p.null_deviance * p.dev_ratio[k];
+            assert!(
+                (explained(&a) - explained(&b)).abs() <= 1e-6 * b.null_deviance,
+                "alpha {alpha} #{k}: {} vs {}",
+                explained(&a),
+                explained(&b)
+            );
+        }
+    }
+}
+
 /// Also with an offset, which both fit as the ridge of `y - offset`.
 #[test]
 fn alpha_zero_path_matches_ridge_closed_form() {

@@ -96,6 +96,10 @@ pub(crate) struct LogisticSolver<'a, D: Design> {
     ws: Vec<usize>,
     lambda_max: f64,
     null_dev: f64,
+    /// The loss at the saturated model, `sum_i w_i H(y_i)` with `H` the binary entropy: 0
+    /// for 0/1 labels, positive with proportions. Deviances and the primal objective of the
+    /// certificate are measured from it.
+    saturated: f64,
     grad_scale: f64,
     // scratch, allocated once per path
     v: Vec<f64>,
@@ -176,6 +180,11 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
             ws: Vec::new(),
             lambda_max: 0.0,
             null_dev: 0.0,
+            saturated: -y
+                .iter()
+                .zip(w)
+                .map(|(&v, &wi)| wi * vmath::neg_entropy(v))
+                .sum::<f64>(),
             grad_scale: 0.0,
             v: vec![0.0; n],
             rq: vec![0.0; n],
@@ -201,7 +210,7 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
             let thr = 2e-14 * s.loss().max(f64::MIN_POSITIVE);
             s.prefit_passes += s.fit_free(thr);
         }
-        s.null_dev = 2.0 * s.loss();
+        s.null_dev = 2.0 * (s.loss() - s.saturated);
         let unpenalized: Vec<usize> = (0..p)
             .filter(|&j| s.usable[j] && !pen.is_penalized(j))
             .collect();
@@ -275,9 +284,10 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
         self.lambda_max
     }
 
-    /// Deviance `2 F(eta)` at the current coefficients.
+    /// Deviance `2 (F(eta) - F_sat)` at the current coefficients, `F_sat` the loss at the
+    /// saturated model (0 for 0/1 labels).
     pub(crate) fn deviance(&self) -> f64 {
-        2.0 * self.loss_with(&mut vec![0.0; self.eta.len()])
+        2.0 * (self.loss_with(&mut vec![0.0; self.eta.len()]) - self.saturated)
     }
 
     /// `F(eta) = sum_i w_i (log(1 + exp(eta_i)) - y_i eta_i)`, with `log(1 + exp(eta_i))`
@@ -1259,7 +1269,8 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
         } else {
             (0..p).filter(|&j| self.usable[j]).collect()
         };
-        let primal = self.loss() + pen.value(lambda, &self.b);
+        // measured from the saturated model's loss, as the dual objective below
+        let primal = self.loss() - self.saturated + pen.value(lambda, &self.b);
         let mut kkt = feats
             .iter()
             .map(|&j| pen.subdiff_distance(lambda, j, self.b[j], self.g[j]))
@@ -1357,7 +1368,7 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
                 let h = vmath::neg_entropy(y + t * (q - y));
                 *d = if w > 0.0 { h } else { 0.0 };
             }
-            let mut dual = -dot(self.w, &self.terms);
+            let mut dual = -dot(self.w, &self.terms) - self.saturated;
             if let Some(o) = self.offset {
                 // the offset enters the dual objective as u' offset
                 for (((d, &y), &q), &w) in self.terms.iter_mut().zip(self.y).zip(&pp).zip(self.w) {
