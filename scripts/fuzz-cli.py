@@ -6,7 +6,7 @@ Usage (from the repository root, after `cargo build --release`):
 (REGML_BINARY=PATH tries another build.)
 
 Each run writes a small random CSV (1-40 rows, 1-12 features, a weight, an offset and a fold
-column; values drawn from ordinary numbers and edge values: 0, -0, subnormals, 1e150, 1e308,
+column; a binomial target of labels or, in some runs, of proportions in [0, 1]; values drawn from ordinary numbers and edge values: 0, -0, subnormals, 1e150, 1e308,
 ...) and calls `regml path`, `cv`, `fit` or `ridge-cv` on it with a random subset of the
 options (alpha, lambdas, grid, standardization, intercept, weights, offset, penalty factors,
 bounds, tolerance, max-iter, dfmax, pmax, exclude; folds, seed, measure, fold ids, alphas),
@@ -85,10 +85,18 @@ def main():
     for run in range(runs):
         n, p, binomial = rng.randint(1, 40), rng.randint(1, 12), rng.random() < 0.5
         constant = rng.random() < 0.2
+        # a binomial target of proportions in [0, 1] (with edge values) instead of labels
+        shares = binomial and rng.random() < 0.3
+
+        def share():
+            return repr(rng.choice([0.0, 1.0, rng.random(), 5e-324, 1 - 2**-53, 0.5]))
         with open(data, "w") as f:
             f.write(",".join(["y"] + [f"x{j}" for j in range(p)] + ["w", "o", "f"]) + "\n")
             for _ in range(n):
-                y = str(rng.randint(0, 1)) if binomial else num()
+                if shares:
+                    y = share()
+                else:
+                    y = str(rng.randint(0, 1)) if binomial else num()
                 xs = ["5" if constant and j == 0 else num() for j in range(p)]
                 w = repr(abs(rng.gauss(1, 1))) if rng.random() > 0.05 else "0"
                 f.write(",".join([y] + xs + [w, num(), str(rng.randint(1, 3))]) + "\n")

@@ -538,7 +538,7 @@ fn run_path(cmd: PathCmd) -> Result<()> {
     );
     let secs = t0.elapsed().as_secs_f64();
     progress.finish();
-    let path = path?;
+    let path = path.with_context(|| d.source.clone())?;
     warn_all(&path.warnings);
     out!("{}", output::path_table(&path));
     if let Some(f) = &cmd.json {
@@ -625,7 +625,7 @@ fn run_cv(cmd: CvCmd) -> Result<()> {
     };
     let secs = t0.elapsed().as_secs_f64();
     progress.finish();
-    let all = all?;
+    let all = all.with_context(|| d.source.clone())?;
     let res = &all.fits[all.best];
     let over_alphas = alphas.is_some().then_some(&all);
     if let Some(r) = over_alphas {
@@ -703,7 +703,8 @@ fn run_fit(cmd: FitCmd) -> Result<()> {
     let w = d.weights.as_ref().map(|w| w.view());
     let t0 = Instant::now();
     // warm start: the default grid's points above lambda, then lambda itself
-    let lmax = regml::lambda_max(d.x.view(), d.y.view(), w, &params)?;
+    let lmax =
+        regml::lambda_max(d.x.view(), d.y.view(), w, &params).with_context(|| d.source.clone())?;
     let mut grid: Vec<f64> = {
         let mut g = params.clone();
         g.lambda = None;
@@ -718,7 +719,7 @@ fn run_fit(cmd: FitCmd) -> Result<()> {
     let path = fit_path_observed(d.x.view(), d.y.view(), w, &params, &|p| progress.observe(p));
     let secs = t0.elapsed().as_secs_f64();
     progress.finish();
-    let path = path?;
+    let path = path.with_context(|| d.source.clone())?;
     let k = path.lambdas.len() - 1;
     warn_all(&path.warnings);
     let info = &path.info[k];
@@ -876,7 +877,8 @@ fn run_ridge_cv(cmd: RidgeCvCmd) -> Result<()> {
         d.weights.as_ref().map(|w| w.view()),
         &params,
         criterion,
-    )?;
+    )
+    .with_context(|| d.source.clone())?;
     let secs = t0.elapsed().as_secs_f64();
     outln!(
         "{} over {} lambdas: best lambda {:.6e} (index {}), {} = {:.6}",

@@ -963,4 +963,22 @@ fn binomial_proportions_fit_as_their_expanded_rows() {
         ],
         "holds proportions in [0, 1], not labels",
     );
+    // errors the fit finds in the data name the file
+    let constant = dir.path().join("c.csv");
+    std::fs::write(&constant, "a,share\n1,0.25\n2,0.25\n3,0.25\n").unwrap();
+    let name = constant.to_str().unwrap();
+    for extra in [
+        &["path"][..],
+        &["cv", "--folds", "3"],
+        &["fit", "--lambda", "0.1"],
+    ] {
+        fails_with(
+            &[
+                extra,
+                &["--data", name, "--target", "share", "--family", "binomial"],
+            ]
+            .concat(),
+            &format!("{name}: invalid data: the target is constant (0.25)"),
+        );
+    }
 }

@@ -421,6 +421,24 @@ fn validate(
                         .into(),
                 ));
             }
+            if params.fit_intercept {
+                let mut shares = y.iter().zip(&w).filter(|(_, w)| **w > 0.0).map(|(v, _)| *v);
+                let first = shares.next().unwrap_or(0.0);
+                if shares.all(|v| v == first) {
+                    return Err(Error::InvalidData(format!(
+                        "the target is constant ({first}): nothing to fit beyond the intercept"
+                    )));
+                }
+                // the intercept-only model, logit(ybar), must be finite: a class whose share
+                // of the weight is lost to rounding against the other is no class
+                let ybar: f64 = y.iter().zip(&w).map(|(a, b)| a * b).sum();
+                if !(ybar > 0.0 && ybar < 1.0) {
+                    return Err(Error::InvalidData(format!(
+                        "one class carries too little of the weight (the weighted mean of the \
+                         target rounds to {ybar}): logistic regression needs two"
+                    )));
+                }
+            }
         }
     }
     if let Some(pf) = &params.penalty_factor {

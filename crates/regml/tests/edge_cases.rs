@@ -829,6 +829,24 @@ fn bad_inputs_are_typed_errors() {
     let y1 = Array1::from_elem(10, 1.0);
     let e = fit_path(x.view(), y1.view(), None, &ElasticNetParams::logistic(1.0)).unwrap_err();
     assert!(e.to_string().contains("single class"), "{e}");
+    let logistic = ElasticNetParams::logistic(1.0);
+    // binomial proportions outside [0, 1], constant ones, and a class whose weight is lost to
+    // rounding (the intercept-only model would be infinite)
+    let yo = Array1::from_shape_fn(10, |i| if i == 3 { 1.5 } else { 0.5 });
+    let e = fit_path(x.view(), yo.view(), None, &logistic).unwrap_err();
+    assert!(e.to_string().contains("row 3 has 1.5"), "{e}");
+    let yp = Array1::from_elem(10, 0.3);
+    let e = fit_path(x.view(), yp.view(), None, &logistic).unwrap_err();
+    assert!(e.to_string().contains("constant (0.3)"), "{e}");
+    let no_intercept = ElasticNetParams {
+        fit_intercept: false,
+        ..logistic.clone()
+    };
+    assert!(fit_path(x.view(), yp.view(), None, &no_intercept).is_ok());
+    let yl = Array1::from_shape_fn(10, |i| if i == 0 { 0.0 } else { 1.0 });
+    let wl = Array1::from_shape_fn(10, |i| if i == 0 { 1e-17 } else { 1.0 });
+    let e = fit_path(x.view(), yl.view(), Some(wl.view()), &logistic).unwrap_err();
+    assert!(e.to_string().contains("too little of the weight"), "{e}");
     let mut w = Array1::ones(10);
     w[4] = -1.0;
     let e = fit_path(x.view(), y.view(), Some(w.view()), &p).unwrap_err();
