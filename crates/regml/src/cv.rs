@@ -108,7 +108,8 @@ pub struct CvParams {
     /// proportions (any label other than 0 and 1), always use `make_folds`.
     #[serde(default = "stratify_default")]
     pub stratify: bool,
-    /// Loss; `None` picks [`Measure::default_for`].
+    /// Loss; `None` picks [`Measure::default_for`]. With fewer than 10 rows per fold,
+    /// [`Measure::Auc`] becomes [`Measure::Deviance`] with a warning, as in cv.glmnet.
     pub measure: Option<Measure>,
     /// Keep the prevalidated predictions in [`CvResult::preval`] (cv.glmnet's `keep`). They
     /// take `8 n nlambda` bytes; without `keep` no such matrix is formed.
@@ -357,6 +358,13 @@ pub fn cv_path_observed(
         }
     };
     let nfolds = foldid.iter().copied().max().unwrap_or(0) + 1;
+    // cv.glmnet: an AUC of fewer than 10 rows per fold says little; it measures deviance
+    let auc_dropped = measure == Measure::Auc && n / nfolds.max(1) < 10;
+    let measure = if auc_dropped {
+        Measure::Deviance
+    } else {
+        measure
+    };
     if nfolds < 3 {
         return Err(Error::param(
             "foldid",
@@ -482,6 +490,12 @@ pub fn cv_path_observed(
     #[cfg(not(feature = "parallel"))]
     let folds: Vec<_> = (0..nfolds).map(fit_fold).collect();
     let mut warnings = path.warnings.clone();
+    if auc_dropped {
+        warnings.push(format!(
+            "too few (< 10) observations per fold for measure auc ({n} rows in {nfolds} folds): \
+             changed to deviance, as cv.glmnet does; use fewer folds for auc"
+        ));
+    }
     if !grouped {
         warnings.push(
             "fewer than 3 observations per fold: losses are averaged per observation \

@@ -6,7 +6,7 @@
 
 mod common;
 
-use regml::cv::{cv_alphas, cv_path, cv_path_observed, CvParams};
+use regml::cv::{cv_alphas, cv_path, cv_path_observed, CvParams, Measure};
 use regml::linear::{fit_path, fit_path_observed, ElasticNetParams, Progress};
 use std::sync::Mutex;
 
@@ -131,7 +131,7 @@ fn alphas_are_cross_validated_on_the_same_folds_and_the_best_is_kept() {
     // AUC is maximized
     let (xb, yb) = common::simulate_binary(200, 10, 0.5, 3, 9);
     let auc = CvParams {
-        measure: Some(regml::cv::Measure::Auc),
+        measure: Some(Measure::Auc),
         ..cv.clone()
     };
     let r = cv_alphas(
@@ -323,4 +323,39 @@ fn logistic_folds_are_stratified_by_class() {
     };
     let ls = cv_path(x.view(), y.view(), None, &ElasticNetParams::lasso(), &cv).expect("cv");
     assert_eq!(ls.foldid, regml::cv::make_folds(12, 4, 5));
+}
+
+/// cv.glmnet measures deviance instead of AUC when the folds hold fewer than 10 rows each,
+/// and says so; at 10 rows per fold AUC is kept.
+#[test]
+fn auc_on_small_folds_becomes_deviance() {
+    let (x, y) = common::simulate_binary(30, 4, 0.3, 2, 12);
+    let params = ElasticNetParams {
+        nlambda: 20,
+        ..ElasticNetParams::logistic(1.0)
+    };
+    let run = |nfolds: usize| {
+        let cv = CvParams {
+            nfolds,
+            measure: Some(Measure::Auc),
+            ..CvParams::default()
+        };
+        cv_path(x.view(), y.view(), None, &params, &cv).expect("cv")
+    };
+    let small = run(10);
+    assert_eq!(small.measure, Measure::Deviance);
+    assert!(
+        small
+            .warnings
+            .iter()
+            .any(|w| w.contains("changed to deviance")),
+        "{:?}",
+        small.warnings
+    );
+    let kept = run(3);
+    assert_eq!(kept.measure, Measure::Auc);
+    assert!(kept
+        .warnings
+        .iter()
+        .all(|w| !w.contains("changed to deviance")));
 }
