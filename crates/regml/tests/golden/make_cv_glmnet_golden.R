@@ -1,5 +1,6 @@
 #!/usr/bin/env Rscript
-# Regenerates cv_glmnet_golden.json.gz: cv.glmnet at thresh = 1e-14 with fixed fold ids.
+# Regenerates cv_glmnet_golden.json.gz: cv.glmnet at thresh = 1e-14 with fixed fold ids
+# (least squares; binomial labels; binomial proportions).
 # Usage (from the repository root): Rscript crates/regml/tests/golden/make_cv_glmnet_golden.R
 suppressMessages({library(glmnet); library(jsonlite)})
 set.seed(7)
@@ -23,6 +24,17 @@ for (m in c("deviance", "class", "auc", "mse")) {
                  thresh = 1e-14, weights = w)
   cases[[length(cases) + 1]] <- list(family = "binomial", measure = m, weighted = TRUE,
     y = yb, lambda = f$lambda, cvm = f$cvm, cvsd = f$cvsd,
+    lambda_min = f$lambda.min, lambda_1se = f$lambda.1se)
+}
+# binomial proportions: successes among 1-6 trials per row, as a two-column matrix of shares
+# with the weights times the trials (glmnet's matrix response)
+trials <- sample(1:6, n, replace = TRUE)
+yp <- rbinom(n, trials, 1 / (1 + exp(-eta))) / trials
+for (m in c("deviance", "class", "auc", "mse")) {
+  f <- cv.glmnet(x, cbind(1 - yp, yp), family = "binomial", foldid = foldid, type.measure = m,
+                 nlambda = 30, thresh = 1e-14, weights = w * trials)
+  cases[[length(cases) + 1]] <- list(family = "binomial", measure = m, weighted = TRUE,
+    y = yp, case_weights = w * trials, lambda = f$lambda, cvm = f$cvm, cvsd = f$cvsd,
     lambda_min = f$lambda.min, lambda_1se = f$lambda.1se)
 }
 out <- list(generator = sprintf("R %s, glmnet %s", getRversion(), packageVersion("glmnet")),
