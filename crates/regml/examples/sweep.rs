@@ -3,8 +3,10 @@
 //! 2 s; given one seed, it prints that fit lambda by lambda. `sweep FIRST END cv`
 //! cross-validates each problem instead (5 folds) and lists those that fail, leave a lambda
 //! unconverged in a fold or the full fit, or take over 10 s. `sweep FIRST END large` fits
-//! larger problems (`300..2500` rows and features) and lists the fits over 10 s. Every mode
-//! ends with the total passes and seconds of its fits.
+//! larger problems (`300..2500` rows and features) and lists the fits over 10 s. `sweep FIRST
+//! END shares` fits the same problems with every response binomial and given as proportions
+//! (`1 / (1 + exp(-2 (t_i - mean t)))` instead of the median split). Every mode ends with the
+//! total passes and seconds of its fits.
 //!
 //! Each seed draws `n` in `5..300` rows and `p` in `1..300` features of one kind: independent
 //! uniform, sparse 0/1, nearly coinciding (`5 + 3 c_i + u_ij / 10`), scales from `1e-3` to
@@ -24,6 +26,7 @@ use std::time::Instant;
 fn problem(
     seed: u64,
     large: bool,
+    shares: bool,
 ) -> (
     Array2<f64>,
     Array1<f64>,
@@ -60,12 +63,17 @@ fn problem(
         x.column_mut(1).assign(&c);
         x.column_mut(2).fill(1.5);
     }
-    let binomial = r.random::<f64>() < 0.5;
+    // drawn in every mode, so that the other draws stay those of the seed
+    let binomial = r.random::<f64>() < 0.5 || shares;
     let t: Vec<f64> = (0..n)
         .map(|i| x[[i, 0]] - 0.5 * x[[i, p / 2]] + r.random::<f64>() - 0.5)
         .collect();
     let mean = t.iter().sum::<f64>() / n as f64;
-    let y: Array1<f64> = if binomial {
+    let y: Array1<f64> = if shares {
+        t.iter()
+            .map(|v| 1.0 / (1.0 + (-2.0 * (v - mean)).exp()))
+            .collect()
+    } else if binomial {
         t.iter().map(|v| f64::from(u8::from(*v > mean))).collect()
     } else {
         t.into_iter().collect()
@@ -117,7 +125,7 @@ fn problem(
 /// its folds or of the full fit says a lambda did not converge, or it takes over 10 s.
 /// Returns whether it printed.
 fn sweep_cv(seed: u64) -> bool {
-    let (x, y, w, params, desc) = problem(seed, false);
+    let (x, y, w, params, desc) = problem(seed, false, false);
     let t0 = Instant::now();
     let cv = CvParams {
         nfolds: 5,
@@ -172,8 +180,10 @@ fn main() {
         .take(2)
         .map(|s| s.parse().expect("seeds are integers"))
         .collect();
-    let (&[first, end], 2 | 3, None | Some("cv" | "large")) = (&seeds[..], args.len(), mode) else {
-        eprintln!("usage: sweep FIRST_SEED END_SEED [cv | large]");
+    let (&[first, end], 2 | 3, None | Some("cv" | "large" | "shares")) =
+        (&seeds[..], args.len(), mode)
+    else {
+        eprintln!("usage: sweep FIRST_SEED END_SEED [cv | large | shares]");
         std::process::exit(2);
     };
     let large = mode == Some("large");
@@ -192,7 +202,7 @@ fn main() {
     }
     let mut total_passes = 0usize;
     for seed in first..end {
-        let (x, y, w, params, desc) = problem(seed, large);
+        let (x, y, w, params, desc) = problem(seed, large, mode == Some("shares"));
         let t0 = Instant::now();
         let fit = fit_path(x.view(), y.view(), w.as_ref().map(|a| a.view()), &params);
         let secs = t0.elapsed().as_secs_f64();
