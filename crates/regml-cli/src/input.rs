@@ -163,9 +163,13 @@ pub fn load(args: &DataArgs, family: Option<Family>, extra: &[&str]) -> Result<L
         bail!("--class-weight weighs the classes of a binomial model: add --family binomial");
     }
     let labels = label_texts(&table, ti);
-    let (y, classes) = match family {
-        Family::Gaussian => (Array1::from(table.numeric(ti)?.to_vec()), None),
-        Family::Binomial if proportions(&table, ti).is_some() => {
+    let shares = match family {
+        Family::Binomial => proportions(&table, ti),
+        Family::Gaussian => None,
+    };
+    let (y, classes) = match (family, shares) {
+        (Family::Gaussian, _) => (Array1::from(table.numeric(ti)?.to_vec()), None),
+        (Family::Binomial, Some(y)) => {
             // shares of successes (glmnet's two-column count matrix as successes / trials,
             // with the trials as --weights)
             if let Some(p) = &args.positive {
@@ -174,10 +178,9 @@ pub fn load(args: &DataArgs, family: Option<Family>, extra: &[&str]) -> Result<L
                      not labels"
                 );
             }
-            let y = proportions(&table, ti).unwrap_or_default();
             (y, Some(vec!["0".to_string(), "1".to_string()]))
         }
-        Family::Binomial => {
+        (Family::Binomial, None) => {
             let numeric = matches!(table.columns[ti], Column::Numeric(_));
             let distinct = sorted_labels(&labels, numeric);
             let positive = match &args.positive {
