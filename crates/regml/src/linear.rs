@@ -936,6 +936,8 @@ pub(crate) fn fit_prepared(
             0.0
         }
     };
+    // binomial labels 0/1 (not proportions): the classes can be separable
+    let labels = params.family == Family::Binomial && y.iter().all(|&v| v == 0.0 || v == 1.0);
     let traced = match params.family {
         Family::Gaussian => {
             let run = |solver: &mut dyn PathSolver| -> Result<Traced> {
@@ -943,6 +945,7 @@ pub(crate) fn fit_prepared(
                 Ok(trace_path(
                     solver,
                     Family::Gaussian,
+                    false,
                     lambdas,
                     user_grid,
                     limits,
@@ -998,6 +1001,7 @@ pub(crate) fn fit_prepared(
             trace_path(
                 &mut solver,
                 Family::Binomial,
+                labels,
                 lambdas,
                 user_grid,
                 limits,
@@ -1053,7 +1057,7 @@ pub(crate) fn fit_prepared(
             }
         )
     });
-    if params.family == Family::Binomial
+    if labels
         && free > 0
         && dev_ratio[0] > 0.999
         && solver_coefs[0]
@@ -1083,11 +1087,11 @@ pub(crate) fn fit_prepared(
         if !info.converged {
             let advice = if let Some(a) = &undetermined {
                 a.as_str()
-            } else if params.family == Family::Binomial && lambdas[k] == 0.0 {
+            } else if labels && lambdas[k] == 0.0 {
                 // unpenalized logistic regression has no finite solution on separable classes
                 "at lambda = 0 the likelihood has no maximum if the classes are (nearly) \
                  separable: use a positive lambda"
-            } else if params.family == Family::Binomial && free > 0 && dev_ratio[k] > 0.999 {
+            } else if labels && free > 0 && dev_ratio[k] > 0.999 {
                 // the penalty holds the penalized coefficients finite, not the free ones
                 "the classes are (nearly) separable and no penalty holds the unpenalized \
                  coefficients finite: give some of them a positive penalty factor"
@@ -1256,10 +1260,12 @@ impl SizeLimits {
 /// explained deviance above 0.999, or (from the 5th lambda on) a change below 1e-5, relative
 /// for gaussian and absolute for binomial, or (from the 5th lambda on) more than `dfmax`
 /// nonzero coefficients; on any grid, more than `pmax` coefficients ever nonzero (that lambda
-/// is left out).
+/// is left out). `labels`: a binomial response of 0/1 labels, whose classes an explained
+/// deviance above 0.999 says are (nearly) separable.
 fn trace_path<S: PathSolver + ?Sized>(
     solver: &mut S,
     family: Family,
+    labels: bool,
     lambdas: Vec<f64>,
     user_grid: bool,
     limits: SizeLimits,
@@ -1324,7 +1330,8 @@ fn trace_path<S: PathSolver + ?Sized>(
         observer(Progress::Lambda { done: k + 1, total });
         let may_stop = !user_grid && k + 1 < total;
         if dr > 0.999 {
-            if family == Family::Binomial {
+            // with proportions an explained deviance near 1 is a close fit, not separation
+            if family == Family::Binomial && labels {
                 t.warnings.push(format!(
                     "the classes are (nearly) separable: {dr:.4} of the deviance is explained \
                      at lambda = {lam:.4e}; penalized coefficients are held finite only by the \
@@ -1639,6 +1646,7 @@ mod tests {
         let t = trace_path(
             &mut s,
             Family::Gaussian,
+            false,
             lambdas,
             user_grid,
             limits,

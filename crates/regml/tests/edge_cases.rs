@@ -339,6 +339,28 @@ fn binomial_proportions_equal_their_expanded_counts() {
     }
 }
 
+/// Proportions that a logistic model fits exactly explain nearly all of their deviance at
+/// small lambdas. That is a close fit, not separated classes: the path stops as glmnet's does,
+/// without the warning about separable classes that 0/1 labels would get.
+#[test]
+fn proportions_fitted_closely_are_not_called_separable() {
+    let (x, _) = common::simulate(60, 3, 0.2, 2, 3.0, 9);
+    let y: Array1<f64> = x.column(0).mapv(|v| 1.0 / (1.0 + (-2.0 * v).exp()));
+    let path = fit_path(x.view(), y.view(), None, &ElasticNetParams::logistic(1.0)).unwrap();
+    let last = *path.dev_ratio.last().unwrap();
+    assert!(last > 0.999, "{last}");
+    assert!(
+        path.warnings.iter().any(|w| w.contains("path stopped")),
+        "{:?}",
+        path.warnings
+    );
+    assert!(
+        path.warnings.iter().all(|w| !w.contains("separa")),
+        "{:?}",
+        path.warnings
+    );
+}
+
 /// Also with an offset, which both fit as the ridge of `y - offset`.
 #[test]
 fn alpha_zero_path_matches_ridge_closed_form() {
