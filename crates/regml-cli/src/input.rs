@@ -29,6 +29,11 @@ pub struct DataArgs {
     /// Binomial only: the label counted as class 1 (all others are class 0)
     #[arg(long, value_name = "LABEL")]
     pub positive: Option<String>,
+    /// Binomial only: a column of trial counts; the target column then counts the successes
+    /// among them (glmnet's two-column matrix of counts). Fitted as the proportions
+    /// successes / trials with the trials as weights (times --weights)
+    #[arg(long, value_name = "COLUMN")]
+    pub trials: Option<String>,
     /// Name of a column added to each row's linear predictor and not fitted (glmnet offset);
     /// predictions from the model then need it too
     #[arg(long, value_name = "COLUMN")]
@@ -150,6 +155,23 @@ pub fn load(args: &DataArgs, family: Option<Family>, extra: &[&str]) -> Result<L
         }
         None => None,
     };
+    let trials = match &args.trials {
+        Some(name) => {
+            if family != Family::Binomial {
+                bail!("--trials counts the trials of a binomial model: add --family binomial");
+            }
+            if args.positive.is_some() {
+                bail!("--positive picks a label; with --trials the target counts successes");
+            }
+            let i = table.column_index(name)?;
+            if exclude.contains(&i) {
+                bail!("the trials column cannot be the target, the weights or the offset");
+            }
+            exclude.push(i);
+            Some((i, table.numeric(i)?))
+        }
+        None => None,
+    };
     let mut extra_columns = Vec::new();
     for name in extra {
         let i = table.column_index(name)?;
@@ -163,9 +185,15 @@ pub fn load(args: &DataArgs, family: Option<Family>, extra: &[&str]) -> Result<L
         bail!("--class-weight weighs the classes of a binomial model: add --family binomial");
     }
     let labels = label_texts(&table, ti);
-    let shares = match family {
-        Family::Binomial => proportions(&table, ti),
-        Family::Gaussian => None,
+    let mut weights = weights;
+    let shares = match (family, &trials) {
+        (Family::Binomial, Some((i, m))) => {
+            let (y, w) = successes_among_trials(&table, ti, *i, m, weights.as_ref())?;
+            weights = Some(w);
+            Some(y)
+        }
+        (Family::Binomial, None) => proportions(&table, ti),
+        (Family::Gaussian, _) => None,
     };
     let (y, classes) = match (family, shares) {
         (Family::Gaussian, _) => (Array1::from(table.numeric(ti)?.to_vec()), None),
@@ -253,6 +281,46 @@ pub fn load(args: &DataArgs, family: Option<Family>, extra: &[&str]) -> Result<L
         source,
         extra_columns,
     })
+}
+
+/// The shares `successes / trials` of the target column `ti` (successes) and the trials column
+/// `mi` (values `m`), and the weights `trials * weights`. A row of 0 trials gets share 0 and
+/// weight 0. Counts must be non-negative and the successes at most the trials; the error names
+/// the row and column.
+fn successes_among_trials(
+    table: &Table,
+    ti: usize,
+    mi: usize,
+    m: &[f64],
+    weights: Option<&Array1<f64>>,
+) -> Result<(Array1<f64>, Array1<f64>)> {
+    let s = table.numeric(ti)?;
+    let bad = |r: usize, column: usize, reason: String| -> anyhow::Error {
+        regml::Error::Csv {
+            file: table.source.clone(),
+            line: table.row_lines[r],
+            column: column + 1,
+            reason,
+        }
+        .into()
+    };
+    let mut y = Vec::with_capacity(s.len());
+    let mut w = Vec::with_capacity(s.len());
+    for (r, (&si, &mi_r)) in s.iter().zip(m).enumerate() {
+        if mi_r < 0.0 {
+            return Err(bad(r, mi, format!("negative number of trials {mi_r}")));
+        }
+        if !(0.0..=mi_r).contains(&si) {
+            return Err(bad(
+                r,
+                ti,
+                format!("{si} successes: must lie between 0 and the {mi_r} trials"),
+            ));
+        }
+        y.push(if mi_r > 0.0 { si / mi_r } else { 0.0 });
+        w.push(mi_r * weights.map_or(1.0, |w| w[r]));
+    }
+    Ok((Array1::from(y), Array1::from(w)))
 }
 
 /// Column `ti` as binomial proportions, when it holds numbers in `[0, 1]` that are not all 0

@@ -796,6 +796,7 @@ fn run_predict(cmd: PredictCmd) -> Result<()> {
         weights: None,
         class_weight: None,
         positive: None,
+        trials: None,
         offset: None,
     };
     let (table, _, _) = input::load_table(&args, &[m.target.as_str()])?;

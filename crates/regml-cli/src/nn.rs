@@ -417,6 +417,7 @@ fn nn_table(d: &NnData) -> Result<(Table, String, String, DataArgs)> {
         weights: None,
         class_weight: None,
         positive: None,
+        trials: None,
         offset: None,
     };
     let (table, _, source) = load_table(&args, &[target.as_str()])?;
@@ -975,6 +976,7 @@ fn run_predict(c: PredictCmd) -> Result<()> {
             weights: None,
             class_weight: None,
             positive: None,
+            trials: None,
             offset: None,
         };
         let (table, _, _) = load_table(&args, &[])?;

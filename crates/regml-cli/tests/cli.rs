@@ -982,3 +982,69 @@ fn binomial_proportions_fit_as_their_expanded_rows() {
         );
     }
 }
+
+/// `--trials COLUMN` (glmnet's two-column matrix of counts): the target counts successes among
+/// the trials; the fit is the one on the proportions with the trials as weights (times
+/// --weights). Counts out of range name their row and column.
+#[test]
+fn successes_among_trials_fit_as_proportions() {
+    let dir = tempfile::tempdir().unwrap();
+    let (counts, shares) = (dir.path().join("c.csv"), dir.path().join("s.csv"));
+    let (mut c, mut s) = (
+        String::from("a,b,succ,n,w0\n"),
+        String::from("a,b,share,m\n"),
+    );
+    for i in 0..30 {
+        let (a, b) = (i as f64 * 0.1, ((i * 5) % 7) as f64);
+        let n = (i % 5) as f64; // a row of 0 trials weighs nothing
+        let k = if a > 1.5 { n } else { (n - 1.0).max(0.0) } - f64::from(u8::from(i % 3 == 0));
+        let k = k.max(0.0);
+        let w0 = 1.0 + (i % 2) as f64;
+        c.push_str(&format!("{a},{b},{k},{n},{w0}\n"));
+        let share = if n > 0.0 { k / n } else { 0.0 };
+        s.push_str(&format!("{a},{b},{share},{}\n", n * w0));
+    }
+    std::fs::write(&counts, c).unwrap();
+    std::fs::write(&shares, s).unwrap();
+    let common = ["--family", "binomial", "--nlambda", "12"];
+    let (a, _) = run_json(
+        &[
+            &[
+                "path",
+                "--data",
+                counts.to_str().unwrap(),
+                "--target",
+                "succ",
+            ][..],
+            &["--trials", "n", "--weights", "w0"],
+            &common,
+        ]
+        .concat(),
+    );
+    let (b, _) = run_json(
+        &[
+            &[
+                "path",
+                "--data",
+                shares.to_str().unwrap(),
+                "--target",
+                "share",
+            ][..],
+            &["--weights", "m"],
+            &common,
+        ]
+        .concat(),
+    );
+    for key in ["lambdas", "intercepts", "coefficients", "dev_ratio"] {
+        assert_eq!(a[key], b[key], "{key}");
+    }
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "succ,n,a\n1,2,0.5\n3,2,1.5\n0,1,2\n").unwrap();
+    let name = bad.to_str().unwrap();
+    let args = ["path", "--data", name, "--target", "succ", "--trials", "n"];
+    fails_with(
+        &[&args[..], &["--family", "binomial"]].concat(),
+        &format!("{name}:3:1: 3 successes: must lie between 0 and the 2 trials"),
+    );
+    fails_with(&args, "--trials counts the trials of a binomial model");
+}
