@@ -6,11 +6,12 @@ Usage (from the repository root, after `cargo build --release`):
 (REGML_BINARY=PATH tries another build.)
 
 Each run writes a small random CSV (1-40 rows, 1-12 features, a weight, an offset and a fold
-column; a binomial target of labels or, in some runs, of proportions in [0, 1]; values drawn from ordinary numbers and edge values: 0, -0, subnormals, 1e150, 1e308,
-...) and calls `regml path`, `cv`, `fit` or `ridge-cv` on it with a random subset of the
-options (alpha, lambdas, grid, standardization, intercept, weights, offset, penalty factors,
-bounds, tolerance, max-iter, dfmax, pmax, exclude; folds, seed, measure, fold ids, alphas),
-sometimes saving the model and then calling `predict` and `coef` on it.
+column; a binomial target of labels or, in some runs, of proportions in [0, 1]; values drawn
+from ordinary numbers and edge values: 0, -0, subnormals, 1e150, 1e308, ...) and calls
+`regml path`, `cv`, `fit` or `ridge-cv` on it with a random subset of the options (alpha,
+lambdas, grid, standardization, intercept, weights, offset, penalty factors, bounds,
+tolerance, max-iter, dfmax, pmax, exclude, class weights, trials; folds, seed, measure, fold
+ids, alphas), sometimes saving the model and then calling `predict` and `coef` on it.
 
 A run fails when the program panics or exits with a status other than 0, 1 or 2, takes over
 60 s, or succeeds with NaN or infinity in its printed table or a missing (non-finite) number
@@ -62,6 +63,7 @@ def main():
         ("--pmax", lambda: rng.choice(["0", "1", "3"])),
         ("--exclude", lambda: rng.choice(["x0", "x0,x1", "y"])),
         ("--class-weight", lambda: rng.choice(["balanced", "none"])),
+        ("--trials", lambda: rng.choice(["f", "w", "y"])),
     ]
     cv_options = [
         ("--folds", lambda: rng.choice(["2", "3", "10", "1", "500"])),
