@@ -28,6 +28,15 @@ fn run_json(args: &[&str]) -> (serde_json::Value, String) {
     (v, stdout)
 }
 
+/// The JSON of `regml path --data file --target target` with the further arguments `more`.
+fn path_json(file: &std::path::Path, target: &str, more: &[&str]) -> serde_json::Value {
+    let args = [
+        &["path", "--data", file.to_str().unwrap(), "--target", target][..],
+        more,
+    ];
+    run_json(&args.concat()).0
+}
+
 /// A small valid regression CSV: y depends on a and b.
 fn good_csv() -> String {
     let mut s = String::from("a,b,c,w,y,cls\n");
@@ -895,33 +904,12 @@ fn binomial_proportions_fit_as_their_expanded_rows() {
     std::fs::write(&grouped, g).unwrap();
     std::fs::write(&expanded, e).unwrap();
     let common = ["--family", "binomial", "--nlambda", "15", "--tol", "1e-12"];
-    let (a, _) = run_json(
-        &[
-            &[
-                "path",
-                "--data",
-                grouped.to_str().unwrap(),
-                "--target",
-                "share",
-            ][..],
-            &["--weights", "m"],
-            &common,
-        ]
-        .concat(),
+    let a = path_json(
+        &grouped,
+        "share",
+        &[&["--weights", "m"][..], &common[..]].concat(),
     );
-    let (b, _) = run_json(
-        &[
-            &[
-                "path",
-                "--data",
-                expanded.to_str().unwrap(),
-                "--target",
-                "y",
-            ][..],
-            &common,
-        ]
-        .concat(),
-    );
+    let b = path_json(&expanded, "y", &common);
     let nums = |v: &serde_json::Value| -> Vec<f64> {
         let mut out = Vec::new();
         let mut walk = vec![v.clone()];
@@ -1007,33 +995,15 @@ fn successes_among_trials_fit_as_proportions() {
     std::fs::write(&counts, c).unwrap();
     std::fs::write(&shares, s).unwrap();
     let common = ["--family", "binomial", "--nlambda", "12"];
-    let (a, _) = run_json(
-        &[
-            &[
-                "path",
-                "--data",
-                counts.to_str().unwrap(),
-                "--target",
-                "succ",
-            ][..],
-            &["--trials", "n", "--weights", "w0"],
-            &common,
-        ]
-        .concat(),
+    let a = path_json(
+        &counts,
+        "succ",
+        &[&["--trials", "n", "--weights", "w0"][..], &common[..]].concat(),
     );
-    let (b, _) = run_json(
-        &[
-            &[
-                "path",
-                "--data",
-                shares.to_str().unwrap(),
-                "--target",
-                "share",
-            ][..],
-            &["--weights", "m"],
-            &common,
-        ]
-        .concat(),
+    let b = path_json(
+        &shares,
+        "share",
+        &[&["--weights", "m"][..], &common[..]].concat(),
     );
     for key in ["lambdas", "intercepts", "coefficients", "dev_ratio"] {
         assert_eq!(a[key], b[key], "{key}");
