@@ -151,9 +151,20 @@ impl Table {
 
     /// The matrix of the columns called `names`, in that order (for prediction).
     pub fn matrix_of(&self, names: &[String]) -> Result<Array2<f64>> {
+        // one map of the header (names are unique), so that many names cost O(1) each
+        let at: std::collections::HashMap<&str, usize> = self
+            .names
+            .iter()
+            .enumerate()
+            .map(|(j, n)| (n.as_str(), j))
+            .collect();
         let idx: Vec<usize> = names
             .iter()
-            .map(|n| self.column_index(n))
+            .map(|n| {
+                at.get(n.as_str())
+                    .copied()
+                    .map_or_else(|| self.column_index(n), Ok)
+            })
             .collect::<Result<_>>()?;
         self.matrix_of_indices(&idx, false)
     }
@@ -245,6 +256,8 @@ struct Parser<'a> {
     limits: &'a CsvLimits,
     text_columns: &'a [&'a str],
     names: Vec<String>,
+    /// Header names seen so far, with their 0-based columns (duplicates found in `O(1)`).
+    seen: std::collections::HashMap<String, usize>,
     text: Vec<bool>,
     cell_errors: Vec<Option<(usize, String)>>,
     numeric: Vec<Vec<f64>>,
@@ -289,13 +302,14 @@ impl Parser<'_> {
                     format!("more than {} columns", self.limits.max_columns),
                 ));
             }
-            if let Some(first) = self.names.iter().position(|n| n == name) {
+            if let Some(&first) = self.seen.get(name) {
                 return Err(self.err(
                     line,
                     col,
                     format!("duplicate column name '{name}' (also column {})", first + 1),
                 ));
             }
+            self.seen.insert(name.to_string(), col - 1);
             self.text.push(self.text_columns.contains(&name));
             self.names.push(name.to_string());
         } else {
@@ -397,6 +411,7 @@ pub fn parse_csv<R: Read>(
         limits,
         text_columns,
         names: Vec::new(),
+        seen: std::collections::HashMap::new(),
         text: Vec::new(),
         cell_errors: Vec::new(),
         numeric: Vec::new(),
