@@ -590,7 +590,9 @@ fn run_cv(cmd: CvCmd) -> Result<()> {
                         file: d.table.source.clone(),
                         line: d.table.row_lines[r],
                         column: ci + 1,
-                        reason: format!("fold id {v} in column '{name}' is not an integer >= 1"),
+                        reason: format!(
+                            "fold id {v} in column '{name}' is not an integer from 1 to 1000000"
+                        ),
                     }
                     .into());
                 }

@@ -168,6 +168,24 @@ fn bad_data_semantics_are_reported() {
         &["path", "--data", g, "--target", "y", "--positive", "yes"],
         "add --family binomial",
     );
+    // fold ids: integers from 1 to 1000000, with the cell named
+    let f = write(
+        dir.path(),
+        "fold.csv",
+        b"a,y,f\n1,2,1\n2,3,2\n3,5,3\n4,4,1000001\n5,7,2\n6,6,3\n",
+    );
+    fails_with(
+        &[
+            "cv",
+            "--data",
+            f.to_str().unwrap(),
+            "--target",
+            "y",
+            "--foldid",
+            "f",
+        ],
+        "fold.csv:5:3: fold id 1000001 in column 'f' is not an integer from 1 to 1000000",
+    );
     // usage errors exit with 2
     regml().args(["path", "--alpha"]).assert().code(2);
     regml().assert().code(2);
