@@ -42,7 +42,9 @@ pub struct FitInfo {
     /// The first `lambda` of a path also counts the passes of the fit of its unpenalized
     /// features (and of a logistic intercept beside an offset) before the path.
     pub n_iter: usize,
-    /// Primal objective `P(b)` in the solver's (standardized) units.
+    /// Primal objective `P(b)` in the solver's (standardized) units. For binomial proportions
+    /// it is measured from the saturated model's loss `sum_i w_i H(y_i)` (`H` the binary
+    /// entropy; 0 for 0/1 labels), so that the relative gap is not diluted by that constant.
     pub primal: f64,
     /// Duality gap `P(b) - D(u)` (absolute), or the KKT violation.
     pub duality_gap: f64,
