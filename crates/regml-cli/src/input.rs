@@ -287,7 +287,7 @@ pub fn load(args: &DataArgs, family: Option<Family>, extra: &[&str]) -> Result<L
 /// `mi` (values `m`), and the weights `trials * weights`. A row of 0 trials gets share 0 and
 /// weight 0. Counts must be non-negative and the successes at most the trials; the error names
 /// the row and column.
-fn successes_among_trials(
+pub fn successes_among_trials(
     table: &Table,
     ti: usize,
     mi: usize,
@@ -325,7 +325,7 @@ fn successes_among_trials(
 
 /// Column `ti` as binomial proportions, when it holds numbers in `[0, 1]` that are not all 0
 /// or 1 (a target column may have been read as text, for labels).
-fn proportions(table: &Table, ti: usize) -> Option<Array1<f64>> {
+pub fn proportions(table: &Table, ti: usize) -> Option<Array1<f64>> {
     let values: Vec<f64> = match &table.columns[ti] {
         Column::Numeric(v) => v.clone(),
         Column::Text(t) => t

@@ -65,6 +65,9 @@ enum Command {
     Predict(PredictCmd),
     /// Print a saved model's coefficients
     Coef(CoefCmd),
+    /// Measures of a saved model on labelled rows (glmnet's assess.glmnet): mse and mae, and
+    /// for binomial models deviance, class error and AUC
+    Assess(AssessCmd),
     /// Ridge path with efficient leave-one-out or GCV (like scikit-learn's RidgeCV)
     RidgeCv(RidgeCvCmd),
     /// List the embedded datasets
@@ -282,6 +285,37 @@ struct PredictCmd {
     /// Write predictions to this CSV file instead of standard output
     #[arg(long, value_name = "FILE")]
     output: Option<PathBuf>,
+    /// Column of the rows' offsets (required exactly when the model was fitted with --offset)
+    #[arg(long, value_name = "COLUMN")]
+    offset: Option<String>,
+}
+
+#[derive(Args, Debug)]
+struct AssessCmd {
+    /// Model file written by `fit`, `path` or `cv`
+    #[arg(long, value_name = "FILE")]
+    model: PathBuf,
+    /// CSV with the model's feature columns and the response
+    #[arg(long, value_name = "FILE", conflicts_with = "dataset")]
+    data: Option<PathBuf>,
+    /// Embedded dataset to assess on
+    #[arg(long, value_name = "NAME")]
+    dataset: Option<String>,
+    /// Response column (default: the model's target)
+    #[arg(long, value_name = "COLUMN")]
+    target: Option<String>,
+    /// Column of non-negative observation weights
+    #[arg(long, value_name = "COLUMN")]
+    weights: Option<String>,
+    /// Binomial: column of trial counts, the response counting successes among them
+    #[arg(long, value_name = "COLUMN")]
+    trials: Option<String>,
+    /// Lambda to assess at (default: the model's own)
+    #[arg(long)]
+    lambda: Option<f64>,
+    /// lambda.min or lambda.1se (cross-validated models)
+    #[arg(long, value_name = "WHICH", conflicts_with = "lambda")]
+    s: Option<String>,
     /// Column of the rows' offsets (required exactly when the model was fitted with --offset)
     #[arg(long, value_name = "COLUMN")]
     offset: Option<String>,
@@ -844,6 +878,118 @@ fn run_predict(cmd: PredictCmd) -> Result<()> {
     Ok(())
 }
 
+/// The responses of `table`'s column `ti` for a binomial `model`: its class labels as 0/1
+/// (any label but the positive one is 0 for a one-vs-rest model, whose class 0 is "not ..."),
+/// or proportions in [0, 1]. A label the model does not know names its row and column.
+fn binomial_response(m: &LinearModel, table: &regml::data::Table, ti: usize) -> Result<Vec<f64>> {
+    if let Some(y) = input::proportions(table, ti) {
+        return Ok(y.to_vec());
+    }
+    let classes = m
+        .classes
+        .clone()
+        .unwrap_or_else(|| vec!["0".into(), "1".into()]);
+    let rest = classes[0] == format!("not {}", classes[1]);
+    let labels = input::label_texts(table, ti);
+    labels
+        .iter()
+        .enumerate()
+        .map(|(r, l)| {
+            if *l == classes[1] {
+                Ok(1.0)
+            } else if *l == classes[0] || rest {
+                Ok(0.0)
+            } else {
+                Err(regml::Error::Csv {
+                    file: table.source.clone(),
+                    line: table.row_lines[r],
+                    column: ti + 1,
+                    reason: format!(
+                        "label '{l}' is not one of the model's classes ({}, {})",
+                        classes[0], classes[1]
+                    ),
+                }
+                .into())
+            }
+        })
+        .collect()
+}
+
+fn run_assess(cmd: AssessCmd) -> Result<()> {
+    let m = LinearModel::load(&cmd.model)?;
+    let lambda = pick_lambda(&m, cmd.lambda, cmd.s.as_deref())?;
+    let target = cmd.target.clone().unwrap_or_else(|| m.target.clone());
+    let args = DataArgs {
+        data: cmd.data.clone(),
+        dataset: cmd.dataset.clone(),
+        target: Some(target.clone()),
+        weights: None,
+        class_weight: None,
+        positive: None,
+        trials: None,
+        offset: None,
+    };
+    let (table, _, source) = input::load_table(&args, &[target.as_str()])?;
+    let x = table.matrix_of(&m.feature_names)?;
+    let ti = table.column_index(&target)?;
+    let mut w: Vec<f64> = match &cmd.weights {
+        Some(name) => {
+            let wi = table.column_index(name)?;
+            let w = table.numeric(wi)?;
+            if let Some(r) = w.iter().position(|v| *v < 0.0) {
+                return Err(regml::Error::Csv {
+                    file: table.source.clone(),
+                    line: table.row_lines[r],
+                    column: wi + 1,
+                    reason: format!("negative weight {} (column '{name}')", w[r]),
+                }
+                .into());
+            }
+            w
+        }
+        None => vec![1.0; table.n_rows()],
+    };
+    let y: Vec<f64> = match (m.family, &cmd.trials) {
+        (Family::Gaussian, Some(_)) => bail!("--trials counts the trials of a binomial model"),
+        (Family::Gaussian, None) => table.numeric(ti)?,
+        (Family::Binomial, Some(name)) => {
+            let mi = table.column_index(name)?;
+            let trials = table.numeric(mi)?;
+            let given = ndarray::Array1::from(w.clone());
+            let (y, tw) = input::successes_among_trials(&table, ti, mi, &trials, Some(&given))?;
+            w = tw.to_vec();
+            y.to_vec()
+        }
+        (Family::Binomial, None) => binomial_response(&m, &table, ti)?,
+    };
+    let offset = match (&cmd.offset, m.offset) {
+        (Some(name), true) => Some(ndarray::Array1::from(
+            table.numeric(table.column_index(name)?)?.to_vec(),
+        )),
+        (None, true) => bail!(
+            "the model was fitted with an offset: pass --offset COLUMN with the rows' offsets"
+        ),
+        (Some(_), false) => bail!("--offset: the model was fitted without an offset"),
+        (None, false) => None,
+    };
+    let eta = m.linear_predictor(x.view(), lambda, offset.as_ref().map(|o| o.view()))?;
+    let mu: Vec<f64> = match m.family {
+        Family::Gaussian => eta.to_vec(),
+        Family::Binomial => eta.iter().map(|&e| regml::datafit::sigmoid(e)).collect(),
+    };
+    outln!("{source}: {} rows at lambda = {lambda:.6e}", y.len());
+    outln!("{:>8}  {:<24}  {:>18}", "Measure", "", "Value");
+    for (measure, v) in regml::cv::assess(m.family, &y, &mu, &w) {
+        outln!(
+            "{:>8}  {:<24}  {:>18.9}",
+            measure.name(),
+            measure.description(),
+            v
+        );
+    }
+    Ok(())
+}
+
 fn run_coef(cmd: CoefCmd) -> Result<()> {
     let m = LinearModel::load(&cmd.model)?;
     let lambda = pick_lambda(&m, cmd.lambda, cmd.s.as_deref())?;
@@ -952,6 +1098,7 @@ fn main() {
         Command::Cv(c) => run_cv(c),
         Command::Fit(c) => run_fit(c),
         Command::Predict(c) => run_predict(c),
+        Command::Assess(c) => run_assess(c),
         Command::Coef(c) => run_coef(c),
         Command::RidgeCv(c) => run_ridge_cv(c),
         Command::Datasets => run_datasets(),

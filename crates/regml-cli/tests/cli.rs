@@ -1036,3 +1036,104 @@ fn successes_among_trials_fit_as_proportions() {
     );
     fails_with(&args, "--trials counts the trials of a binomial model");
 }
+
+/// The value of `measure` in the table `regml assess` prints.
+fn assessed(stdout: &str, measure: &str) -> f64 {
+    stdout
+        .lines()
+        .find_map(|l| {
+            let mut words = l.split_whitespace();
+            (words.next() == Some(measure)).then(|| l.split_whitespace().last().unwrap())
+        })
+        .unwrap_or_else(|| panic!("no {measure} in {stdout}"))
+        .parse()
+        .unwrap()
+}
+
+/// `regml assess` (glmnet's assess.glmnet) on the rows a model was fitted on: its mse
+/// (least squares) and deviance (binomial) are the fit's residual deviance
+/// `(1 - dev_ratio) null_deviance` (at a lambda where no probability is clamped to
+/// `[1e-5, 1 - 1e-5]`, as the measure's are), all five binomial measures are printed, and a
+/// label the model does not know names its row and column.
+#[test]
+fn assess_on_the_fitted_rows_gives_the_fit_s_deviance() {
+    let dir = tempfile::tempdir().unwrap();
+    for (dataset, lambda, measure) in [
+        ("diabetes", "1", "mse"),
+        ("breast_cancer", "0.05", "deviance"),
+    ] {
+        let model = dir.path().join(format!("{dataset}.json"));
+        let (fit, _) = run_json(&[
+            "fit",
+            "--dataset",
+            dataset,
+            "--lambda",
+            lambda,
+            "--save",
+            model.to_str().unwrap(),
+        ]);
+        let dev_ratio = fit["dev_ratio"]
+            .as_array()
+            .unwrap()
+            .last()
+            .unwrap()
+            .as_f64()
+            .unwrap();
+        let want = fit["null_deviance"].as_f64().unwrap() * (1.0 - dev_ratio);
+        let out = regml()
+            .args([
+                "assess",
+                "--model",
+                model.to_str().unwrap(),
+                "--dataset",
+                dataset,
+            ])
+            .assert()
+            .success();
+        let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+        let got = assessed(&stdout, measure);
+        assert!(
+            (got - want).abs() <= 1e-6 * want,
+            "{dataset}: {got} vs {want}"
+        );
+        if dataset == "breast_cancer" {
+            for m in ["class", "auc", "mse", "mae"] {
+                let v = assessed(&stdout, m);
+                assert!((0.0..=1.0).contains(&v), "{m} = {v}");
+            }
+        }
+    }
+    let data = write(dir.path(), "good.csv", good_csv().as_bytes());
+    let model = dir.path().join("cls.json");
+    let d = data.to_str().unwrap();
+    regml()
+        .args([
+            "fit", "--data", d, "--target", "cls", "--family", "binomial",
+        ])
+        .args([
+            "--exclude",
+            "y",
+            "--lambda",
+            "0.05",
+            "--save",
+            model.to_str().unwrap(),
+        ])
+        .assert()
+        .success();
+    let other = write(
+        dir.path(),
+        "other.csv",
+        good_csv().replacen(",no\n", ",maybe\n", 1).as_bytes(),
+    );
+    let line = good_csv().lines().position(|l| l.ends_with(",no")).unwrap() + 1;
+    fails_with(
+        &[
+            "assess",
+            "--model",
+            model.to_str().unwrap(),
+            "--data",
+            other.to_str().unwrap(),
+        ],
+        &format!("other.csv:{line}:6: label 'maybe' is not one of the model's classes (no, yes)"),
+    );
+}

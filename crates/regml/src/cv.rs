@@ -236,6 +236,43 @@ pub fn auc(y: &[f64], s: &[f64], w: &[f64]) -> f64 {
     acc / (pos_total * neg_total)
 }
 
+/// The measures of fitted means `mu` (probabilities for binomial) against responses `y` with
+/// weights `w`, as glmnet's `assess.glmnet` reports them for a test set: mse and mae for
+/// least squares; deviance, class, auc, mse and mae for binomial (labels or proportions).
+/// Each is the weighted mean of the per-row loss that cross-validation uses (binomial mse and
+/// mae on the two-column response, `2 (y - p)^2` and `2 |y - p|`; deviance from the saturated
+/// model with `p` clamped to `[1e-5, 1 - 1e-5]`), AUC the weighted area of [`auc`]. A measure
+/// with no weight (or AUC without both classes) is NaN.
+pub fn assess(family: Family, y: &[f64], mu: &[f64], w: &[f64]) -> Vec<(Measure, f64)> {
+    let measures: &[Measure] = match family {
+        Family::Gaussian => &[Measure::Mse, Measure::Mae],
+        Family::Binomial => &[
+            Measure::Deviance,
+            Measure::Class,
+            Measure::Auc,
+            Measure::Mse,
+            Measure::Mae,
+        ],
+    };
+    let total: f64 = w.iter().sum();
+    measures
+        .iter()
+        .map(|&m| {
+            let v = if m == Measure::Auc {
+                auc(y, mu, w)
+            } else if total > 0.0 {
+                let s: f64 = (0..y.len())
+                    .map(|i| w[i] * loss(m, family, y[i], mu[i]))
+                    .sum();
+                s / total
+            } else {
+                f64::NAN
+            };
+            (m, v)
+        })
+        .collect()
+}
+
 fn loss(measure: Measure, family: Family, y: f64, mu: f64) -> f64 {
     match (measure, family) {
         (Measure::Mse, Family::Gaussian) | (Measure::Deviance, Family::Gaussian) => {
@@ -723,6 +760,37 @@ mod tests {
         assert_eq!(loss(Measure::Class, Family::Binomial, y, 0.5), 0.25);
         assert_eq!(loss(Measure::Class, Family::Binomial, 1.0, 0.5), 1.0);
         assert_eq!(loss(Measure::Class, Family::Binomial, 0.0, 0.5), 0.0);
+    }
+
+    #[test]
+    fn assess_gives_weighted_means_of_the_cv_losses() {
+        let (y, mu, w) = ([1.0, 2.0, 4.0], [1.5, 2.0, 3.0], [1.0, 2.0, 1.0]);
+        let m = assess(Family::Gaussian, &y, &mu, &w);
+        assert_eq!(
+            m,
+            vec![(Measure::Mse, 1.25 / 4.0), (Measure::Mae, 1.5 / 4.0)]
+        );
+        let (y, p, w) = ([0.0, 1.0, 1.0, 0.0], [0.2, 0.7, 0.4, 0.6], [1.0; 4]);
+        let m = assess(Family::Binomial, &y, &p, &w);
+        let names: Vec<Measure> = m.iter().map(|(k, _)| *k).collect();
+        assert_eq!(
+            names,
+            [
+                Measure::Deviance,
+                Measure::Class,
+                Measure::Auc,
+                Measure::Mse,
+                Measure::Mae
+            ]
+        );
+        // misclassified: rows 2 (p 0.4, label 1) and 3 (p 0.6, label 0); AUC: 3 of 4 pairs
+        assert_eq!(m[1].1, 0.5);
+        assert_eq!(m[2].1, 0.75);
+        let dev = -2.0 * (0.8f64.ln() + 0.7f64.ln() + 0.4f64.ln() + 0.4f64.ln()) / 4.0;
+        assert!((m[0].1 - dev).abs() < 1e-15, "{} vs {dev}", m[0].1);
+        assert!(assess(Family::Gaussian, &[1.0], &[1.0], &[0.0])[0]
+            .1
+            .is_nan());
     }
 
     #[test]
