@@ -11,7 +11,8 @@ from ordinary numbers and edge values: 0, -0, subnormals, 1e150, 1e308, ...) and
 `regml path`, `cv`, `fit` or `ridge-cv` on it with a random subset of the options (alpha,
 lambdas, grid, standardization, intercept, weights, offset, penalty factors, bounds,
 tolerance, max-iter, dfmax, pmax, exclude, class weights, trials; folds, seed, measure, fold
-ids, alphas), sometimes saving the model and then calling `predict` and `coef` on it.
+ids, alphas), sometimes saving the model and then calling `predict`, `assess` and `coef` on
+it.
 
 A run fails when the program panics or exits with a status other than 0, 1 or 2, takes over
 60 s, or succeeds with NaN or infinity in its printed table or a missing (non-finite) number
@@ -139,8 +140,10 @@ def main():
             if missing:
                 failed(f"non-finite numbers in the JSON ({', '.join(missing)})", args, "")
         if os.path.exists(model):
-            for extra in (["predict", "--model", model, "--data", data]
-                          + (["--offset", "o"] if "--offset" in args else []),
+            offset = ["--offset", "o"] if "--offset" in args else []
+            for extra in (["predict", "--model", model, "--data", data] + offset,
+                          ["assess", "--model", model, "--data", data, "--target", "y"]
+                          + offset + rng.choice([[], ["--weights", "w"]]),
                           ["coef", "--model", model]):
                 extra += rng.choice([[], ["--s", "lambda.min"], ["--lambda", "0.01"]])
                 r2 = subprocess.run([BINARY] + extra, capture_output=True, timeout=60)
