@@ -288,8 +288,11 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
             // Newton step solves on the block directly once the passes have cost about as
             // much (|F| passes of n |F| against n |F|^2 for its system), and again every
             // NEWTON_CRAWL passes while an ill-conditioned block makes coordinate descent
-            // crawl
-            let thr = 1e-14 * s.yty.max(f64::MIN_POSITIVE);
+            // crawl. The passes stop once the largest `L_j d_j^2` is below `1e-20 y'y`
+            // (coefficients to about 1e-10 of their scale): lambda_max comes from the
+            // gradients at this fit, and with bounded features (no exact solve) it is as
+            // precise as the fit
+            let thr = 1e-20 * s.yty.max(f64::MIN_POSITIVE);
             let first_newton = unpenalized.len().clamp(1, NEWTON_CRAWL);
             let mut passes = 0;
             while passes < s.opts.max_iter {

@@ -913,6 +913,69 @@ mod tests {
     }
 
     #[test]
+    fn lambda_max_after_bounded_unpenalized_features_agrees_across_designs_and_modes() {
+        // lambda_max comes from the gradients at the least-squares fit of the unpenalized
+        // features before the path; with bounds on them that fit has no exact solve, and its
+        // precision is the passes' stopping rule. Naive and covariance mode, on the dense
+        // design and its sparse copy, must agree to 1e-9 (they differed by up to 4e-8 when
+        // the passes stopped at 1e-14 of y'y instead of 1e-20)
+        use rand::Rng;
+        let mut r = test_data::rng(77);
+        let mut compared = 0;
+        for case in 0..150 {
+            let (n, p) = [(20, 10), (200, 50), (60, 150), (200, 150), (50, 300)][case % 5];
+            let rho = r.random::<f64>() * 0.95;
+            let x = DenseDesign::from_col_major(test_data::correlated(n, p, rho, &mut r), n, p)
+                .unwrap();
+            let sparse = CscDesign::from_dense(&x);
+            let y = half_signal_response(&x, &mut r);
+            let pf: Vec<f64> = (0..p)
+                .map(|j| f64::from(u8::from(j == 0 || r.random_range(0..4) != 0)))
+                .collect();
+            let (mut lo, mut hi) = (vec![f64::NEG_INFINITY; p], vec![f64::INFINITY; p]);
+            for j in 0..p {
+                match r.random_range(0..6) {
+                    0 => lo[j] = 0.0,
+                    1 => hi[j] = 0.0,
+                    2 => hi[j] = 0.05,
+                    3 => lo[j] = -0.05,
+                    _ => {}
+                }
+            }
+            // with as many unpenalized features as half the rows their fit may not be unique
+            if pf.iter().filter(|v| **v == 0.0).count() * 2 >= n {
+                continue;
+            }
+            compared += 1;
+            let pen = ElasticNet::new(1.0, p)
+                .unwrap()
+                .with_penalty_factor(pf)
+                .unwrap()
+                .with_bounds(lo, hi)
+                .unwrap();
+            let mut l = Vec::new();
+            for mode in [GaussianMode::Naive, GaussianMode::Covariance] {
+                let opts = SolverOptions {
+                    gaussian_mode: mode,
+                    ..SolverOptions::default()
+                };
+                let usable = vec![true; p];
+                l.push(
+                    GaussianSolver::new(&x, &y, &pen, usable.clone(), opts.clone()).lambda_max(),
+                );
+                l.push(GaussianSolver::new(&sparse, &y, &pen, usable, opts).lambda_max());
+            }
+            let hi = l.iter().copied().fold(f64::MIN, f64::max);
+            let lo = l.iter().copied().fold(f64::MAX, f64::min);
+            assert!(
+                hi - lo <= 1e-9 * hi,
+                "case {case} ({n} x {p}): lambda_max {l:?}"
+            );
+        }
+        assert!(compared > 50, "{compared} problems compared");
+    }
+
+    #[test]
     fn solver_variants_agree_on_random_problems() {
         // random shapes, correlations, sparsity, mixing, penalty factors (some zero) and
         // bounds (some one-sided at zero): covariance and naive mode, with and without Newton
