@@ -40,6 +40,39 @@ pub struct DataArgs {
     pub offset: Option<String>,
 }
 
+impl DataArgs {
+    /// Rows from `data` or `dataset` with the response column `target` and no other column
+    /// roles (prediction and assessment of a saved model, networks).
+    pub fn rows(data: Option<PathBuf>, dataset: Option<String>, target: Option<String>) -> Self {
+        DataArgs {
+            data,
+            dataset,
+            target,
+            weights: None,
+            class_weight: None,
+            positive: None,
+            trials: None,
+            offset: None,
+        }
+    }
+}
+
+/// Column `wi` (called `name`) as observation weights: numbers, none negative; the error
+/// names the row and column of a negative one.
+pub fn weights_column(table: &Table, wi: usize, name: &str) -> Result<Vec<f64>> {
+    let w = table.numeric(wi)?;
+    if let Some(r) = w.iter().position(|v| *v < 0.0) {
+        return Err(regml::Error::Csv {
+            file: table.source.clone(),
+            line: table.row_lines[r],
+            column: wi + 1,
+            reason: format!("negative weight {} (column '{name}')", w[r]),
+        }
+        .into());
+    }
+    Ok(w)
+}
+
 /// The loaded problem.
 pub struct Loaded {
     pub x: Array2<f64>,
@@ -130,17 +163,7 @@ pub fn load(args: &DataArgs, family: Option<Family>, extra: &[&str]) -> Result<L
                 bail!("the weights column cannot be the target");
             }
             exclude.push(wi);
-            let w = table.numeric(wi)?;
-            if let Some(r) = w.iter().position(|v| *v < 0.0) {
-                return Err(regml::Error::Csv {
-                    file: table.source.clone(),
-                    line: table.row_lines[r],
-                    column: wi + 1,
-                    reason: format!("negative weight {} (column '{wname}')", w[r]),
-                }
-                .into());
-            }
-            Some(Array1::from(w.to_vec()))
+            Some(Array1::from(weights_column(&table, wi, wname)?))
         }
         None => None,
     };

@@ -822,22 +822,14 @@ fn pick_lambda(m: &LinearModel, lambda: Option<f64>, s: Option<&str>) -> Result<
     })
 }
 
-fn run_predict(cmd: PredictCmd) -> Result<()> {
-    let m = LinearModel::load(&cmd.model)?;
-    let lambda = pick_lambda(&m, cmd.lambda, cmd.s.as_deref())?;
-    let args = DataArgs {
-        data: cmd.data.clone(),
-        dataset: cmd.dataset.clone(),
-        target: None,
-        weights: None,
-        class_weight: None,
-        positive: None,
-        trials: None,
-        offset: None,
-    };
-    let (table, _, _) = input::load_table(&args, &[m.target.as_str()])?;
-    let x = table.matrix_of(&m.feature_names)?;
-    let offset = match (&cmd.offset, m.offset) {
+/// The rows' offsets from the column `name`, which a model fitted with an offset needs and
+/// any other model refuses.
+fn model_offset(
+    m: &LinearModel,
+    table: &regml::data::Table,
+    name: Option<&str>,
+) -> Result<Option<ndarray::Array1<f64>>> {
+    Ok(match (name, m.offset) {
         (Some(name), true) => Some(ndarray::Array1::from(
             table.numeric(table.column_index(name)?)?.to_vec(),
         )),
@@ -846,7 +838,16 @@ fn run_predict(cmd: PredictCmd) -> Result<()> {
         ),
         (Some(_), false) => bail!("--offset: the model was fitted without an offset"),
         (None, false) => None,
-    };
+    })
+}
+
+fn run_predict(cmd: PredictCmd) -> Result<()> {
+    let m = LinearModel::load(&cmd.model)?;
+    let lambda = pick_lambda(&m, cmd.lambda, cmd.s.as_deref())?;
+    let args = DataArgs::rows(cmd.data.clone(), cmd.dataset.clone(), None);
+    let (table, _, _) = input::load_table(&args, &[m.target.as_str()])?;
+    let x = table.matrix_of(&m.feature_names)?;
+    let offset = model_offset(&m, &table, cmd.offset.as_deref())?;
     let eta = m.linear_predictor(x.view(), lambda, offset.as_ref().map(|o| o.view()))?;
     let mut out = String::from(match cmd.kind.as_str() {
         "class" => "class\n",
@@ -919,34 +920,12 @@ fn run_assess(cmd: AssessCmd) -> Result<()> {
     let m = LinearModel::load(&cmd.model)?;
     let lambda = pick_lambda(&m, cmd.lambda, cmd.s.as_deref())?;
     let target = cmd.target.clone().unwrap_or_else(|| m.target.clone());
-    let args = DataArgs {
-        data: cmd.data.clone(),
-        dataset: cmd.dataset.clone(),
-        target: Some(target.clone()),
-        weights: None,
-        class_weight: None,
-        positive: None,
-        trials: None,
-        offset: None,
-    };
+    let args = DataArgs::rows(cmd.data.clone(), cmd.dataset.clone(), Some(target.clone()));
     let (table, _, source) = input::load_table(&args, &[target.as_str()])?;
     let x = table.matrix_of(&m.feature_names)?;
     let ti = table.column_index(&target)?;
     let mut w: Vec<f64> = match &cmd.weights {
-        Some(name) => {
-            let wi = table.column_index(name)?;
-            let w = table.numeric(wi)?;
-            if let Some(r) = w.iter().position(|v| *v < 0.0) {
-                return Err(regml::Error::Csv {
-                    file: table.source.clone(),
-                    line: table.row_lines[r],
-                    column: wi + 1,
-                    reason: format!("negative weight {} (column '{name}')", w[r]),
-                }
-                .into());
-            }
-            w
-        }
+        Some(name) => input::weights_column(&table, table.column_index(name)?, name)?,
         None => vec![1.0; table.n_rows()],
     };
     let y: Vec<f64> = match (m.family, &cmd.trials) {
@@ -962,16 +941,7 @@ fn run_assess(cmd: AssessCmd) -> Result<()> {
         }
         (Family::Binomial, None) => binomial_response(&m, &table, ti)?,
     };
-    let offset = match (&cmd.offset, m.offset) {
-        (Some(name), true) => Some(ndarray::Array1::from(
-            table.numeric(table.column_index(name)?)?.to_vec(),
-        )),
-        (None, true) => bail!(
-            "the model was fitted with an offset: pass --offset COLUMN with the rows' offsets"
-        ),
-        (Some(_), false) => bail!("--offset: the model was fitted without an offset"),
-        (None, false) => None,
-    };
+    let offset = model_offset(&m, &table, cmd.offset.as_deref())?;
     let eta = m.linear_predictor(x.view(), lambda, offset.as_ref().map(|o| o.view()))?;
     let mu: Vec<f64> = match m.family {
         Family::Gaussian => eta.to_vec(),

@@ -410,16 +410,7 @@ fn holdout(raw: &Raw, fraction: f64, seed: u64) -> Result<(Raw, Raw)> {
 /// data arguments that read it.
 fn nn_table(d: &NnData) -> Result<(Table, String, String, DataArgs)> {
     let target = target_name(d.target.as_deref(), d.dataset.as_deref())?;
-    let args = DataArgs {
-        data: d.data.clone(),
-        dataset: d.dataset.clone(),
-        target: Some(target.clone()),
-        weights: None,
-        class_weight: None,
-        positive: None,
-        trials: None,
-        offset: None,
-    };
+    let args = DataArgs::rows(d.data.clone(), d.dataset.clone(), Some(target.clone()));
     let (table, _, source) = load_table(&args, &[target.as_str()])?;
     Ok((table, target, source, args))
 }
@@ -969,16 +960,7 @@ fn run_predict(c: PredictCmd) -> Result<()> {
     let x = if c.dataset.as_deref() == Some("fashion-mnist") {
         fashion_mnist(c.data_dir.as_deref(), Split::Test)?.0
     } else {
-        let args = DataArgs {
-            data: c.data.clone(),
-            dataset: c.dataset.clone(),
-            target: None,
-            weights: None,
-            class_weight: None,
-            positive: None,
-            trials: None,
-            offset: None,
-        };
+        let args = DataArgs::rows(c.data.clone(), c.dataset.clone(), None);
         let (table, _, _) = load_table(&args, &[])?;
         table.matrix_of(&model.feature_names)?
     };
