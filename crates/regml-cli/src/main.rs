@@ -262,45 +262,45 @@ struct FitCmd {
     json: Option<PathBuf>,
 }
 
+/// A saved model and the rows to apply it to (`predict`, `assess`).
 #[derive(Args, Debug)]
-struct PredictCmd {
+struct ModelRows {
     /// Model file written by `fit`, `path` or `cv`
     #[arg(long, value_name = "FILE")]
     model: PathBuf,
     /// CSV with (at least) the model's feature columns
     #[arg(long, value_name = "FILE", conflicts_with = "dataset")]
     data: Option<PathBuf>,
-    /// Embedded dataset to predict on
+    /// Embedded dataset to use as the rows
     #[arg(long, value_name = "NAME")]
     dataset: Option<String>,
-    /// Lambda to predict at (default: the model's own; linear interpolation between path points)
+    /// Lambda to use (default: the model's own; linear interpolation between path points)
     #[arg(long)]
     lambda: Option<f64>,
     /// lambda.min or lambda.1se (cross-validated models)
     #[arg(long, value_name = "WHICH", conflicts_with = "lambda")]
     s: Option<String>,
-    /// response (mean / probability), link (linear predictor) or class
-    #[arg(long = "type", default_value = "response")]
-    kind: String,
-    /// Write predictions to this CSV file instead of standard output
-    #[arg(long, value_name = "FILE")]
-    output: Option<PathBuf>,
     /// Column of the rows' offsets (required exactly when the model was fitted with --offset)
     #[arg(long, value_name = "COLUMN")]
     offset: Option<String>,
 }
 
 #[derive(Args, Debug)]
-struct AssessCmd {
-    /// Model file written by `fit`, `path` or `cv`
+struct PredictCmd {
+    #[command(flatten)]
+    rows: ModelRows,
+    /// response (mean / probability), link (linear predictor) or class
+    #[arg(long = "type", default_value = "response")]
+    kind: String,
+    /// Write predictions to this CSV file instead of standard output
     #[arg(long, value_name = "FILE")]
-    model: PathBuf,
-    /// CSV with the model's feature columns and the response
-    #[arg(long, value_name = "FILE", conflicts_with = "dataset")]
-    data: Option<PathBuf>,
-    /// Embedded dataset to assess on
-    #[arg(long, value_name = "NAME")]
-    dataset: Option<String>,
+    output: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+struct AssessCmd {
+    #[command(flatten)]
+    rows: ModelRows,
     /// Response column (default: the model's target)
     #[arg(long, value_name = "COLUMN")]
     target: Option<String>,
@@ -310,15 +310,6 @@ struct AssessCmd {
     /// Binomial: column of trial counts, the response counting successes among them
     #[arg(long, value_name = "COLUMN")]
     trials: Option<String>,
-    /// Lambda to assess at (default: the model's own)
-    #[arg(long)]
-    lambda: Option<f64>,
-    /// lambda.min or lambda.1se (cross-validated models)
-    #[arg(long, value_name = "WHICH", conflicts_with = "lambda")]
-    s: Option<String>,
-    /// Column of the rows' offsets (required exactly when the model was fitted with --offset)
-    #[arg(long, value_name = "COLUMN")]
-    offset: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -842,12 +833,12 @@ fn model_offset(
 }
 
 fn run_predict(cmd: PredictCmd) -> Result<()> {
-    let m = LinearModel::load(&cmd.model)?;
-    let lambda = pick_lambda(&m, cmd.lambda, cmd.s.as_deref())?;
-    let args = DataArgs::rows(cmd.data.clone(), cmd.dataset.clone(), None);
+    let m = LinearModel::load(&cmd.rows.model)?;
+    let lambda = pick_lambda(&m, cmd.rows.lambda, cmd.rows.s.as_deref())?;
+    let args = DataArgs::rows(cmd.rows.data.clone(), cmd.rows.dataset.clone(), None);
     let (table, _, _) = input::load_table(&args, &[m.target.as_str()])?;
     let x = table.matrix_of(&m.feature_names)?;
-    let offset = model_offset(&m, &table, cmd.offset.as_deref())?;
+    let offset = model_offset(&m, &table, cmd.rows.offset.as_deref())?;
     let eta = m.linear_predictor(x.view(), lambda, offset.as_ref().map(|o| o.view()))?;
     let mut out = String::from(match cmd.kind.as_str() {
         "class" => "class\n",
@@ -917,10 +908,14 @@ fn binomial_response(m: &LinearModel, table: &regml::data::Table, ti: usize) -> 
 }
 
 fn run_assess(cmd: AssessCmd) -> Result<()> {
-    let m = LinearModel::load(&cmd.model)?;
-    let lambda = pick_lambda(&m, cmd.lambda, cmd.s.as_deref())?;
+    let m = LinearModel::load(&cmd.rows.model)?;
+    let lambda = pick_lambda(&m, cmd.rows.lambda, cmd.rows.s.as_deref())?;
     let target = cmd.target.clone().unwrap_or_else(|| m.target.clone());
-    let args = DataArgs::rows(cmd.data.clone(), cmd.dataset.clone(), Some(target.clone()));
+    let args = DataArgs::rows(
+        cmd.rows.data.clone(),
+        cmd.rows.dataset.clone(),
+        Some(target.clone()),
+    );
     let (table, _, source) = input::load_table(&args, &[target.as_str()])?;
     let x = table.matrix_of(&m.feature_names)?;
     let ti = table.column_index(&target)?;
@@ -941,7 +936,7 @@ fn run_assess(cmd: AssessCmd) -> Result<()> {
         }
         (Family::Binomial, None) => binomial_response(&m, &table, ti)?,
     };
-    let offset = model_offset(&m, &table, cmd.offset.as_deref())?;
+    let offset = model_offset(&m, &table, cmd.rows.offset.as_deref())?;
     let eta = m.linear_predictor(x.view(), lambda, offset.as_ref().map(|o| o.view()))?;
     let mu: Vec<f64> = match m.family {
         Family::Gaussian => eta.to_vec(),
