@@ -283,9 +283,14 @@ fn loss(measure: Measure, family: Family, y: f64, mu: f64) -> f64 {
         (Measure::Mae, Family::Binomial) => 2.0 * (y - mu).abs(),
         (Measure::Deviance, Family::Binomial) => {
             // from the saturated model's log-likelihood y ln y + (1 - y) ln(1 - y), 0 for a
-            // 0/1 label (cv.glmnet's `ly`)
+            // 0/1 label (cv.glmnet's `ly`; labels skip its logarithm, called per row and lambda)
             let p = mu.clamp(1e-5, 1.0 - 1e-5);
-            2.0 * (crate::vmath::neg_entropy(y) - (y * p.ln() + (1.0 - y) * (1.0 - p).ln()))
+            let saturated = if y == 0.0 || y == 1.0 {
+                0.0
+            } else {
+                crate::vmath::neg_entropy(y)
+            };
+            2.0 * (saturated - (y * p.ln() + (1.0 - y) * (1.0 - p).ln()))
         }
         (Measure::Class, _) => {
             // the share of the row's weight on the other side of 0.5: 0 or 1 for a 0/1 label
