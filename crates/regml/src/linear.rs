@@ -914,28 +914,6 @@ pub(crate) fn fit_prepared(
     let user_grid = params.lambda.is_some() || lambdas_override.is_some();
     let limits = SizeLimits::of(params, p);
     let mut warnings = Vec::new();
-    let to_original = |b: &[f64]| -> Vec<f64> {
-        (0..p)
-            .map(|j| {
-                if prep.usable[j] {
-                    b[j] / prep.x_scale[j]
-                } else {
-                    0.0
-                }
-            })
-            .collect()
-    };
-    let intercept_of = |b_orig: &[f64], base: f64| -> f64 {
-        if params.fit_intercept {
-            base - b_orig
-                .iter()
-                .zip(&prep.x_mean)
-                .map(|(b, m)| b * m)
-                .sum::<f64>()
-        } else {
-            0.0
-        }
-    };
     // binomial labels 0/1 (not proportions): the classes can be separable
     let labels = params.family == Family::Binomial && y.iter().all(|&v| v == 0.0 || v == 1.0);
     let traced = match params.family {
@@ -1032,14 +1010,33 @@ pub(crate) fn fit_prepared(
         ));
     }
     warnings.extend(path_warnings);
-    let mut out_coefs: Vec<Vec<f64>> = Vec::with_capacity(solver_coefs.len());
+    // rows on the original scale, written once into the dense matrix
+    let mut coefs = Array2::zeros((solver_coefs.len(), p));
     let mut intercepts = Vec::with_capacity(solver_coefs.len());
-    for (b, b0) in solver_coefs.iter().zip(&solver_intercepts) {
-        let orig = to_original(b);
-        intercepts.push(intercept_of(&orig, prep.y_mean + b0));
-        out_coefs.push(orig);
+    let mut df = Vec::with_capacity(solver_coefs.len());
+    for ((support, b0), mut row) in solver_coefs
+        .iter()
+        .zip(&solver_intercepts)
+        .zip(coefs.rows_mut())
+    {
+        // b_j / s_j for usable features (an unusable one is held at zero), in feature order
+        // as the dense sum over all features was
+        let mut shift = 0.0;
+        let mut nonzero = 0;
+        for &(j, b) in support.iter().filter(|(j, _)| prep.usable[*j]) {
+            let v = b / prep.x_scale[j];
+            row[j] = v;
+            shift += v * prep.x_mean[j];
+            nonzero += usize::from(v != 0.0);
+        }
+        intercepts.push(if params.fit_intercept {
+            prep.y_mean + b0 - shift
+        } else {
+            0.0
+        });
+        df.push(nonzero);
     }
-    lambdas.truncate(out_coefs.len());
+    lambdas.truncate(coefs.nrows());
     // unpenalized coefficients (the intercept too) that the rows cannot determine
     let free = (0..p)
         .filter(|&j| prep.usable[j] && !pen.is_penalized(j))
@@ -1060,10 +1057,7 @@ pub(crate) fn fit_prepared(
     if labels
         && free > 0
         && dev_ratio[0] > 0.999
-        && solver_coefs[0]
-            .iter()
-            .enumerate()
-            .all(|(j, &v)| v == 0.0 || !pen.is_penalized(j))
+        && solver_coefs[0].iter().all(|&(j, _)| !pen.is_penalized(j))
     {
         let features = if free == 1 {
             "the unpenalized feature".to_string()
@@ -1124,14 +1118,6 @@ pub(crate) fn fit_prepared(
     if let Some(a) = undetermined.filter(|_| infos.iter().all(|i| i.converged)) {
         warnings.push(a);
     }
-    let mut coefs = Array2::zeros((out_coefs.len(), p));
-    for (k, row) in out_coefs.iter().enumerate() {
-        coefs.row_mut(k).assign(&ArrayView1::from(row.as_slice()));
-    }
-    let df = out_coefs
-        .iter()
-        .map(|r| r.iter().filter(|v| **v != 0.0).count())
-        .collect();
     Ok(LinearPath {
         family: params.family,
         alpha: params.alpha,
@@ -1228,7 +1214,9 @@ struct Traced {
     lambda_max: f64,
     null_deviance: f64,
     lambdas: Vec<f64>,
-    coefs: Vec<Vec<f64>>,
+    /// Per lambda, the nonzero coefficients as (feature, value) in feature order: a wide path
+    /// holds its models in the size of their supports, not of `p` per lambda.
+    coefs: Vec<Vec<(usize, f64)>>,
     solver_intercepts: Vec<f64>,
     dev_ratio: Vec<f64>,
     infos: Vec<FitInfo>,
@@ -1318,12 +1306,14 @@ fn trace_path<S: PathSolver + ?Sized>(
         }
         t.infos.push(info);
         t.at_max_iter.push(solver.stopped_at_max_iter());
-        let df = if limits.dfmax.is_some() {
-            b.iter().filter(|v| **v != 0.0).count()
-        } else {
-            0
-        };
-        t.coefs.push(b.to_vec());
+        let support: Vec<(usize, f64)> = b
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| **v != 0.0)
+            .map(|(j, &v)| (j, v))
+            .collect();
+        let df = support.len();
+        t.coefs.push(support);
         t.solver_intercepts.push(solver.intercept());
         let dr = 1.0 - solver.deviance() / null_deviance.max(f64::MIN_POSITIVE);
         t.dev_ratio.push(dr);
