@@ -6,7 +6,10 @@
 //! larger problems (`300..2500` rows and features) and lists the fits over 10 s. `sweep FIRST
 //! END shares` fits the same problems with every response binomial and given as proportions
 //! (`1 / (1 + exp(-2 (t_i - mean t)))` instead of the median split). Every mode ends with the
-//! total passes and seconds of its fits.
+//! total passes and seconds of its fits. A last word `colmajor` stores each design
+//! column-major, as the CLI reads a CSV file (the same problems; a standardized least-squares
+//! fit then reads the caller's matrix through its transformation instead of a copy in
+//! covariance mode); without it the designs are row-major.
 //!
 //! Each seed draws `n` in `5..300` rows and `p` in `1..300` features of one kind: independent
 //! uniform, sparse 0/1, nearly coinciding (`5 + 3 c_i + u_ij / 10`), scales from `1e-3` to
@@ -16,7 +19,7 @@
 //! fifth feature unpenalized), bounds, standardization and an intercept.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
-use ndarray::{Array1, Array2};
+use ndarray::{Array1, Array2, ShapeBuilder};
 use rand::{Rng, SeedableRng};
 use regml::cv::{cv_path, CvParams};
 use regml::linear::{fit_path, ElasticNetParams, Family};
@@ -27,6 +30,7 @@ fn problem(
     seed: u64,
     large: bool,
     shares: bool,
+    col_major: bool,
 ) -> (
     Array2<f64>,
     Array1<f64>,
@@ -44,7 +48,7 @@ fn problem(
         (r.random_range(5..300usize), r.random_range(1..300usize))
     };
     let kind = r.random_range(0..5u32);
-    let mut x = Array2::<f64>::zeros((n, p));
+    let mut x = Array2::<f64>::zeros((n, p).set_f(col_major));
     for i in 0..n {
         let common = r.random::<f64>() - 0.5;
         for j in 0..p {
@@ -124,8 +128,8 @@ fn problem(
 /// Cross-validates the problem of `seed` (5 folds) and prints it if it fails, a warning of
 /// its folds or of the full fit says a lambda did not converge, or it takes over 10 s.
 /// Returns whether it printed.
-fn sweep_cv(seed: u64) -> bool {
-    let (x, y, w, params, desc) = problem(seed, false, false);
+fn sweep_cv(seed: u64, col_major: bool) -> bool {
+    let (x, y, w, params, desc) = problem(seed, false, false, col_major);
     let t0 = Instant::now();
     let cv = CvParams {
         nfolds: 5,
@@ -173,7 +177,11 @@ fn sweep_cv(seed: u64) -> bool {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let col_major = args.len() > 2 && args.last().is_some_and(|a| a == "colmajor");
+    if col_major {
+        args.pop();
+    }
     let mode = args.get(2).map(String::as_str);
     let seeds: Vec<u64> = args
         .iter()
@@ -183,7 +191,7 @@ fn main() {
     let (&[first, end], 2 | 3, None | Some("cv" | "large" | "shares")) =
         (&seeds[..], args.len(), mode)
     else {
-        eprintln!("usage: sweep FIRST_SEED END_SEED [cv | large | shares]");
+        eprintln!("usage: sweep FIRST_SEED END_SEED [cv | large | shares] [colmajor]");
         std::process::exit(2);
     };
     let large = mode == Some("large");
@@ -192,7 +200,7 @@ fn main() {
     let mut flagged = 0;
     if mode == Some("cv") {
         for seed in first..end {
-            flagged += usize::from(sweep_cv(seed));
+            flagged += usize::from(sweep_cv(seed, col_major));
         }
         println!(
             "seeds {first}..{end} cross-validated: {flagged} flagged, {:.1} s in all",
@@ -202,7 +210,7 @@ fn main() {
     }
     let mut total_passes = 0usize;
     for seed in first..end {
-        let (x, y, w, params, desc) = problem(seed, large, mode == Some("shares"));
+        let (x, y, w, params, desc) = problem(seed, large, mode == Some("shares"), col_major);
         let t0 = Instant::now();
         let fit = fit_path(x.view(), y.view(), w.as_ref().map(|a| a.view()), &params);
         let secs = t0.elapsed().as_secs_f64();
