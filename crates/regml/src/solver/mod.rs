@@ -827,6 +827,23 @@ mod tests {
 
     /// A response on about half of the features of `x` (coefficients uniform in
     /// `[-2, 2)`), plus noise uniform in `[-0.25, 0.25)`.
+    /// Bounds on `p` coefficients, one draw from `0..draws` each: `b >= 0`, `b <= 0`,
+    /// `b <= 0.05`, `b >= -0.05` for draws 0 to 3, unbounded otherwise.
+    fn random_bounds(p: usize, draws: i32, r: &mut test_data::ChaCha8Rng) -> (Vec<f64>, Vec<f64>) {
+        use rand::Rng;
+        let (mut lo, mut hi) = (vec![f64::NEG_INFINITY; p], vec![f64::INFINITY; p]);
+        for j in 0..p {
+            match r.random_range(0..draws) {
+                0 => lo[j] = 0.0,
+                1 => hi[j] = 0.0,
+                2 => hi[j] = 0.05,
+                3 => lo[j] = -0.05,
+                _ => {}
+            }
+        }
+        (lo, hi)
+    }
+
     fn half_signal_response(x: &DenseDesign, r: &mut test_data::ChaCha8Rng) -> Vec<f64> {
         use rand::Rng;
         let (n, p) = (x.n_samples(), x.n_features());
@@ -932,16 +949,7 @@ mod tests {
             let pf: Vec<f64> = (0..p)
                 .map(|j| f64::from(u8::from(j == 0 || r.random_range(0..4) != 0)))
                 .collect();
-            let (mut lo, mut hi) = (vec![f64::NEG_INFINITY; p], vec![f64::INFINITY; p]);
-            for j in 0..p {
-                match r.random_range(0..6) {
-                    0 => lo[j] = 0.0,
-                    1 => hi[j] = 0.0,
-                    2 => hi[j] = 0.05,
-                    3 => lo[j] = -0.05,
-                    _ => {}
-                }
-            }
+            let (lo, hi) = random_bounds(p, 6, &mut r);
             // with as many unpenalized features as half the rows their fit may not be unique
             if pf.iter().filter(|v| **v == 0.0).count() * 2 >= n {
                 continue;
@@ -1007,16 +1015,7 @@ mod tests {
                     _ => 1.0,
                 })
                 .collect();
-            let (mut lo, mut hi) = (vec![f64::NEG_INFINITY; p], vec![f64::INFINITY; p]);
-            for j in 0..p {
-                match r.random_range(0..10) {
-                    0 => lo[j] = 0.0,
-                    1 => hi[j] = 0.0,
-                    2 => hi[j] = 0.05,
-                    3 => lo[j] = -0.05,
-                    _ => {}
-                }
-            }
+            let (lo, hi) = random_bounds(p, 10, &mut r);
             let pen = ElasticNet::new(alpha, p)
                 .unwrap()
                 .with_penalty_factor(pf)
