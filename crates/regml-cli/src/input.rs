@@ -62,13 +62,9 @@ impl DataArgs {
 pub fn weights_column(table: &Table, wi: usize, name: &str) -> Result<Vec<f64>> {
     let w = table.numeric(wi)?;
     if let Some(r) = w.iter().position(|v| *v < 0.0) {
-        return Err(regml::Error::Csv {
-            file: table.source.clone(),
-            line: table.row_lines[r],
-            column: wi + 1,
-            reason: format!("negative weight {} (column '{name}')", w[r]),
-        }
-        .into());
+        return Err(table
+            .cell_error(r, wi, format!("negative weight {} (column '{name}')", w[r]))
+            .into());
     }
     Ok(w)
 }
@@ -319,13 +315,7 @@ pub fn successes_among_trials(
 ) -> Result<(Array1<f64>, Array1<f64>)> {
     let s = table.numeric(ti)?;
     let bad = |r: usize, column: usize, reason: String| -> anyhow::Error {
-        regml::Error::Csv {
-            file: table.source.clone(),
-            line: table.row_lines[r],
-            column: column + 1,
-            reason,
-        }
-        .into()
+        table.cell_error(r, column, reason).into()
     };
     let mut y = Vec::with_capacity(s.len());
     let mut w = Vec::with_capacity(s.len());

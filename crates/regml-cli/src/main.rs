@@ -611,15 +611,17 @@ fn run_cv(cmd: CvCmd) -> Result<()> {
             let mut ids = Vec::with_capacity(col.len());
             for (r, v) in col.iter().enumerate() {
                 if *v < 1.0 || v.fract() != 0.0 || *v > 1e6 {
-                    return Err(regml::Error::Csv {
-                        file: d.table.source.clone(),
-                        line: d.table.row_lines[r],
-                        column: ci + 1,
-                        reason: format!(
-                            "fold id {v} in column '{name}' is not an integer from 1 to 1000000"
-                        ),
-                    }
-                    .into());
+                    return Err(d
+                        .table
+                        .cell_error(
+                            r,
+                            ci,
+                            format!(
+                                "fold id {v} in column '{name}' is not an integer from 1 to \
+                                 1000000"
+                            ),
+                        )
+                        .into());
                 }
                 ids.push(*v as usize - 1);
             }
@@ -892,16 +894,16 @@ fn binomial_response(m: &LinearModel, table: &regml::data::Table, ti: usize) -> 
             } else if *l == classes[0] || rest {
                 Ok(0.0)
             } else {
-                Err(regml::Error::Csv {
-                    file: table.source.clone(),
-                    line: table.row_lines[r],
-                    column: ti + 1,
-                    reason: format!(
-                        "label '{l}' is not one of the model's classes ({}, {})",
-                        classes[0], classes[1]
-                    ),
-                }
-                .into())
+                Err(table
+                    .cell_error(
+                        r,
+                        ti,
+                        format!(
+                            "label '{l}' is not one of the model's classes ({}, {})",
+                            classes[0], classes[1]
+                        ),
+                    )
+                    .into())
             }
         })
         .collect()

@@ -381,13 +381,13 @@ fn read_table(
         match classes.iter().position(|c| c == l) {
             Some(k) => idx.push(k as u32),
             None => {
-                return Err(regml::Error::Csv {
-                    file: table.source.clone(),
-                    line: table.row_lines[r],
-                    column: ti + 1,
-                    reason: format!("label '{l}' is not one of the classes the model knows"),
-                }
-                .into())
+                return Err(table
+                    .cell_error(
+                        r,
+                        ti,
+                        format!("label '{l}' is not one of the classes the model knows"),
+                    )
+                    .into())
             }
         }
     }

@@ -101,6 +101,17 @@ impl Table {
         })
     }
 
+    /// An error about the cell of data row `row` and column `column` (both 0-based), naming
+    /// this table's file and the cell's line and column in it.
+    pub fn cell_error(&self, row: usize, column: usize, reason: impl Into<String>) -> Error {
+        Error::Csv {
+            file: self.source.clone(),
+            line: self.row_lines[row],
+            column: column + 1,
+            reason: reason.into(),
+        }
+    }
+
     /// The numeric values of column `idx`, or an error naming the first malformed cell.
     pub fn numeric(&self, idx: usize) -> Result<Vec<f64>> {
         let err = |line: usize, reason: String| Error::Csv {
