@@ -1042,11 +1042,24 @@ pub(crate) fn fit_prepared(
         .filter(|&j| prep.usable[j] && !pen.is_penalized(j))
         .count();
     let rows = w.iter().filter(|&&v| v > 0.0).count();
-    let undetermined = (free > 0 && free + usize::from(params.fit_intercept) >= rows).then(|| {
+    let unknowns = free + usize::from(params.fit_intercept);
+    let undetermined = (free > 0 && unknowns >= rows).then(|| {
+        // as many unknowns as rows: a full-rank block fits every row exactly (least squares),
+        // or only with coefficients that grow without bound (0/1 labels)
+        let consequence = match (params.family, unknowns > rows) {
+            (Family::Gaussian, true) => "their fit is not unique",
+            (Family::Gaussian, false) => {
+                "they can fit every row exactly, leaving nothing to the penalized features"
+            }
+            (Family::Binomial, true) => "their fit is not unique and in general not finite",
+            (Family::Binomial, false) => {
+                "they can fit every row exactly, in general only with coefficients that are \
+                 not finite"
+            }
+        };
         format!(
             "{free} features are unpenalized (penalty factor 0){} and only {rows} rows carry \
-             weight, so their fit is not unique (in logistic regression, in general not \
-             finite): give some of them a positive penalty factor",
+             weight, so {consequence}: give some of them a positive penalty factor",
             if params.fit_intercept {
                 " besides the intercept"
             } else {

@@ -164,6 +164,44 @@ fn more_unpenalized_features_than_rows_are_reported() {
     );
 }
 
+/// As many unpenalized coefficients (the intercept counted) as rows: least squares fits every
+/// row with them alone, and logistic regression on labels only in the limit. The warning says
+/// which, not that the fit is one of many.
+#[test]
+fn as_many_unpenalized_coefficients_as_rows_are_reported() {
+    let (x, y) = common::simulate(12, 20, 0.3, 3, 3.0, 6);
+    let mut pf = vec![1.0; 20];
+    pf[..11].fill(0.0);
+    let params = ElasticNetParams {
+        penalty_factor: Some(pf),
+        lambda: Some(vec![0.5]),
+        ..ElasticNetParams::default()
+    };
+    let path = fit_path(x.view(), y.view(), None, &params).unwrap();
+    assert_warns(
+        &path,
+        &[
+            "11 features are unpenalized (penalty factor 0) besides the intercept and only 12 rows",
+            "they can fit every row exactly, leaving nothing to the penalized features",
+        ],
+    );
+    assert!(path.warnings.iter().all(|w| !w.contains("not unique")));
+    let labels: Array1<f64> = y.mapv(|v| f64::from(u8::from(v > 0.0)));
+    assert!(labels.iter().any(|&v| v == 0.0) && labels.iter().any(|&v| v == 1.0));
+    let params = ElasticNetParams {
+        family: Family::Binomial,
+        ..params
+    };
+    let path = fit_path(x.view(), labels.view(), None, &params).unwrap();
+    assert_warns(
+        &path,
+        &[
+            "only 12 rows",
+            "in general only with coefficients that are not finite",
+        ],
+    );
+}
+
 /// An unpenalized feature that separates the classes has no finite maximum-likelihood
 /// coefficient at any lambda. The path says so, naming the unpenalized features; a fit that
 /// stops unconverged there advises a positive penalty factor rather than more iterations.
