@@ -80,6 +80,29 @@ fn bad_csv_cells_name_file_line_and_column() {
         &["cv", "--data", f.to_str().unwrap(), "--target", "y"],
         "NaN",
     );
+    // R's NA in a feature, and in a label column (not a third class)
+    let f = write(dir.path(), "na.csv", b"a,b,y\n1,2,3\n4,NA,6\n");
+    fails_with(
+        &["path", "--data", f.to_str().unwrap(), "--target", "y"],
+        "na.csv:3:2: 'NA' marks a missing value",
+    );
+    let f = write(
+        dir.path(),
+        "na_label.csv",
+        b"a,y\n1,yes\n2,no\n3,NA\n4,yes\n",
+    );
+    fails_with(
+        &[
+            "path",
+            "--data",
+            f.to_str().unwrap(),
+            "--target",
+            "y",
+            "--family",
+            "binomial",
+        ],
+        "na_label.csv:4:2: 'NA' marks a missing value",
+    );
 }
 
 #[test]

@@ -2,9 +2,9 @@
 //! datasets compiled into the library.
 //!
 //! Every malformed input is an [`Error::Csv`] naming file, line and column: invalid UTF-8,
-//! empty cells, text where a number belongs, NaN and infinities (including overflowing
-//! literals such as `1e400`), values larger in magnitude than
-//! [`crate::linear::MAX_ABS_VALUE`], ragged rows, duplicate or empty header names. Limits on
+//! empty cells, missing-value markers such as `NA`, text where a number belongs, NaN and
+//! infinities (including overflowing literals such as `1e400`), values larger in magnitude
+//! than [`crate::linear::MAX_ABS_VALUE`], ragged rows, duplicate or empty header names. Limits on
 //! file size, field length, column count and total cells keep a hostile file from exhausting
 //! memory ([`CsvLimits`]).
 
@@ -194,6 +194,23 @@ impl Table {
     }
 }
 
+/// Texts that data files commonly write for a missing value (R's `NA`, SAS's `.`, the UCI
+/// repository's `?`, databases' `NULL`, Python's `None`), compared ignoring ASCII case. A
+/// numeric cell or a label holding one is reported as missing, not as text or as a class.
+const MISSING_MARKERS: [&str; 6] = ["NA", "N/A", "NULL", "None", ".", "?"];
+
+/// The error for a trimmed cell `t` that is one of [`MISSING_MARKERS`].
+fn missing_marker(t: &str) -> Option<String> {
+    MISSING_MARKERS
+        .iter()
+        .any(|m| t.eq_ignore_ascii_case(m))
+        .then(|| {
+            format!(
+                "'{t}' marks a missing value, which a fit cannot use: remove the row or impute it"
+            )
+        })
+}
+
 /// Parses one numeric field: finite `f64` only.
 pub fn parse_number(s: &str) -> std::result::Result<f64, String> {
     let t = s.trim();
@@ -218,6 +235,9 @@ pub fn parse_number(s: &str) -> std::result::Result<f64, String> {
 /// Parses one data cell: a finite `f64` of magnitude at most
 /// [`crate::linear::MAX_ABS_VALUE`] (the fits square and sum the data).
 fn parse_cell(s: &str) -> std::result::Result<f64, String> {
+    if let Some(reason) = missing_marker(s.trim()) {
+        return Err(reason);
+    }
     let v = parse_number(s)?;
     if v.abs() > crate::linear::MAX_ABS_VALUE {
         return Err(format!(
@@ -336,6 +356,9 @@ impl Parser<'_> {
                 let t = s.trim();
                 if t.is_empty() {
                     return Err(self.err(line, col, "empty cell"));
+                }
+                if let Some(reason) = missing_marker(t) {
+                    return Err(self.err(line, col, reason));
                 }
                 self.texts[j].push(t.to_string());
             } else {
@@ -693,6 +716,9 @@ mod tests {
             (b"a,b\n1,2,3\n", 2, 3, "more fields"),
             (b"a,b\n1\n", 2, 1, "1 fields"),
             (b"a,b\n1,x2\n", 2, 2, "not a number"),
+            (b"a,b\n1,NA\n", 2, 2, "'NA' marks a missing value"),
+            (b"a,b\nn/a,1\n", 2, 1, "'n/a' marks a missing value"),
+            (b"a,b\n1,2\n?,1\n", 3, 1, "'?' marks a missing value"),
             (b"a,b\n1,\xff\n", 2, 2, "UTF-8"),
             (b"a,a\n1,2\n", 1, 2, "duplicate"),
             (b"", 1, 0, "empty file"),
@@ -704,6 +730,29 @@ mod tests {
             assert_eq!((l, c), (*line, *col), "{r}");
             assert!(r.contains(what), "'{r}' should mention '{what}'");
         }
+    }
+
+    #[test]
+    fn missing_labels_are_errors_not_classes() {
+        let err = parse_csv(
+            &b"a,y\n1,yes\n2,NA\n3,no\n"[..],
+            "t",
+            &CsvLimits::default(),
+            &["y"],
+        )
+        .unwrap_err();
+        let (l, c, r) = pos(err);
+        assert_eq!((l, c), (3, 2));
+        assert!(r.contains("'NA' marks a missing value"), "{r}");
+        // a label that only contains a marker is a label
+        let t = parse_csv(
+            &b"a,y\n1,NAB\n2,no\n"[..],
+            "t",
+            &CsvLimits::default(),
+            &["y"],
+        )
+        .unwrap();
+        assert_eq!(t.columns[1], Column::Text(vec!["NAB".into(), "no".into()]));
     }
 
     #[test]
