@@ -996,6 +996,7 @@ fn run_ridge_cv(cmd: RidgeCvCmd) -> Result<()> {
     )
     .with_context(|| d.source.clone())?;
     let secs = t0.elapsed().as_secs_f64();
+    warn_all(&res.warnings);
     outln!(
         "{} over {} lambdas: best lambda {:.6e} (index {}), {} = {:.6}",
         match criterion {
@@ -1029,6 +1030,7 @@ fn run_ridge_cv(cmd: RidgeCvCmd) -> Result<()> {
             "intercepts": res.intercepts,
             "coefficients": res.coefs.rows().into_iter().map(|r| r.to_vec()).collect::<Vec<_>>(),
             "feature_names": d.feature_names,
+            "warnings": res.warnings,
             "fit_seconds": secs,
         });
         output::write_json(f, &v)?;

@@ -202,6 +202,8 @@ pub fn path_json(
             serde_json::json!(r.foldid.iter().map(|f| f + 1).collect::<Vec<_>>()),
         );
         o.insert("grouped".into(), r.grouped.into());
+        // the full fit's warnings, the folds' and cross-validation's own
+        o.insert("warnings".into(), serde_json::json!(r.warnings));
     }
     v
 }

@@ -436,10 +436,27 @@ fn embedded_datasets_run() {
         .assert()
         .success()
         .stderr(predicate::str::is_empty());
+    // the ridge's default grid ends before the best lambda on diabetes: said on standard
+    // error and in the JSON of both commands
+    let grid_end = "is the smallest of the grid";
     regml()
         .args(["ridge-cv", "--dataset", "diabetes"])
         .assert()
-        .success();
+        .success()
+        .stderr(predicate::str::contains(grid_end));
+    for args in [
+        &["ridge-cv", "--dataset", "diabetes"][..],
+        &["cv", "--dataset", "diabetes", "--alpha", "0"],
+    ] {
+        let (v, _) = run_json(args);
+        let warnings = v["warnings"].as_array().expect("warnings");
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.as_str().is_some_and(|w| w.contains(grid_end))),
+            "{args:?}: {warnings:?}"
+        );
+    }
     regml()
         .arg("datasets")
         .assert()

@@ -601,6 +601,13 @@ pub fn cv_path_observed(
         };
     }
     let (index_min, index_1se) = select_lambdas(&cvm, &cvsd, measure == Measure::Auc)?;
+    let requested = params.lambda.as_ref().map_or(params.nlambda, Vec::len);
+    warnings.extend(grid_end_warning(
+        &lambdas,
+        index_min,
+        nl == requested,
+        "cross-validated error",
+    ));
     Ok(CvResult {
         lambda_min: lambdas[index_min],
         lambda_1se: lambdas[index_1se],
@@ -689,6 +696,29 @@ pub fn cv_alphas(
         alphas: alphas.to_vec(),
         fits,
         best,
+    })
+}
+
+/// The warning for a best lambda at the small end of a decreasing grid: `best` is the last
+/// index, the grid was fitted whole (`complete`: not stopped early, when smaller lambdas
+/// would have changed the fit too little to go on) and its last lambda is positive. The
+/// `criterion` was then still improving at the end of the grid, and a smaller lambda may do
+/// better. `None` otherwise (a best lambda at the large end is the empty model, which larger
+/// lambdas do not change).
+pub(crate) fn grid_end_warning(
+    lambdas: &[f64],
+    best: usize,
+    complete: bool,
+    criterion: &str,
+) -> Option<String> {
+    let last = lambdas.len().checked_sub(1)?;
+    (complete && last > 0 && best == last && lambdas[last] > 0.0).then(|| {
+        format!(
+            "the best lambda ({:.6e}) is the smallest of the grid: the {criterion} was still \
+             improving there, so a smaller lambda may do better; extend the grid to smaller \
+             lambdas (a smaller lambda_min_ratio, or explicit lambdas)",
+            lambdas[last]
+        )
     })
 }
 

@@ -44,6 +44,8 @@ pub struct RidgeCvResult {
     pub coefs: Array2<f64>,
     /// Criterion used.
     pub criterion: RidgeCriterion,
+    /// Warnings: a best `lambda` at the small end of the grid (see [`crate::cv::CvResult`]'s).
+    pub warnings: Vec<String>,
 }
 
 /// Ridge path with efficient LOO or GCV. `params.alpha` is ignored (ridge); the default
@@ -232,6 +234,13 @@ pub fn ridge_cv(
     }
     let best_val = score.iter().cloned().fold(f64::INFINITY, f64::min);
     let best = score.iter().position(|&v| v <= best_val).unwrap_or(0);
+    let what = match criterion {
+        RidgeCriterion::Loo => "leave-one-out error",
+        RidgeCriterion::Gcv => "generalized cross-validation error",
+    };
+    let warnings = crate::cv::grid_end_warning(&lambdas, best, true, what)
+        .into_iter()
+        .collect();
     Ok(RidgeCvResult {
         lambdas,
         score,
@@ -239,6 +248,7 @@ pub fn ridge_cv(
         intercepts,
         coefs,
         criterion,
+        warnings,
     })
 }
 

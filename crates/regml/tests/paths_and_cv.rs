@@ -2,12 +2,14 @@
 //! per fold, and the fits themselves unchanged by observing them. Cross-validation over
 //! several alphas on one set of folds (scikit-learn's `ElasticNetCV` over `l1_ratio`).
 //! Prevalidated predictions (cv.glmnet's `fit.preval`). Predictions of a model fitted with
-//! an offset. Logistic folds stratified by class.
+//! an offset. Logistic folds stratified by class. A best lambda at the small end of the grid
+//! is reported.
 
 mod common;
 
 use regml::cv::{cv_alphas, cv_path, cv_path_observed, CvParams, Measure};
 use regml::linear::{fit_path, fit_path_observed, ElasticNetParams, Progress};
+use regml::ridge::{ridge_cv, RidgeCriterion};
 use std::sync::Mutex;
 
 #[test]
@@ -358,4 +360,62 @@ fn auc_on_small_folds_becomes_deviance() {
         .warnings
         .iter()
         .all(|w| !w.contains("changed to deviance")));
+}
+
+fn warns_grid_end(warnings: &[String]) -> bool {
+    warnings
+        .iter()
+        .any(|w| w.contains("is the smallest of the grid"))
+}
+
+/// On diabetes (442 rows, 10 features) the ridge's default grid ends at 1e-4 of its
+/// `lambda_max`, where the held-out error is still falling: cross-validation and
+/// leave-one-out both pick the grid's last lambda and say so. A grid that brackets the best
+/// lambda, a lasso path whose best lambda lies inside the grid, and a path stopped early
+/// because its fit no longer changed draw no such warning.
+#[test]
+fn a_best_lambda_at_the_small_end_of_the_grid_is_reported() {
+    let (x, y, _) = regml::data::dataset_xy("diabetes").unwrap();
+    let y = ndarray::Array1::from(y);
+    let ridge = ElasticNetParams {
+        alpha: 0.0,
+        ..ElasticNetParams::default()
+    };
+    let cv = cv_path(x.view(), y.view(), None, &ridge, &CvParams::default()).unwrap();
+    assert_eq!(cv.index_min, cv.path.lambdas.len() - 1);
+    assert!(warns_grid_end(&cv.warnings), "{:?}", cv.warnings);
+    let loo = ridge_cv(x.view(), y.view(), None, &ridge, RidgeCriterion::Loo).unwrap();
+    assert_eq!(loo.best, loo.lambdas.len() - 1);
+    assert!(warns_grid_end(&loo.warnings), "{:?}", loo.warnings);
+    let bracketed = ElasticNetParams {
+        lambda: Some(vec![10.0, 1.0, 0.1, 0.01, 0.001]),
+        ..ridge.clone()
+    };
+    let loo = ridge_cv(x.view(), y.view(), None, &bracketed, RidgeCriterion::Loo).unwrap();
+    assert!(loo.best < 4, "{}", loo.best);
+    assert!(!warns_grid_end(&loo.warnings), "{:?}", loo.warnings);
+    let lasso = cv_path(
+        x.view(),
+        y.view(),
+        None,
+        &ElasticNetParams::default(),
+        &CvParams::default(),
+    )
+    .unwrap();
+    assert!(lasso.index_min < lasso.path.lambdas.len() - 1);
+    assert!(!warns_grid_end(&lasso.warnings), "{:?}", lasso.warnings);
+    // an exact linear response: the path stops once it explains 99.9% of the deviance
+    let (xs, _) = common::simulate(60, 5, 0.3, 5, 3.0, 21);
+    let ys = xs.dot(&ndarray::arr1(&[1.0, -2.0, 0.5, 1.5, -1.0]));
+    let cv = cv_path(
+        xs.view(),
+        ys.view(),
+        None,
+        &ElasticNetParams::default(),
+        &CvParams::default(),
+    )
+    .unwrap();
+    assert!(cv.path.lambdas.len() < 100);
+    assert_eq!(cv.index_min, cv.path.lambdas.len() - 1);
+    assert!(!warns_grid_end(&cv.warnings), "{:?}", cv.warnings);
 }
