@@ -155,14 +155,28 @@ impl LinearModel {
         if self.lambdas.windows(2).any(|w| w[0] < w[1]) {
             return Err("lambdas are not decreasing".into());
         }
+        if !(0.0..=1.0).contains(&self.alpha) {
+            return Err(format!("alpha {} is not in [0, 1]", self.alpha));
+        }
+        let cv_lambdas = [self.lambda_min, self.lambda_1se];
+        if let Some(v) = std::iter::once(self.lambda)
+            .chain(self.lambdas.iter().copied())
+            .chain(cv_lambdas.iter().flatten().copied())
+            .find(|v| !(*v >= 0.0 && v.is_finite()))
+        {
+            return Err(format!("lambda {v} is negative or not finite"));
+        }
+        if let Some(v) = self.x_scale.iter().find(|v| !(**v > 0.0)) {
+            return Err(format!("x_scale {v} is not positive"));
+        }
         let mut names = self.feature_names.clone();
         names.sort();
         if names.windows(2).any(|w| w[0] == w[1]) {
             return Err("duplicate feature names".into());
         }
         if let Some(c) = &self.classes {
-            if c.len() != 2 {
-                return Err("classes must hold exactly two labels".into());
+            if c.len() != 2 || c[0] == c[1] {
+                return Err("classes must hold exactly two distinct labels".into());
             }
         }
         Ok(())
@@ -258,7 +272,12 @@ impl LinearModel {
                     "format version {v} is not supported by this build (version {FORMAT_VERSION})"
                 )))
             }
-            None => return Err(bad("no format_version field: not a regml model".into())),
+            None => {
+                return Err(bad(match head.get("format_version") {
+                    Some(v) => format!("format_version {v} is not a version number"),
+                    None => "no format_version field: not a regml model".into(),
+                }))
+            }
         }
         let model: LinearModel =
             serde_json::from_value(head).map_err(|e| bad(format!("invalid content ({e})")))?;

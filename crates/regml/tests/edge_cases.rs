@@ -966,11 +966,43 @@ fn model_files_round_trip_and_reject_damage() {
     .unwrap();
     let e = LinearModel::load(&f).unwrap_err().to_string();
     assert!(e.contains("version 99"), "{e}");
+    // a version that is not a number
+    std::fs::write(
+        &f,
+        text.replace("\"format_version\": 1", "\"format_version\": -1"),
+    )
+    .unwrap();
+    let e = LinearModel::load(&f).unwrap_err().to_string();
+    assert!(
+        e.contains("format_version -1 is not a version number"),
+        "{e}"
+    );
     // inconsistent shapes
     let mut broken = m.clone();
     broken.coefs[0].pop();
     std::fs::write(&f, serde_json::to_string(&broken).unwrap()).unwrap();
     assert!(LinearModel::load(&f).is_err());
+    // values no fit produces
+    type Damage = fn(&mut LinearModel);
+    let damaged: [(&str, Damage); 6] = [
+        ("alpha 1.5 is not in [0, 1]", |m| m.alpha = 1.5),
+        ("lambda -1 is negative", |m| m.lambda = -1.0),
+        ("lambda -0.5 is negative", |m| {
+            *m.lambdas.last_mut().unwrap() = -0.5;
+        }),
+        ("lambda -2 is negative", |m| m.lambda_min = Some(-2.0)),
+        ("x_scale 0 is not positive", |m| m.x_scale[1] = 0.0),
+        ("two distinct labels", |m| {
+            m.classes = Some(vec!["a".into(), "a".into()]);
+        }),
+    ];
+    for (what, damage) in damaged {
+        let mut broken = m.clone();
+        damage(&mut broken);
+        std::fs::write(&f, serde_json::to_string(&broken).unwrap()).unwrap();
+        let e = LinearModel::load(&f).unwrap_err().to_string();
+        assert!(e.contains(what), "{what}: {e}");
+    }
     // no temporary files left behind
     m.save(&f).unwrap();
     let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
