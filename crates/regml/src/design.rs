@@ -217,37 +217,14 @@ impl<S: AsRef<[f64]> + Sync> Design for DenseDesign<S> {
         Some(self.col(j))
     }
     fn t_matvec(&self, v: &[f64], out: &mut [f64]) {
-        #[cfg(feature = "parallel")]
-        {
-            use rayon::prelude::*;
-            if self.n_samples * self.n_features > 1 << 18 {
-                out.par_iter_mut()
-                    .enumerate()
-                    .for_each(|(j, o)| *o = kernels::dot(self.col(j), v));
-                return;
-            }
-        }
-        for (j, o) in out.iter_mut().enumerate() {
-            *o = kernels::dot(self.col(j), v);
-        }
+        let all: Vec<usize> = (0..out.len()).collect();
+        kernels::dot_columns(&all, |j| self.col(j), v, out);
     }
     fn t_matvec_cols(&self, cols: &[usize], v: &[f64], out: &mut [f64]) {
-        #[cfg(feature = "parallel")]
-        {
-            use rayon::prelude::*;
-            if self.n_samples * cols.len() > 1 << 18 {
-                let vals: Vec<f64> = cols
-                    .par_iter()
-                    .map(|&j| kernels::dot(self.col(j), v))
-                    .collect();
-                for (&j, val) in cols.iter().zip(vals) {
-                    out[j] = val;
-                }
-                return;
-            }
-        }
-        for &j in cols {
-            out[j] = kernels::dot(self.col(j), v);
+        let mut vals = vec![0.0; cols.len()];
+        kernels::dot_columns(cols, |j| self.col(j), v, &mut vals);
+        for (&j, val) in cols.iter().zip(vals) {
+            out[j] = val;
         }
     }
     fn matvec_cols_add(&self, cols: &[usize], coef: &[f64], out: &mut [f64]) {

@@ -163,6 +163,79 @@ pub fn dot(a: &[f64], b: &[f64]) -> f64 {
     (acc[0] + acc[4]) + (acc[1] + acc[5]) + (acc[2] + acc[6]) + (acc[3] + acc[7]) + tail
 }
 
+/// `[dot(c_0, b), .., dot(c_3, b)]` in one sweep over `b`: each column keeps the eight
+/// lanes, the lane order and the final reduction of [`dot`], so every value is bitwise that
+/// of [`dot`], while `b` is read once for the four columns.
+#[inline]
+pub(crate) fn dots4(c: [&[f64]; 4], b: &[f64]) -> [f64; 4] {
+    let n = b.len();
+    debug_assert!(c.iter().all(|x| x.len() == n));
+    let n8 = n / 8 * 8;
+    let (c0, c1, c2, c3) = (&c[0][..n8], &c[1][..n8], &c[2][..n8], &c[3][..n8]);
+    let mut acc = [[0.0f64; 8]; 4];
+    for (i, y) in b[..n8].chunks_exact(8).enumerate() {
+        let r = 8 * i..8 * i + 8;
+        let (x0, x1, x2, x3) = (&c0[r.clone()], &c1[r.clone()], &c2[r.clone()], &c3[r]);
+        for k in 0..8 {
+            acc[0][k] += x0[k] * y[k];
+            acc[1][k] += x1[k] * y[k];
+            acc[2][k] += x2[k] * y[k];
+            acc[3][k] += x3[k] * y[k];
+        }
+    }
+    let mut out = [0.0; 4];
+    for (j, o) in out.iter_mut().enumerate() {
+        let mut tail = 0.0;
+        for (x, y) in c[j][n8..].iter().zip(&b[n8..]) {
+            tail += x * y;
+        }
+        let a = &acc[j];
+        *o = (a[0] + a[4]) + (a[1] + a[5]) + (a[2] + a[6]) + (a[3] + a[7]) + tail;
+    }
+    out
+}
+
+/// Shortest `v` for which [`dot_columns`] takes four columns per sweep: 4096 values (32 KiB,
+/// an L1 data cache). A shorter `v` stays in L1 between the columns' sweeps anyway, and there
+/// the single products were measured faster (100 x 10000 designs).
+const DOTS4_MIN_LEN: usize = 4096;
+
+/// `out[k] = dot(col(cols[k]), v)` for every `k`, bitwise [`dot`] column by column. With a
+/// `v` of at least [`DOTS4_MIN_LEN`] values, four columns per sweep over `v` ([`dots4`]), so
+/// that `v` is read from the caches a quarter as often. On the rayon pool (feature
+/// `parallel`) when `n |cols|` exceeds `2^18`, in groups of four columns.
+pub(crate) fn dot_columns<'v>(
+    cols: &[usize],
+    col: impl Fn(usize) -> &'v [f64] + Sync,
+    v: &[f64],
+    out: &mut [f64],
+) {
+    debug_assert_eq!(cols.len(), out.len());
+    let four = v.len() >= DOTS4_MIN_LEN;
+    let group = |js: &[usize], o: &mut [f64]| {
+        if let (true, [a, b, c, d]) = (four, js) {
+            o.copy_from_slice(&dots4([col(*a), col(*b), col(*c), col(*d)], v));
+        } else {
+            for (&j, o) in js.iter().zip(o.iter_mut()) {
+                *o = dot(col(j), v);
+            }
+        }
+    };
+    #[cfg(feature = "parallel")]
+    {
+        use rayon::prelude::*;
+        if v.len() * cols.len() > 1 << 18 {
+            cols.par_chunks(4)
+                .zip(out.par_chunks_mut(4))
+                .for_each(|(js, o)| group(js, o));
+            return;
+        }
+    }
+    for (js, o) in cols.chunks(4).zip(out.chunks_mut(4)) {
+        group(js, o);
+    }
+}
+
 /// `sum_i a_i * w_i * b_i`.
 #[inline]
 pub fn dot3(a: &[f64], w: &[f64], b: &[f64]) -> f64 {
@@ -260,7 +333,7 @@ pub fn soft_threshold<T: num_traits::Float>(z: T, t: T) -> T {
 
 #[cfg(test)]
 mod add_tests {
-    use super::{add_scaled_columns, ADD_TILE};
+    use super::{add_scaled_columns, ADD_TILE, DOTS4_MIN_LEN};
 
     /// The tiled sum is bitwise the plain loop over the terms, for lengths around the tile
     /// and term counts around the groups of four, with zero coefficients skipped.
@@ -302,6 +375,34 @@ mod add_tests {
                         .all(|(a, b)| a.to_bits() == b.to_bits()),
                     "n {n}, count {count}"
                 );
+            }
+        }
+    }
+
+    /// Four dot products per sweep are bitwise the single ones, for lengths around the
+    /// eight lanes and column lists around the groups of four, serial and parallel.
+    #[test]
+    fn dot_columns_is_bitwise_dot() {
+        for n in [0, 1, 7, 8, 9, 63, 1001, DOTS4_MIN_LEN + 9, 70_001] {
+            let cols: Vec<Vec<f64>> = (0..11)
+                .map(|c| {
+                    (0..n)
+                        .map(|i| ((i * 29 + c * 13) % 89) as f64 / 3.0 - 14.1)
+                        .collect()
+                })
+                .collect();
+            let v: Vec<f64> = (0..n).map(|i| ((i * 7) % 17) as f64 * 0.37 - 2.0).collect();
+            for picked in [
+                vec![],
+                vec![3],
+                vec![0, 1, 2, 3],
+                vec![10, 2, 7, 5, 1, 0, 9],
+            ] {
+                let mut out = vec![f64::NAN; picked.len()];
+                super::dot_columns(&picked, |j| &cols[j], &v, &mut out);
+                for (&j, o) in picked.iter().zip(&out) {
+                    assert_eq!(o.to_bits(), super::dot(&cols[j], &v).to_bits(), "n {n}");
+                }
             }
         }
     }
