@@ -734,24 +734,12 @@ mod tests {
 
     #[test]
     fn missing_labels_are_errors_not_classes() {
-        let err = parse_csv(
-            &b"a,y\n1,yes\n2,NA\n3,no\n"[..],
-            "t",
-            &CsvLimits::default(),
-            &["y"],
-        )
-        .unwrap_err();
-        let (l, c, r) = pos(err);
+        let labels = |bytes: &[u8]| parse_csv(bytes, "t", &CsvLimits::default(), &["y"]);
+        let (l, c, r) = pos(labels(b"a,y\n1,yes\n2,NA\n3,no\n").unwrap_err());
         assert_eq!((l, c), (3, 2));
         assert!(r.contains("'NA' marks a missing value"), "{r}");
         // a label that only contains a marker is a label
-        let t = parse_csv(
-            &b"a,y\n1,NAB\n2,no\n"[..],
-            "t",
-            &CsvLimits::default(),
-            &["y"],
-        )
-        .unwrap();
+        let t = labels(b"a,y\n1,NAB\n2,no\n").unwrap();
         assert_eq!(t.columns[1], Column::Text(vec!["NAB".into(), "no".into()]));
     }
 

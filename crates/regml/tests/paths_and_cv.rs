@@ -381,7 +381,11 @@ fn a_best_lambda_at_the_small_end_of_the_grid_is_reported() {
         alpha: 0.0,
         ..ElasticNetParams::default()
     };
-    let cv = cv_path(x.view(), y.view(), None, &ridge, &CvParams::default()).unwrap();
+    let cv_with =
+        |x: ndarray::ArrayView2<f64>, y: ndarray::ArrayView1<f64>, p: &ElasticNetParams| {
+            cv_path(x, y, None, p, &CvParams::default()).unwrap()
+        };
+    let cv = cv_with(x.view(), y.view(), &ridge);
     assert_eq!(cv.index_min, cv.path.lambdas.len() - 1);
     assert!(warns_grid_end(&cv.warnings), "{:?}", cv.warnings);
     let loo = ridge_cv(x.view(), y.view(), None, &ridge, RidgeCriterion::Loo).unwrap();
@@ -394,27 +398,13 @@ fn a_best_lambda_at_the_small_end_of_the_grid_is_reported() {
     let loo = ridge_cv(x.view(), y.view(), None, &bracketed, RidgeCriterion::Loo).unwrap();
     assert!(loo.best < 4, "{}", loo.best);
     assert!(!warns_grid_end(&loo.warnings), "{:?}", loo.warnings);
-    let lasso = cv_path(
-        x.view(),
-        y.view(),
-        None,
-        &ElasticNetParams::default(),
-        &CvParams::default(),
-    )
-    .unwrap();
+    let lasso = cv_with(x.view(), y.view(), &ElasticNetParams::default());
     assert!(lasso.index_min < lasso.path.lambdas.len() - 1);
     assert!(!warns_grid_end(&lasso.warnings), "{:?}", lasso.warnings);
     // an exact linear response: the path stops once it explains 99.9% of the deviance
     let (xs, _) = common::simulate(60, 5, 0.3, 5, 3.0, 21);
     let ys = xs.dot(&ndarray::arr1(&[1.0, -2.0, 0.5, 1.5, -1.0]));
-    let cv = cv_path(
-        xs.view(),
-        ys.view(),
-        None,
-        &ElasticNetParams::default(),
-        &CvParams::default(),
-    )
-    .unwrap();
+    let cv = cv_with(xs.view(), ys.view(), &ElasticNetParams::default());
     assert!(cv.path.lambdas.len() < 100);
     assert_eq!(cv.index_min, cv.path.lambdas.len() - 1);
     assert!(!warns_grid_end(&cv.warnings), "{:?}", cv.warnings);
