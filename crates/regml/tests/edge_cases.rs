@@ -122,29 +122,28 @@ fn separable_classes_give_finite_coefficients_and_a_warning() {
 /// say so, as advice to a lambda that did not converge (here, one pass each) and on their own
 /// when every lambda converged. With few unpenalized features, a fit stopped by `max_iter`
 /// advises more passes instead.
+/// Least-squares parameters at `lambda` with the first `free` of `p` features unpenalized.
+fn first_unpenalized(free: usize, p: usize, lambda: Vec<f64>) -> ElasticNetParams {
+    let mut pf = vec![1.0; p];
+    pf[..free].fill(0.0);
+    ElasticNetParams {
+        penalty_factor: Some(pf),
+        lambda: Some(lambda),
+        ..ElasticNetParams::default()
+    }
+}
+
 #[test]
 fn more_unpenalized_features_than_rows_are_reported() {
     let (x, y) = common::simulate(12, 20, 0.3, 3, 3.0, 5);
     let fit = |free: usize| {
-        let mut pf = vec![1.0; 20];
-        pf[..free].fill(0.0);
-        let mut params = ElasticNetParams {
-            penalty_factor: Some(pf),
-            lambda: Some(vec![0.5, 0.1]),
-            ..ElasticNetParams::default()
-        };
+        let mut params = first_unpenalized(free, 20, vec![0.5, 0.1]);
         // one pass per lambda
         params.solver.max_iter = 1;
         fit_path(x.view(), y.view(), None, &params).unwrap()
     };
     // with every lambda converged (a lambda on the fit of the unpenalized features alone)
-    let mut pf = vec![1.0; 20];
-    pf[..14].fill(0.0);
-    let params = ElasticNetParams {
-        penalty_factor: Some(pf),
-        lambda: Some(vec![1e3]),
-        ..ElasticNetParams::default()
-    };
+    let params = first_unpenalized(14, 20, vec![1e3]);
     let path = fit_path(x.view(), y.view(), None, &params).unwrap();
     assert!(path.info.iter().all(|i| i.converged), "{:?}", path.info);
     assert_warns(&path, &["14 features are unpenalized", "not unique"]);
@@ -170,13 +169,7 @@ fn more_unpenalized_features_than_rows_are_reported() {
 #[test]
 fn as_many_unpenalized_coefficients_as_rows_are_reported() {
     let (x, y) = common::simulate(12, 20, 0.3, 3, 3.0, 6);
-    let mut pf = vec![1.0; 20];
-    pf[..11].fill(0.0);
-    let params = ElasticNetParams {
-        penalty_factor: Some(pf),
-        lambda: Some(vec![0.5]),
-        ..ElasticNetParams::default()
-    };
+    let params = first_unpenalized(11, 20, vec![0.5]);
     let path = fit_path(x.view(), y.view(), None, &params).unwrap();
     assert_warns(
         &path,
