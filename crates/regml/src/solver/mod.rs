@@ -825,8 +825,6 @@ mod tests {
         }
     }
 
-    /// A response on about half of the features of `x` (coefficients uniform in
-    /// `[-2, 2)`), plus noise uniform in `[-0.25, 0.25)`.
     /// Bounds on `p` coefficients, one draw from `0..draws` each: `b >= 0`, `b <= 0`,
     /// `b <= 0.05`, `b >= -0.05` for draws 0 to 3, unbounded otherwise.
     fn random_bounds(p: usize, draws: i32, r: &mut test_data::ChaCha8Rng) -> (Vec<f64>, Vec<f64>) {
@@ -844,6 +842,8 @@ mod tests {
         (lo, hi)
     }
 
+    /// A response on about half of the features of `x` (coefficients uniform in
+    /// `[-2, 2)`), plus noise uniform in `[-0.25, 0.25)`.
     fn half_signal_response(x: &DenseDesign, r: &mut test_data::ChaCha8Rng) -> Vec<f64> {
         use rand::Rng;
         let (n, p) = (x.n_samples(), x.n_features());
