@@ -114,14 +114,14 @@ impl Table {
 
     /// The numeric values of column `idx`, or an error naming the first malformed cell.
     pub fn numeric(&self, idx: usize) -> Result<Vec<f64>> {
-        let err = |line: usize, reason: String| Error::Csv {
-            file: self.source.clone(),
-            line,
-            column: idx + 1,
-            reason,
-        };
         if let Some((line, reason)) = &self.cell_errors[idx] {
-            return Err(err(*line, reason.clone()));
+            // the first malformed cell, stored at parse time with its line
+            return Err(Error::Csv {
+                file: self.source.clone(),
+                line: *line,
+                column: idx + 1,
+                reason: reason.clone(),
+            });
         }
         match &self.columns[idx] {
             Column::Numeric(v) => Ok(v.clone()),
@@ -130,10 +130,7 @@ impl Table {
                 .enumerate()
                 .map(|(r, s)| {
                     parse_cell(s).map_err(|e| {
-                        err(
-                            self.row_lines[r],
-                            format!("{e} (column '{}')", self.names[idx]),
-                        )
+                        self.cell_error(r, idx, format!("{e} (column '{}')", self.names[idx]))
                     })
                 })
                 .collect(),
