@@ -217,12 +217,11 @@ impl<S: AsRef<[f64]> + Sync> Design for DenseDesign<S> {
         Some(self.col(j))
     }
     fn t_matvec(&self, v: &[f64], out: &mut [f64]) {
-        let all: Vec<usize> = (0..out.len()).collect();
-        kernels::dot_columns(&all, |j| self.col(j), v, out);
+        kernels::dot_columns(|j| self.col(j), v, out);
     }
     fn t_matvec_cols(&self, cols: &[usize], v: &[f64], out: &mut [f64]) {
         let mut vals = vec![0.0; cols.len()];
-        kernels::dot_columns(cols, |j| self.col(j), v, &mut vals);
+        kernels::dot_columns(|k| self.col(cols[k]), v, &mut vals);
         for (&j, val) in cols.iter().zip(vals) {
             out[j] = val;
         }

@@ -200,39 +200,35 @@ pub(crate) fn dots4(c: [&[f64]; 4], b: &[f64]) -> [f64; 4] {
 /// the single products were measured faster (100 x 10000 designs).
 const DOTS4_MIN_LEN: usize = 4096;
 
-/// `out[k] = dot(col(cols[k]), v)` for every `k`, bitwise [`dot`] column by column. With a
-/// `v` of at least [`DOTS4_MIN_LEN`] values, four columns per sweep over `v` ([`dots4`]), so
-/// that `v` is read from the caches a quarter as often. On the rayon pool (feature
-/// `parallel`) when `n |cols|` exceeds `2^18`, in groups of four columns.
-pub(crate) fn dot_columns<'v>(
-    cols: &[usize],
-    col: impl Fn(usize) -> &'v [f64] + Sync,
-    v: &[f64],
-    out: &mut [f64],
-) {
-    debug_assert_eq!(cols.len(), out.len());
+/// `out[k] = dot(col(k), v)` for every `k < out.len()`, bitwise [`dot`] column by column.
+/// With a `v` of at least [`DOTS4_MIN_LEN`] values, four columns per sweep over `v`
+/// ([`dots4`]), so that `v` is read from the caches a quarter as often. On the rayon pool
+/// (feature `parallel`) when `n out.len()` exceeds `2^18`, in groups of four columns.
+pub(crate) fn dot_columns<'v>(col: impl Fn(usize) -> &'v [f64] + Sync, v: &[f64], out: &mut [f64]) {
     let four = v.len() >= DOTS4_MIN_LEN;
-    let group = |js: &[usize], o: &mut [f64]| {
-        if let (true, [a, b, c, d]) = (four, js) {
-            o.copy_from_slice(&dots4([col(*a), col(*b), col(*c), col(*d)], v));
+    // the group of four outputs starting at output `first`
+    let group = |first: usize, o: &mut [f64]| {
+        if four && o.len() == 4 {
+            let c = |t: usize| col(first + t);
+            o.copy_from_slice(&dots4([c(0), c(1), c(2), c(3)], v));
         } else {
-            for (&j, o) in js.iter().zip(o.iter_mut()) {
-                *o = dot(col(j), v);
+            for (t, o) in o.iter_mut().enumerate() {
+                *o = dot(col(first + t), v);
             }
         }
     };
     #[cfg(feature = "parallel")]
     {
         use rayon::prelude::*;
-        if v.len() * cols.len() > 1 << 18 {
-            cols.par_chunks(4)
-                .zip(out.par_chunks_mut(4))
-                .for_each(|(js, o)| group(js, o));
+        if v.len() * out.len() > 1 << 18 {
+            out.par_chunks_mut(4)
+                .enumerate()
+                .for_each(|(g, o)| group(4 * g, o));
             return;
         }
     }
-    for (js, o) in cols.chunks(4).zip(out.chunks_mut(4)) {
-        group(js, o);
+    for (g, o) in out.chunks_mut(4).enumerate() {
+        group(4 * g, o);
     }
 }
 
@@ -399,7 +395,7 @@ mod add_tests {
                 vec![10, 2, 7, 5, 1, 0, 9],
             ] {
                 let mut out = vec![f64::NAN; picked.len()];
-                super::dot_columns(&picked, |j| &cols[j], &v, &mut out);
+                super::dot_columns(|k| &cols[picked[k]], &v, &mut out);
                 for (&j, o) in picked.iter().zip(&out) {
                     assert_eq!(o.to_bits(), super::dot(&cols[j], &v).to_bits(), "n {n}");
                 }
