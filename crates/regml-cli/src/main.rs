@@ -36,7 +36,11 @@ use std::time::Instant;
 
 /// mimalloc keeps freed memory for reuse: the matrix-product library allocates its packing
 /// buffers on every call, and the system allocator returns them to the kernel each time
-/// (page faults and zeroing cost about 15% of a network's training time).
+/// (page faults and zeroing cost about 15% of a network's training time). It is built
+/// without its request for transparent huge pages (the workspace's `no_thp` feature): on the
+/// virtual machines regml is measured on, a fresh 2 MB page costs about ten times as much per
+/// byte on first touch as 4 KB pages (filling a new 10000 x 1000 matrix took 0.6-0.75 s
+/// instead of 0.05-0.07 s; see BENCHMARKS.md).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
