@@ -6,11 +6,12 @@
 //! infinities (including overflowing literals such as `1e400`), values larger in magnitude
 //! than [`crate::linear::MAX_ABS_VALUE`], ragged rows, duplicate or empty header names. Limits on
 //! file size, field length, column count and total cells keep a hostile file from exhausting
-//! memory ([`CsvLimits`]).
+//! memory ([`CsvLimits`]). Blank lines (`\n` or `\r\n` line ends) are skipped, as R's
+//! `read.csv` and pandas skip them.
 
 use crate::{Error, Result};
 use ndarray::Array2;
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::path::Path;
 
 /// Upper bounds on what the reader accepts.
@@ -114,6 +115,11 @@ impl Table {
 
     /// The numeric values of column `idx`, or an error naming the first malformed cell.
     pub fn numeric(&self, idx: usize) -> Result<Vec<f64>> {
+        self.numeric_values(idx).map(|v| v.into_owned())
+    }
+
+    /// [`Self::numeric`], borrowed from the table when the column was read as numbers.
+    fn numeric_values(&self, idx: usize) -> Result<std::borrow::Cow<'_, [f64]>> {
         if let Some((line, reason)) = &self.cell_errors[idx] {
             // the first malformed cell, stored at parse time with its line
             return Err(Error::Csv {
@@ -124,7 +130,7 @@ impl Table {
             });
         }
         match &self.columns[idx] {
-            Column::Numeric(v) => Ok(v.clone()),
+            Column::Numeric(v) => Ok(std::borrow::Cow::Borrowed(v)),
             Column::Text(v) => v
                 .iter()
                 .enumerate()
@@ -133,7 +139,8 @@ impl Table {
                         self.cell_error(r, idx, format!("{e} (column '{}')", self.names[idx]))
                     })
                 })
-                .collect(),
+                .collect::<Result<Vec<f64>>>()
+                .map(std::borrow::Cow::Owned),
         }
     }
 
@@ -181,10 +188,10 @@ impl Table {
         use ndarray::ShapeBuilder;
         let mut x = Array2::zeros((self.n_rows(), idx.len()).set_f(col_major));
         for (c, &j) in idx.iter().enumerate() {
-            let col = self.numeric(j)?;
+            let col = self.numeric_values(j)?;
             x.column_mut(c)
                 .iter_mut()
-                .zip(&col)
+                .zip(col.iter())
                 .for_each(|(d, s)| *d = *s);
         }
         Ok(x)
@@ -210,7 +217,11 @@ fn missing_marker(t: &str) -> Option<String> {
 
 /// Parses one numeric field: finite `f64` only.
 pub fn parse_number(s: &str) -> std::result::Result<f64, String> {
-    let t = s.trim();
+    parse_trimmed(s.trim())
+}
+
+/// [`parse_number`] of a field already trimmed of white space.
+fn parse_trimmed(t: &str) -> std::result::Result<f64, String> {
     if t.is_empty() {
         return Err("empty cell".into());
     }
@@ -232,15 +243,22 @@ pub fn parse_number(s: &str) -> std::result::Result<f64, String> {
 /// Parses one data cell: a finite `f64` of magnitude at most
 /// [`crate::linear::MAX_ABS_VALUE`] (the fits square and sum the data).
 fn parse_cell(s: &str) -> std::result::Result<f64, String> {
-    if let Some(reason) = missing_marker(s.trim()) {
-        return Err(reason);
+    let t = s.trim();
+    // no missing-value marker starts with a digit or a sign
+    let numeric_start = t
+        .as_bytes()
+        .first()
+        .is_some_and(|b| b.is_ascii_digit() || *b == b'-' || *b == b'+');
+    if !numeric_start {
+        if let Some(reason) = missing_marker(t) {
+            return Err(reason);
+        }
     }
-    let v = parse_number(s)?;
+    let v = parse_trimmed(t)?;
     if v.abs() > crate::linear::MAX_ABS_VALUE {
         return Err(format!(
-            "'{}' is larger in magnitude than {:e}, the largest value a fit accepts (it squares \
+            "'{t}' is larger in magnitude than {:e}, the largest value a fit accepts (it squares \
              and sums the data); rescale the column",
-            s.trim(),
             crate::linear::MAX_ABS_VALUE
         ));
     }
@@ -279,7 +297,8 @@ pub fn read_csv(path: &Path, limits: &CsvLimits, text_columns: &[&str]) -> Resul
     parse_csv(file, &source, limits, text_columns)
 }
 
-struct Parser<'a> {
+/// What the header fixes: the column names and which columns hold text, with the limits.
+struct Schema<'a> {
     source: &'a str,
     limits: &'a CsvLimits,
     text_columns: &'a [&'a str],
@@ -287,16 +306,9 @@ struct Parser<'a> {
     /// Header names seen so far, with their 0-based columns (duplicates found in `O(1)`).
     seen: std::collections::HashMap<String, usize>,
     text: Vec<bool>,
-    cell_errors: Vec<Option<(usize, String)>>,
-    numeric: Vec<Vec<f64>>,
-    texts: Vec<Vec<String>>,
-    row_lines: Vec<usize>,
-    fields_in_record: usize,
-    record_line: usize,
-    header_done: bool,
 }
 
-impl Parser<'_> {
+impl Schema<'_> {
     fn err(&self, line: usize, column: usize, reason: impl Into<String>) -> Error {
         Error::Csv {
             file: self.source.to_string(),
@@ -306,119 +318,447 @@ impl Parser<'_> {
         }
     }
 
-    fn field(&mut self, raw: &[u8], line: usize) -> Result<()> {
-        let col = self.fields_in_record + 1;
-        let s = std::str::from_utf8(raw).map_err(|e| {
+    /// The field `raw` (column `col`, 1-based, at `line`) as text.
+    fn utf8<'r>(&self, raw: &'r [u8], line: usize, col: usize) -> Result<&'r str> {
+        std::str::from_utf8(raw).map_err(|e| {
             self.err(
                 line,
                 col,
                 format!("invalid UTF-8 (byte {} of the field)", e.valid_up_to() + 1),
             )
-        })?;
-        if !self.header_done {
-            let mut name = s.trim();
-            if col == 1 {
-                name = name.trim_start_matches('\u{feff}');
-            }
-            if name.is_empty() {
-                return Err(self.err(line, col, "empty column name in the header"));
-            }
-            if col > self.limits.max_columns {
-                return Err(self.err(
-                    line,
-                    col,
-                    format!("more than {} columns", self.limits.max_columns),
-                ));
-            }
-            if let Some(&first) = self.seen.get(name) {
-                return Err(self.err(
-                    line,
-                    col,
-                    format!("duplicate column name '{name}' (also column {})", first + 1),
-                ));
-            }
-            self.seen.insert(name.to_string(), col - 1);
-            self.text.push(self.text_columns.contains(&name));
-            self.names.push(name.to_string());
-        } else {
-            if col > self.names.len() {
-                return Err(self.err(
-                    line,
-                    col,
-                    format!("row has more fields than the header ({})", self.names.len()),
-                ));
-            }
-            let j = col - 1;
-            if self.text[j] {
-                let t = s.trim();
-                if t.is_empty() {
-                    return Err(self.err(line, col, "empty cell"));
-                }
-                if let Some(reason) = missing_marker(t) {
-                    return Err(self.err(line, col, reason));
-                }
-                self.texts[j].push(t.to_string());
-            } else {
-                match parse_cell(s) {
-                    Ok(v) => self.numeric[j].push(v),
-                    Err(r) => {
-                        if self.cell_errors[j].is_none() {
-                            let reason = format!("{r} (column '{}')", self.names[j]);
-                            self.cell_errors[j] = Some((line, reason));
-                        }
-                        self.numeric[j].push(f64::NAN);
-                    }
-                }
-            }
-        }
-        self.fields_in_record += 1;
-        Ok(())
+        })
     }
 
-    fn end_record(&mut self, line: usize) -> Result<()> {
-        if !self.header_done {
-            self.header_done = true;
-            let m = self.names.len();
-            self.numeric = vec![Vec::new(); m];
-            self.texts = vec![Vec::new(); m];
-            self.cell_errors = vec![None; m];
-        } else {
-            if self.fields_in_record != self.names.len() {
-                return Err(self.err(
-                    line,
-                    self.fields_in_record,
-                    format!(
-                        "row has {} fields, the header has {}",
-                        self.fields_in_record,
-                        self.names.len()
-                    ),
-                ));
-            }
-            self.row_lines.push(self.record_line);
-            if self.row_lines.len().saturating_mul(self.names.len()) > self.limits.max_cells {
-                return Err(self.err(
-                    line,
-                    0,
-                    format!("more than {} cells", self.limits.max_cells),
-                ));
-            }
+    /// The header's name `s` of column `col` (1-based).
+    fn header_field(&mut self, s: &str, line: usize, col: usize) -> Result<()> {
+        let mut name = s.trim();
+        if col == 1 {
+            name = name.trim_start_matches('\u{feff}');
         }
-        self.fields_in_record = 0;
+        if name.is_empty() {
+            return Err(self.err(line, col, "empty column name in the header"));
+        }
+        if col > self.limits.max_columns {
+            return Err(self.err(
+                line,
+                col,
+                format!("more than {} columns", self.limits.max_columns),
+            ));
+        }
+        if let Some(&first) = self.seen.get(name) {
+            return Err(self.err(
+                line,
+                col,
+                format!("duplicate column name '{name}' (also column {})", first + 1),
+            ));
+        }
+        self.seen.insert(name.to_string(), col - 1);
+        self.text.push(self.text_columns.contains(&name));
+        self.names.push(name.to_string());
         Ok(())
     }
 }
 
-/// Appends `bytes` to the current field, enforcing the field-length limit.
-fn push_limited(field: &mut Vec<u8>, bytes: &[u8], p: &Parser<'_>, line: usize) -> Result<()> {
-    if field.len() + bytes.len() > p.limits.max_field_bytes {
-        return Err(p.err(
-            line,
-            p.fields_in_record + 1,
-            format!("field longer than {} bytes", p.limits.max_field_bytes),
-        ));
+/// Data rows: of the whole file, or of one block of it.
+struct Rows {
+    /// First malformed cell of each column: `(line, reason)`.
+    cell_errors: Vec<Option<(usize, String)>>,
+    numeric: Vec<Vec<f64>>,
+    texts: Vec<Vec<String>>,
+    /// Line of each row's start.
+    row_lines: Vec<usize>,
+}
+
+impl Rows {
+    /// No rows yet of the columns of `schema`, with room for `rows` of them.
+    fn new(schema: &Schema<'_>, rows: usize) -> Self {
+        let room = |text: bool| if text { rows } else { 0 };
+        Rows {
+            cell_errors: vec![None; schema.names.len()],
+            numeric: schema
+                .text
+                .iter()
+                .map(|&t| Vec::with_capacity(room(!t)))
+                .collect(),
+            texts: schema
+                .text
+                .iter()
+                .map(|&t| Vec::with_capacity(room(t)))
+                .collect(),
+            row_lines: Vec::with_capacity(rows),
+        }
     }
-    field.extend_from_slice(bytes);
-    Ok(())
+
+    /// The data field `s` of column `col` (1-based) at `line`.
+    fn field(&mut self, schema: &Schema<'_>, s: &str, line: usize, col: usize) -> Result<()> {
+        if col > schema.names.len() {
+            return Err(schema.err(
+                line,
+                col,
+                format!(
+                    "row has more fields than the header ({})",
+                    schema.names.len()
+                ),
+            ));
+        }
+        let j = col - 1;
+        if schema.text[j] {
+            let t = s.trim();
+            if t.is_empty() {
+                return Err(schema.err(line, col, "empty cell"));
+            }
+            if let Some(reason) = missing_marker(t) {
+                return Err(schema.err(line, col, reason));
+            }
+            self.texts[j].push(t.to_string());
+        } else {
+            match parse_cell(s) {
+                Ok(v) => self.numeric[j].push(v),
+                Err(r) => {
+                    if self.cell_errors[j].is_none() {
+                        let reason = format!("{r} (column '{}')", schema.names[j]);
+                        self.cell_errors[j] = Some((line, reason));
+                    }
+                    self.numeric[j].push(f64::NAN);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The end at `line` of a record of `fields` fields that began at `record_line`.
+    fn end_record(
+        &mut self,
+        schema: &Schema<'_>,
+        line: usize,
+        record_line: usize,
+        fields: usize,
+    ) -> Result<()> {
+        let m = schema.names.len();
+        if fields != m {
+            return Err(schema.err(
+                line,
+                fields,
+                format!("row has {fields} fields, the header has {m}"),
+            ));
+        }
+        self.row_lines.push(record_line);
+        Ok(())
+    }
+
+    /// Appends the rows of `next`, which follow these in the file.
+    fn append(&mut self, next: Rows) {
+        for (a, b) in self.numeric.iter_mut().zip(next.numeric) {
+            a.extend_from_slice(&b);
+        }
+        for (a, b) in self.texts.iter_mut().zip(next.texts) {
+            a.extend(b);
+        }
+        for (a, b) in self.cell_errors.iter_mut().zip(next.cell_errors) {
+            if a.is_none() {
+                *a = b;
+            }
+        }
+        self.row_lines.extend_from_slice(&next.row_lines);
+    }
+
+    /// The error for the row that takes the table past `limits.max_cells`, if any: at the
+    /// line of that row, as the reader reports it on reaching it (for rows of one line each).
+    fn cells_limit(&self, schema: &Schema<'_>) -> Result<()> {
+        let m = schema.names.len().max(1);
+        let allowed = schema.limits.max_cells / m;
+        match self.row_lines.get(allowed) {
+            Some(&line) => Err(schema.err(
+                line,
+                0,
+                format!("more than {} cells", schema.limits.max_cells),
+            )),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Where the scanner delivers fields and records.
+trait Sink<'a> {
+    fn schema(&self) -> &Schema<'a>;
+    /// Field `col` (1-based) of the current record, at `line`.
+    fn field(&mut self, raw: &[u8], line: usize, col: usize) -> Result<()>;
+    /// The end at `line` of a record of `fields` fields that began at `record_line`.
+    fn end_record(&mut self, line: usize, record_line: usize, fields: usize) -> Result<()>;
+}
+
+/// The whole file: its header, then its rows.
+struct Parser<'a> {
+    schema: Schema<'a>,
+    header_done: bool,
+    rows: Rows,
+}
+
+impl<'a> Sink<'a> for Parser<'a> {
+    fn schema(&self) -> &Schema<'a> {
+        &self.schema
+    }
+
+    fn field(&mut self, raw: &[u8], line: usize, col: usize) -> Result<()> {
+        let s = self.schema.utf8(raw, line, col)?;
+        if self.header_done {
+            self.rows.field(&self.schema, s, line, col)
+        } else {
+            self.schema.header_field(s, line, col)
+        }
+    }
+
+    fn end_record(&mut self, line: usize, record_line: usize, fields: usize) -> Result<()> {
+        if !self.header_done {
+            self.header_done = true;
+            self.rows = Rows::new(&self.schema, 0);
+            return Ok(());
+        }
+        self.rows
+            .end_record(&self.schema, line, record_line, fields)?;
+        let cells = self
+            .rows
+            .row_lines
+            .len()
+            .saturating_mul(self.schema.names.len());
+        if cells > self.schema.limits.max_cells {
+            return Err(self.schema.err(
+                line,
+                0,
+                format!("more than {} cells", self.schema.limits.max_cells),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A block of whole records after the header, read apart from the others.
+struct Block<'s, 'a> {
+    schema: &'s Schema<'a>,
+    rows: Rows,
+}
+
+impl<'a> Sink<'a> for Block<'_, 'a> {
+    fn schema(&self) -> &Schema<'a> {
+        self.schema
+    }
+
+    fn field(&mut self, raw: &[u8], line: usize, col: usize) -> Result<()> {
+        let s = self.schema.utf8(raw, line, col)?;
+        self.rows.field(self.schema, s, line, col)
+    }
+
+    fn end_record(&mut self, line: usize, record_line: usize, fields: usize) -> Result<()> {
+        // the cells limit is checked when the block joins the rows before it
+        self.rows.end_record(self.schema, line, record_line, fields)
+    }
+}
+
+/// The CSV state machine (RFC 4180 quoting; a line end is `\n` or `\r\n`): splits bytes into
+/// fields and records, counting lines.
+struct Scanner {
+    /// The current field's bytes when it spans reads or holds quotes.
+    field: Vec<u8>,
+    line: usize,
+    /// Line of the current record's start.
+    record_line: usize,
+    /// Fields of the current record delivered so far.
+    fields: usize,
+    in_quotes: bool,
+    /// A quote inside a quoted field: the field's end or the first of an escaped pair.
+    quote_pending: bool,
+    was_quoted: bool,
+    /// Nothing on the current record yet.
+    record_empty: bool,
+}
+
+impl Scanner {
+    fn new(line: usize) -> Self {
+        Scanner {
+            field: Vec::with_capacity(64),
+            line,
+            record_line: line,
+            fields: 0,
+            in_quotes: false,
+            quote_pending: false,
+            was_quoted: false,
+            record_empty: true,
+        }
+    }
+
+    /// At the start of a record with nothing pending: what follows parses on its own.
+    fn at_record_start(&self) -> bool {
+        !self.in_quotes && !self.was_quoted && self.record_empty && self.field.is_empty()
+    }
+
+    /// The field-length limit for a field of `len` bytes.
+    #[inline]
+    fn check_len(&self, len: usize, schema: &Schema<'_>) -> Result<()> {
+        if len > schema.limits.max_field_bytes {
+            return Err(schema.err(
+                self.line,
+                self.fields + 1,
+                format!("field longer than {} bytes", schema.limits.max_field_bytes),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Appends `bytes` to the current field, enforcing the field-length limit.
+    fn push(&mut self, bytes: &[u8], schema: &Schema<'_>) -> Result<()> {
+        self.check_len(self.field.len() + bytes.len(), schema)?;
+        self.field.extend_from_slice(bytes);
+        Ok(())
+    }
+
+    /// Delivers `raw` as the current record's next field.
+    fn deliver<'a>(&mut self, raw: &[u8], p: &mut impl Sink<'a>) -> Result<()> {
+        p.field(raw, self.line, self.fields + 1)?;
+        self.fields += 1;
+        Ok(())
+    }
+
+    /// Delivers the kept field (`self.field`) and clears it.
+    fn deliver_kept<'a>(&mut self, p: &mut impl Sink<'a>) -> Result<()> {
+        let kept = std::mem::take(&mut self.field);
+        let out = self.deliver(&kept, p);
+        self.field = kept;
+        self.field.clear();
+        out
+    }
+
+    /// Ends the current record at a line end.
+    fn end_line<'a>(&mut self, p: &mut impl Sink<'a>) -> Result<()> {
+        p.end_record(self.line, self.record_line, self.fields)?;
+        self.fields = 0;
+        Ok(())
+    }
+
+    /// Whether the current line, its `\r` removed, holds nothing: no separator, no byte, no
+    /// quotes.
+    fn blank_line(&self) -> bool {
+        self.fields == 0 && self.field.is_empty() && !self.was_quoted
+    }
+
+    /// Starts the record after a line end.
+    fn next_line(&mut self) {
+        self.was_quoted = false;
+        self.record_empty = true;
+        self.line += 1;
+        self.record_line = self.line;
+    }
+
+    /// Reads `buf`, the input's next bytes.
+    fn feed<'a>(&mut self, buf: &[u8], p: &mut impl Sink<'a>) -> Result<()> {
+        let len = buf.len();
+        let mut i = 0;
+        while i < len {
+            let c = buf[i];
+            i += 1;
+            if self.in_quotes {
+                if self.quote_pending {
+                    self.quote_pending = false;
+                    if c == b'"' {
+                        self.push(b"\"", p.schema())?;
+                        continue;
+                    }
+                    self.in_quotes = false; // closing quote; fall through to normal handling
+                } else if c == b'"' {
+                    self.quote_pending = true;
+                    continue;
+                } else {
+                    if c == b'\n' {
+                        self.line += 1;
+                        self.push(&buf[i - 1..i], p.schema())?;
+                    } else {
+                        // the run of bytes up to the next quote or line end
+                        let end = i + plain_run(&buf[i..], b'"');
+                        self.push(&buf[i - 1..end], p.schema())?;
+                        i = end;
+                    }
+                    continue;
+                }
+            }
+            match c {
+                b',' => {
+                    self.deliver_kept(p)?;
+                    self.was_quoted = false;
+                    self.record_empty = false;
+                }
+                b'\n' => {
+                    if self.field.last() == Some(&b'\r') {
+                        self.field.pop();
+                    }
+                    // a line holding nothing, or only `\r`, is blank and skipped
+                    if !self.blank_line() {
+                        self.deliver_kept(p)?;
+                        self.end_line(p)?;
+                    }
+                    self.field.clear();
+                    self.next_line();
+                }
+                b'"' if self.field.is_empty() && !self.was_quoted => {
+                    self.in_quotes = true;
+                    self.was_quoted = true;
+                    self.record_empty = false;
+                }
+                _ => {
+                    if self.was_quoted {
+                        if c != b'\r' {
+                            return Err(p.schema().err(
+                                self.line,
+                                self.fields + 1,
+                                "text after the closing quote of a field",
+                            ));
+                        }
+                        self.push(&buf[i - 1..i], p.schema())?;
+                    } else {
+                        // the run of bytes up to the next separator, quote or line end
+                        let end = i + plain_run(&buf[i..], b',');
+                        if self.field.is_empty() && end < len && buf[end] != b'"' {
+                            // the whole field is in the buffer: parsed where it is
+                            let raw = &buf[i - 1..end];
+                            self.check_len(raw.len(), p.schema())?;
+                            i = end + 1;
+                            if buf[end] == b',' {
+                                self.deliver(raw, p)?;
+                                self.record_empty = false;
+                            } else {
+                                let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+                                if !(raw.is_empty() && self.fields == 0) {
+                                    self.deliver(raw, p)?;
+                                    self.end_line(p)?;
+                                }
+                                self.next_line();
+                            }
+                            continue;
+                        }
+                        self.push(&buf[i - 1..end], p.schema())?;
+                        i = end;
+                    }
+                    self.record_empty = false;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The end of the input: a last record without a line end.
+    fn finish<'a>(&mut self, p: &mut impl Sink<'a>) -> Result<()> {
+        if self.in_quotes && !self.quote_pending {
+            return Err(p
+                .schema()
+                .err(self.line, self.fields + 1, "unterminated quoted field"));
+        }
+        if self.field.last() == Some(&b'\r') {
+            self.field.pop();
+        }
+        if !self.blank_line() {
+            self.deliver_kept(p)?;
+            self.end_line(p)?;
+        }
+        Ok(())
+    }
 }
 
 /// Length of the leading run of `bytes` that holds no line end, no quote and no `stop`.
@@ -429,164 +769,197 @@ fn plain_run(bytes: &[u8], stop: u8) -> usize {
         .unwrap_or(bytes.len())
 }
 
-/// Parses CSV from any reader (see [`read_csv`]).
+/// How [`parse_csv`] reads its input.
+struct Plan {
+    /// Bytes read at a time until the header is read.
+    header_read: usize,
+    /// Bytes read at a time once the header is read.
+    block: usize,
+    /// Parts a run of whole records is split into (the threads that read it).
+    pieces: usize,
+    /// Fewest bytes of a run that is split.
+    min_split: usize,
+    /// Fewest bytes per column of a run that is split (each part holds a vector per column).
+    min_split_per_column: usize,
+}
+
+/// Parses CSV from any reader (see [`read_csv`]). Once the header is read, the input comes in
+/// blocks of 8 MiB; the whole records of a block (of at least 1 MiB and 64 bytes per column)
+/// that holds no quote are split among the threads of the rayon pool (feature `parallel`),
+/// each reading its part as the serial reader would, and joined in file order, so the table
+/// and the first error are the same as when the input is read in one piece.
 pub fn parse_csv<R: Read>(
     reader: R,
     source: &str,
     limits: &CsvLimits,
     text_columns: &[&str],
 ) -> Result<Table> {
-    let mut rd = BufReader::with_capacity(1 << 16, reader);
-    let mut p = Parser {
+    #[cfg(feature = "parallel")]
+    let pieces = rayon::current_num_threads();
+    #[cfg(not(feature = "parallel"))]
+    let pieces = 1;
+    let plan = Plan {
+        header_read: 64 << 10,
+        block: 8 << 20,
+        pieces,
+        min_split: 1 << 20,
+        min_split_per_column: 64,
+    };
+    parse_in_blocks(reader, source, limits, text_columns, &plan)
+}
+
+/// [`parse_csv`] as `plan` says.
+fn parse_in_blocks<R: Read>(
+    mut reader: R,
+    source: &str,
+    limits: &CsvLimits,
+    text_columns: &[&str],
+    plan: &Plan,
+) -> Result<Table> {
+    let schema = Schema {
         source,
         limits,
         text_columns,
         names: Vec::new(),
         seen: std::collections::HashMap::new(),
         text: Vec::new(),
-        cell_errors: Vec::new(),
-        numeric: Vec::new(),
-        texts: Vec::new(),
-        row_lines: Vec::new(),
-        fields_in_record: 0,
-        record_line: 1,
+    };
+    let mut p = Parser {
+        rows: Rows::new(&schema, 0),
+        schema,
         header_done: false,
     };
-    let mut field: Vec<u8> = Vec::with_capacity(64);
-    let mut line = 1usize;
-    let mut in_quotes = false;
-    let mut quote_pending = false; // saw a quote inside a quoted field
-    let mut was_quoted = false;
-    let mut record_empty = true; // nothing on this record yet
+    let mut sc = Scanner::new(1);
+    let mut buf: Vec<u8> = Vec::new();
     let mut total: u64 = 0;
     loop {
-        let buf = rd.fill_buf().map_err(|e| Error::Io {
-            context: format!("cannot read {source}"),
-            source: e,
-        })?;
-        if buf.is_empty() {
-            break;
-        }
-        let len = buf.len();
-        total += len as u64;
+        let want = if p.header_done {
+            plan.block
+        } else {
+            plan.header_read
+        };
+        let want = want.saturating_sub(buf.len()).max(1);
+        let got = (&mut reader)
+            .take(want as u64)
+            .read_to_end(&mut buf)
+            .map_err(|e| Error::Io {
+                context: format!("cannot read {source}"),
+                source: e,
+            })?;
+        total += got as u64;
         if total > limits.max_file_bytes {
-            return Err(p.err(
-                line,
+            return Err(p.schema.err(
+                sc.line,
                 0,
                 format!("input exceeds the limit of {} bytes", limits.max_file_bytes),
             ));
         }
-        let mut i = 0;
-        while i < len {
-            let c = buf[i];
-            i += 1;
-            if in_quotes {
-                if quote_pending {
-                    quote_pending = false;
-                    if c == b'"' {
-                        push_limited(&mut field, b"\"", &p, line)?;
-                        continue;
-                    }
-                    in_quotes = false; // closing quote; fall through to normal handling
-                } else if c == b'"' {
-                    quote_pending = true;
-                    continue;
-                } else {
-                    if c == b'\n' {
-                        line += 1;
-                        push_limited(&mut field, &buf[i - 1..i], &p, line)?;
-                    } else {
-                        // the run of bytes up to the next quote or line end
-                        let end = i + plain_run(&buf[i..], b'"');
-                        push_limited(&mut field, &buf[i - 1..end], &p, line)?;
-                        i = end;
-                    }
-                    continue;
-                }
-            }
-            match c {
-                b',' => {
-                    p.field(&field, line)?;
-                    field.clear();
-                    was_quoted = false;
-                    record_empty = false;
-                }
-                b'\n' => {
-                    if field.last() == Some(&b'\r') {
-                        field.pop();
-                    }
-                    if !(record_empty && field.is_empty() && !was_quoted) {
-                        p.field(&field, line)?;
-                        p.end_record(line)?;
-                    }
-                    field.clear();
-                    was_quoted = false;
-                    record_empty = true;
-                    line += 1;
-                    p.record_line = line;
-                }
-                b'"' if field.is_empty() && !was_quoted => {
-                    in_quotes = true;
-                    was_quoted = true;
-                    record_empty = false;
-                }
-                _ => {
-                    if was_quoted {
-                        if c != b'\r' {
-                            return Err(p.err(
-                                line,
-                                p.fields_in_record + 1,
-                                "text after the closing quote of a field",
-                            ));
-                        }
-                        push_limited(&mut field, &buf[i - 1..i], &p, line)?;
-                    } else {
-                        // the run of bytes up to the next separator, quote or line end
-                        let end = i + plain_run(&buf[i..], b',');
-                        push_limited(&mut field, &buf[i - 1..end], &p, line)?;
-                        i = end;
-                    }
-                    record_empty = false;
-                }
-            }
+        let eof = got < want;
+        // what is read now: through the last line end, or all (at the end, or without one)
+        let cut = if eof {
+            buf.len()
+        } else {
+            buf.iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(buf.len(), |k| k + 1)
+        };
+        let now = &buf[..cut];
+        let m = p.schema.names.len();
+        let split = plan.pieces > 1
+            && p.header_done
+            && sc.at_record_start()
+            && now.len() >= plan.min_split
+            && now.len() >= plan.min_split_per_column.saturating_mul(m)
+            && now.ends_with(b"\n")
+            && !now.contains(&b'"');
+        if split {
+            read_split(now, plan.pieces, &mut p, &mut sc)?;
+        } else {
+            sc.feed(now, &mut p)?;
         }
-        rd.consume(len);
-    }
-    if in_quotes && !quote_pending {
-        return Err(p.err(line, p.fields_in_record + 1, "unterminated quoted field"));
-    }
-    if !(record_empty && field.is_empty()) {
-        if field.last() == Some(&b'\r') {
-            field.pop();
+        buf.drain(..cut);
+        if eof {
+            break;
         }
-        p.field(&field, line)?;
-        p.end_record(line)?;
     }
+    sc.finish(&mut p)?;
     if !p.header_done {
-        return Err(p.err(1, 0, "empty file: expected a header row"));
+        return Err(p.schema.err(1, 0, "empty file: expected a header row"));
     }
-    if p.row_lines.is_empty() {
-        return Err(p.err(2, 0, "no data rows after the header"));
+    if p.rows.row_lines.is_empty() {
+        return Err(p.schema.err(2, 0, "no data rows after the header"));
     }
-    let columns = p
+    let Parser { schema, rows, .. } = p;
+    let columns = schema
         .text
         .iter()
-        .enumerate()
-        .map(|(j, &t)| {
+        .zip(rows.numeric.into_iter().zip(rows.texts))
+        .map(|(&t, (numeric, texts))| {
             if t {
-                Column::Text(std::mem::take(&mut p.texts[j]))
+                Column::Text(texts)
             } else {
-                Column::Numeric(std::mem::take(&mut p.numeric[j]))
+                Column::Numeric(numeric)
             }
         })
         .collect();
     Ok(Table {
         source: source.to_string(),
-        names: p.names,
+        names: schema.names,
         columns,
-        row_lines: p.row_lines,
-        cell_errors: p.cell_errors,
+        row_lines: rows.row_lines,
+        cell_errors: rows.cell_errors,
     })
+}
+
+/// Calls of [`read_split`], for the tests to see that it ran.
+#[cfg(test)]
+static SPLITS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Reads `body` (whole records after the header, no quote, ending with a line end, `sc` at a
+/// record's start) as up to `pieces` parts split at line ends, on the rayon pool, and joins
+/// their rows to `p`'s in order. The first error in file order is returned: a part's own, or
+/// the cells limit at the row that reaches it.
+fn read_split<'a>(body: &[u8], pieces: usize, p: &mut Parser<'a>, sc: &mut Scanner) -> Result<()> {
+    #[cfg(test)]
+    SPLITS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let mut bounds = vec![0];
+    for k in 1..pieces {
+        let start = bounds[bounds.len() - 1];
+        let target = (body.len() / pieces * k).max(start);
+        if let Some(o) = body[target..].iter().position(|&b| b == b'\n') {
+            if target + o + 1 < body.len() {
+                bounds.push(target + o + 1);
+            }
+        }
+    }
+    bounds.push(body.len());
+    // each part's line ends: its first line and room for its rows
+    let ends: Vec<usize> = bounds
+        .windows(2)
+        .map(|w| body[w[0]..w[1]].iter().filter(|&&b| b == b'\n').count())
+        .collect();
+    let mut first = vec![sc.line];
+    for e in &ends[..ends.len() - 1] {
+        first.push(first[first.len() - 1] + e);
+    }
+    let schema = &p.schema;
+    let parts = crate::kernels::map_indices(ends.len(), body.len(), |k| {
+        let mut part = Block {
+            schema,
+            rows: Rows::new(schema, ends[k]),
+        };
+        let mut s = Scanner::new(first[k]);
+        let out = s.feed(&body[bounds[k]..bounds[k + 1]], &mut part);
+        (part.rows, out, s.line)
+    });
+    for (rows, out, line) in parts {
+        p.rows.append(rows);
+        p.rows.cells_limit(&p.schema)?;
+        out?;
+        sc.line = line;
+    }
+    sc.record_line = sc.line;
+    Ok(())
 }
 
 /// A dataset compiled into the library.
@@ -698,6 +1071,23 @@ mod tests {
     }
 
     #[test]
+    fn blank_lines_are_skipped_with_either_line_end() {
+        for input in [
+            &b"a,b\n\n1,2\n\n3,4\n\n"[..],
+            b"a,b\r\n\r\n1,2\r\n\r\n3,4\r\n\r\n",
+            b"a,b\r\n1,2\r\n\r\n3,4\r\n\r",
+        ] {
+            let t = parse(input).unwrap();
+            assert_eq!(t.numeric(1).unwrap(), vec![2.0, 4.0]);
+            assert_eq!(t.row_lines[1] - t.row_lines[0], 2);
+        }
+        // a quoted empty field is a field, not a blank line
+        let (l, c, r) = pos(parse(b"a,b\r\n1,2\r\n\"\"\r\n").unwrap_err());
+        assert_eq!((l, c), (3, 1));
+        assert!(r.contains("1 fields"), "{r}");
+    }
+
+    #[test]
     fn errors_name_line_and_column() {
         let cases: &[(&[u8], usize, usize, &str)] = &[
             (b"a,b\n1,2\n3,NaN\n", 3, 2, "NaN"),
@@ -801,12 +1191,24 @@ mod tests {
             b"a,b\n1,\"2\"\r\n3,4",
             b"a,b\n1,\"2\n",
             b"a,b\n1,2\n3,4,5\n",
+            b"a,b\r\n1,2\r\n\r\n3,4\r\n",
+            b"a,b\r\n1,\r\r\n",
+            b"a , b\n 1 ,2 \n-3,+4.5e-1\n",
         ];
         for input in inputs {
             let whole = format!("{:?}", parse_csv(*input, "t", &limits, &["label"]));
             for step in [1, 2, 3, 7] {
-                let split = parse_csv(Trickle { data: input, step }, "t", &limits, &["label"]);
-                assert_eq!(format!("{split:?}"), whole, "step {step}");
+                for pieces in [1, 2, 3] {
+                    let plan = small_plan(step, pieces);
+                    let split = parse_in_blocks(
+                        Trickle { data: input, step },
+                        "t",
+                        &limits,
+                        &["label"],
+                        &plan,
+                    );
+                    assert_eq!(format!("{split:?}"), whole, "step {step}, {pieces} pieces");
+                }
             }
         }
         // the field limit counts every byte of the field's value, escaped quotes included
@@ -821,6 +1223,86 @@ mod tests {
             t.columns[2],
             Column::Text(vec!["ab\"c".into(), "x,y".into()])
         );
+    }
+
+    /// Blocks of `block` bytes after a header read in blocks of at most 16, runs of whole
+    /// records split into `pieces` parts at any length.
+    fn small_plan(block: usize, pieces: usize) -> Plan {
+        Plan {
+            header_read: block.min(16),
+            block,
+            pieces,
+            min_split: 0,
+            min_split_per_column: 0,
+        }
+    }
+
+    /// 60 rows of a numeric column, a label and another numeric column, `bad(i)` replacing
+    /// row `i` when it returns a row; line ends `\r\n` with `crlf`, a blank line after row 30.
+    fn rows(crlf: bool, bad: impl Fn(usize) -> Option<&'static [u8]>) -> Vec<u8> {
+        let end: &[u8] = if crlf { b"\r\n" } else { b"\n" };
+        let mut out = b"a,label,b".to_vec();
+        out.extend_from_slice(end);
+        for i in 0..60 {
+            match bad(i) {
+                Some(row) => out.extend_from_slice(row),
+                None => out.extend_from_slice(format!("{i},c{},{}.5e-1", i % 3, 7 * i).as_bytes()),
+            }
+            out.extend_from_slice(end);
+            if i == 30 {
+                out.extend_from_slice(end);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn records_split_among_threads_read_as_in_one_piece() {
+        let limits = CsvLimits {
+            max_field_bytes: 12,
+            ..CsvLimits::default()
+        };
+        let cells = CsvLimits {
+            max_cells: 3 * 41,
+            ..CsvLimits::default()
+        };
+        let at = |k: usize, row: &'static [u8]| move |i: usize| (i == k).then_some(row);
+        let inputs: Vec<(Vec<u8>, &CsvLimits)> = vec![
+            (rows(false, |_| None), &limits),
+            (rows(true, |_| None), &limits),
+            (rows(false, at(44, b"1,x,2,3")), &limits),
+            (rows(true, at(7, b"1,x")), &limits),
+            (rows(false, at(52, b"1,x,\xff")), &limits),
+            (rows(false, at(20, b"1,NA,2")), &limits),
+            (rows(false, at(35, b"NA,x,2")), &limits),
+            (rows(true, at(58, b"1,x,1234567890123")), &limits),
+            (rows(false, at(3, b",x,2")), &limits),
+            (
+                rows(false, |i| (i % 9 == 4).then_some(&b"1,x,oops"[..])),
+                &limits,
+            ),
+            (rows(false, |_| None), &cells),
+            (rows(false, at(50, b"1,x")), &cells),
+            (rows(false, at(30, b"1,x")), &cells),
+        ];
+        let before = SPLITS.load(std::sync::atomic::Ordering::Relaxed);
+        for (n, (input, limits)) in inputs.iter().enumerate() {
+            let whole =
+                parse_in_blocks(&input[..], "t", limits, &["label"], &small_plan(1 << 20, 1));
+            let whole = format!("{whole:?}");
+            for block in [16, 50, 333, 1 << 20] {
+                for pieces in [2, 3, 4] {
+                    let plan = small_plan(block, pieces);
+                    let split = parse_in_blocks(&input[..], "t", limits, &["label"], &plan);
+                    assert_eq!(
+                        format!("{split:?}"),
+                        whole,
+                        "input {n}, block {block}, {pieces}"
+                    );
+                }
+            }
+        }
+        assert!(SPLITS.load(std::sync::atomic::Ordering::Relaxed) > before);
     }
 
     #[test]
