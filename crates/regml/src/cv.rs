@@ -474,16 +474,24 @@ pub fn cv_path_observed(
         )
         .map_err(fold_err)?;
         let xv = select_rows(&x, &test);
-        let mut pred = Array2::zeros((test.len(), nl));
         let test_offset: Option<Array1<f64>> =
             full_offset.map(|o| test.iter().map(|&i| o[i]).collect());
+        // the coefficients at every full-data lambda as the columns of one matrix, so that
+        // the linear predictors of all lambdas are one matrix product
+        let mut coefs = Array2::zeros((x.ncols(), nl));
+        let mut b0s = Vec::with_capacity(nl);
         for (l, &lam) in lambdas.iter().enumerate() {
             let (b0, b) = fp.coef_at(lam);
-            let mut eta = xv.dot(&b) + b0;
+            coefs.column_mut(l).assign(&b);
+            b0s.push(b0);
+        }
+        let mut pred = xv.dot(&coefs);
+        for (l, mut col) in pred.columns_mut().into_iter().enumerate() {
+            let mut eta = col.to_owned() + b0s[l];
             if let Some(o) = &test_offset {
                 eta += o;
             }
-            pred.column_mut(l).assign(&params.family.mean(eta));
+            col.assign(&params.family.mean(eta));
         }
         let y_test: Vec<f64> = test.iter().map(|&i| y[i]).collect();
         let w_test: Vec<f64> = test.iter().map(|&i| w_raw[i]).collect();
