@@ -1177,3 +1177,28 @@ fn assess_on_the_fitted_rows_gives_the_fit_s_deviance() {
         &format!("other.csv:{line}:6: label 'maybe' is not one of the model's classes (no, yes)"),
     );
 }
+
+/// A wide header over megabytes of blank lines: the reader's parts reserve room for their rows
+/// from their size, not from their line ends (100000 columns x 20 million lines would be
+/// terabytes). Run with its address space limited to 2 GB, it ends with the input error.
+#[test]
+fn blank_lines_under_a_wide_header_stay_within_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut bytes: Vec<u8> = (0..100_000)
+        .map(|j| format!("c{j}"))
+        .collect::<Vec<_>>()
+        .join(",")
+        .into_bytes();
+    bytes.extend(std::iter::repeat_n(b'\n', 20 << 20));
+    let file = write(dir.path(), "wide.csv", &bytes);
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -v 2000000 && exec \"$0\" path --data \"$1\" --target c0")
+        .arg(env!("CARGO_BIN_EXE_regml"))
+        .arg(&file)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("no data rows after the header"), "{stderr}");
+}

@@ -944,9 +944,13 @@ fn read_split<'a>(body: &[u8], pieces: usize, p: &mut Parser<'a>, sc: &mut Scann
     }
     let schema = &p.schema;
     let parts = crate::kernels::map_indices(ends.len(), body.len(), |k| {
+        // room for the part's rows: one per line end, but no more than its bytes can hold (a
+        // row takes at least a byte per column), so that a run of blank lines under a wide
+        // header reserves no more than the part's size
+        let room = ends[k].min((bounds[k + 1] - bounds[k]) / schema.names.len().max(1));
         let mut part = Block {
             schema,
-            rows: Rows::new(schema, ends[k]),
+            rows: Rows::new(schema, room),
         };
         let mut s = Scanner::new(first[k]);
         let out = s.feed(&body[bounds[k]..bounds[k + 1]], &mut part);
