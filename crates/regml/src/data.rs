@@ -1310,6 +1310,63 @@ mod tests {
     }
 
     #[test]
+    fn random_bytes_split_anywhere_read_as_in_one_piece() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        // mostly well-formed rows of three fields, with rare quotes, CRs, blank lines,
+        // missing-value markers, text and invalid bytes
+        let pieces: [&[u8]; 14] = [
+            b"1", b"-2.5", b"3e1", b"0", b",", b",", b",", b"\n", b"\r\n", b"\"", b"NA", b"x",
+            b" ", b"\xff",
+        ];
+        let weights = [30, 20, 10, 10, 40, 40, 40, 25, 5, 1, 1, 1, 2, 1];
+        let total: u32 = weights.iter().sum();
+        let limits = CsvLimits {
+            max_field_bytes: 16,
+            max_cells: 600,
+            ..CsvLimits::default()
+        };
+        let mut splits = 0;
+        for case in 0..300 {
+            let mut input = b"a,label,b\n".to_vec();
+            let len = rng.random_range(20..600);
+            for _ in 0..len {
+                let mut r = rng.random_range(0..total);
+                let k = weights
+                    .iter()
+                    .position(|&w| {
+                        if r < w {
+                            true
+                        } else {
+                            r -= w;
+                            false
+                        }
+                    })
+                    .unwrap_or(0);
+                input.extend_from_slice(pieces[k]);
+            }
+            let whole = format!(
+                "{:?}",
+                parse_in_blocks(
+                    &input[..],
+                    "t",
+                    &limits,
+                    &["label"],
+                    &small_plan(1 << 20, 1)
+                )
+            );
+            for block in [5, 64, 257] {
+                let before = SPLITS.load(std::sync::atomic::Ordering::Relaxed);
+                let plan = small_plan(block, 3);
+                let split = parse_in_blocks(&input[..], "t", &limits, &["label"], &plan);
+                assert_eq!(format!("{split:?}"), whole, "case {case}, block {block}");
+                splits += SPLITS.load(std::sync::atomic::Ordering::Relaxed) - before;
+            }
+        }
+        assert!(splits > 100, "{splits} splits");
+    }
+
+    #[test]
     fn embedded_datasets_load() {
         for d in DATASETS {
             let t = dataset(d.name).unwrap();
