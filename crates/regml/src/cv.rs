@@ -14,7 +14,9 @@
 //! 5. `lambda_min` is the largest `lambda` attaining the minimum of `cvm` (the maximum for
 //!    AUC); `lambda_1se` the largest `lambda` with `cvm <= cvm[min] + cvsd[min]`.
 
-use crate::linear::{check_inputs, fit_prepared, ElasticNetParams, Family, LinearPath, Progress};
+use crate::linear::{
+    check_inputs, fit_prepared, ElasticNetParams, Family, LinearPath, Prepared, Progress,
+};
 use crate::{Error, Result};
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
 use rand::seq::SliceRandom;
@@ -304,6 +306,84 @@ fn loss(measure: Measure, family: Family, y: f64, mu: f64) -> f64 {
     }
 }
 
+/// Gram matrices of least-squares folds by downdating: with a shift `c` (the weighted column
+/// means of all rows) and `S = sum_i w_i (x_i - c)(x_i - c)'` over all rows, a fold's training
+/// rows `T` have `S_T = S - S_V` (`V` its held-out rows), and its transformed design (centered
+/// at its own means `m`, columns scaled by `f_j`, rows by `sqrt(w_i / W_T)`, `W_T` the
+/// training weight) has the Gram matrix
+///
+/// ```text
+/// G_jk = f_j f_k (S_T,jk - W_T d_j d_k) / W_T,    d = m - c.
+/// ```
+///
+/// `S_V` costs `|V| p^2 / 2` multiply-adds against `|T| p^2 / 2` for `G` from `X`. Centering at
+/// the mean of all rows keeps `d` small (a fold's means differ from it by about a standard
+/// deviation over `sqrt(|T|)`), so the subtraction loses little to cancellation.
+struct FoldGram {
+    shift: Vec<f64>,
+    all: Vec<f64>,
+}
+
+impl FoldGram {
+    /// `S` of the column-major `x` with row weights `w` (`None` for a layout that is not
+    /// column-major).
+    fn new(x: &ArrayView2<f64>, w: &[f64]) -> Option<Self> {
+        let (n, p) = x.dim();
+        let data = x.t().to_slice()?;
+        let total: f64 = w.iter().sum();
+        let shift: Vec<f64> = (0..p)
+            .map(|j| crate::kernels::dot(&data[j * n..(j + 1) * n], w) / total)
+            .collect();
+        let all = shifted_gram(data, n, &shift, w)?;
+        Some(FoldGram { shift, all })
+    }
+
+    /// The fold's Gram matrix from its held-out rows `xv` (column-major) with weights `wv`,
+    /// its training weight `train_weight` and its standardization `prep`.
+    fn fold(
+        &self,
+        xv: &Array2<f64>,
+        wv: &[f64],
+        train_weight: f64,
+        prep: &Prepared,
+    ) -> Option<Vec<f64>> {
+        let p = self.shift.len();
+        let data = xv.t().to_slice()?;
+        let mut g = shifted_gram(data, xv.nrows(), &self.shift, wv)?;
+        let f: Vec<f64> = (0..p)
+            .map(|j| {
+                if prep.usable[j] {
+                    1.0 / prep.x_scale[j]
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        let d: Vec<f64> = (0..p).map(|j| prep.x_mean[j] - self.shift[j]).collect();
+        for k in 0..p {
+            for j in k..p {
+                let t = self.all[k * p + j] - g[k * p + j] - train_weight * d[j] * d[k];
+                let v = f[j] * f[k] * t / train_weight;
+                g[k * p + j] = v;
+                g[j * p + k] = v;
+            }
+        }
+        Some(g)
+    }
+}
+
+/// `sum_i w_i (x_i - shift)(x_i - shift)'` of the `n` rows of the column-major `data`.
+fn shifted_gram(data: &[f64], n: usize, shift: &[f64], w: &[f64]) -> Option<Vec<f64>> {
+    use crate::design::Design;
+    let p = shift.len();
+    let sw: Vec<f64> = w.iter().map(|v| v.sqrt()).collect();
+    let d = crate::design::TransformedDense::new(data, n, shift.to_vec(), vec![1.0; p], Some(&sw))?;
+    let all: Vec<usize> = (0..p).collect();
+    let mut out = vec![0.0; p * p];
+    d.gram_square(&all, &mut out, &mut Vec::new());
+    Some(out)
+}
+
 /// The rows `rows` of `x`, in `x`'s layout when it is column-major (the layout a fit reads in
 /// place), row-major otherwise.
 fn select_rows(x: &ArrayView2<f64>, rows: &[usize]) -> Array2<f64> {
@@ -427,7 +507,22 @@ pub fn cv_path_observed(
     // full fit (least squares with an offset fits y - offset)
     let full = check_inputs(&x, &y, weights.as_ref(), params)?;
     let y_fit = full.y(y);
-    let path = fit_prepared(&x, &y_fit, &full.w, &full.prep, params, None, observer)?;
+    let path = fit_prepared(
+        &x, &y_fit, &full.w, &full.prep, params, None, None, observer,
+    )?;
+    // least-squares folds in covariance mode downdate the Gram matrix of all rows (at most
+    // `FULL_GRAM_MAX_P` features, where a fold would compute all of its `X'X` at once)
+    let largest_fold = counts.iter().copied().max().unwrap_or(0);
+    let p = x.ncols();
+    let fold_gram = (params.family == Family::Gaussian
+        && p <= crate::solver::FULL_GRAM_MAX_P
+        && crate::solver::gaussian::uses_covariance(
+            params.solver.gaussian_mode,
+            n - largest_fold,
+            p,
+        ))
+    .then(|| FoldGram::new(&x, &w_raw))
+    .flatten();
     let lambdas = path.lambdas.clone();
     let nl = lambdas.len();
 
@@ -455,6 +550,14 @@ pub fn cv_path_observed(
         let params = &fold_params;
         let fold =
             check_inputs(&xt.view(), &yt.view(), Some(&wt.view()), params).map_err(fold_err)?;
+        let xv = select_rows(&x, &test);
+        let w_test: Vec<f64> = test.iter().map(|&i| w_raw[i]).collect();
+        let train_weight: f64 = wt.sum();
+        let gram = |prep: &Prepared| {
+            fold_gram
+                .as_ref()
+                .and_then(|g| g.fold(&xv, &w_test, train_weight, prep))
+        };
         // cv.glmnet: with a default grid each fold fits its own grid and is evaluated at the
         // full-data lambdas by linear interpolation; user lambdas are used in every fold
         let own_grid = params.lambda.is_none();
@@ -470,10 +573,10 @@ pub fn cv_path_observed(
             &fold.prep,
             params,
             fold_lambdas,
+            Some(&gram),
             &|_| {},
         )
         .map_err(fold_err)?;
-        let xv = select_rows(&x, &test);
         let test_offset: Option<Array1<f64>> =
             full_offset.map(|o| test.iter().map(|&i| o[i]).collect());
         // the coefficients at every full-data lambda as the columns of one matrix, so that
@@ -494,7 +597,6 @@ pub fn cv_path_observed(
             col.assign(&params.family.mean(eta));
         }
         let y_test: Vec<f64> = test.iter().map(|&i| y[i]).collect();
-        let w_test: Vec<f64> = test.iter().map(|&i| w_raw[i]).collect();
         let row_loss = |r: usize, l: usize| loss(measure, params.family, y_test[r], pred[[r, l]]);
         let scores = if grouped {
             let sw: f64 = w_test.iter().sum();
@@ -760,6 +862,65 @@ pub fn select_lambdas(cvm: &[f64], cvsd: &[f64], maximize: bool) -> Result<(usiz
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A fold's Gram matrix downdated from all rows equals the sums over its training rows,
+    /// `sum_i (w_i / W_T) (x_ij - m_j)(x_ik - m_k) f_j f_k`, with column means far from zero
+    /// and a column constant on the training rows (unusable: a zero row and column).
+    #[test]
+    fn a_fold_gram_downdated_from_all_rows_equals_the_training_rows_sums() {
+        use ndarray::ShapeBuilder;
+        let (n, p) = (60, 5);
+        let x = Array2::from_shape_fn((n, p).f(), |(i, j)| {
+            let v = ((i * 7 + j * 13) % 17) as f64 * 0.3 + (i as f64 * (j as f64 + 1.0)).sin();
+            match j {
+                4 if i % 4 != 1 => 2.5,
+                _ => 1e4 * j as f64 + v,
+            }
+        });
+        let y = Array1::from_shape_fn(n, |i| x[[i, 0]] - 0.5 * x[[i, 2]] + (i % 5) as f64);
+        let w: Vec<f64> = (0..n).map(|i| 1.0 + (i % 3) as f64).collect();
+        let test: Vec<usize> = (0..n).filter(|i| i % 4 == 1).collect();
+        let train: Vec<usize> = (0..n).filter(|i| i % 4 != 1).collect();
+        let xt = select_rows(&x.view(), &train);
+        let yt: Array1<f64> = train.iter().map(|&i| y[i]).collect();
+        let wt: Array1<f64> = train.iter().map(|&i| w[i]).collect();
+        let params = ElasticNetParams::default();
+        let fold = check_inputs(&xt.view(), &yt.view(), Some(&wt.view()), &params).unwrap();
+        let prep = &fold.prep;
+        assert!(!prep.usable[4]);
+        let xv = select_rows(&x.view(), &test);
+        let wv: Vec<f64> = test.iter().map(|&i| w[i]).collect();
+        let g = FoldGram::new(&x.view(), &w)
+            .unwrap()
+            .fold(&xv, &wv, wt.sum(), prep)
+            .unwrap();
+        let f = |j: usize| {
+            if prep.usable[j] {
+                1.0 / prep.x_scale[j]
+            } else {
+                0.0
+            }
+        };
+        let mut worst: f64 = 0.0;
+        for j in 0..p {
+            for k in 0..p {
+                let direct: f64 = (0..train.len())
+                    .map(|r| {
+                        wt[r] / wt.sum()
+                            * (xt[[r, j]] - prep.x_mean[j])
+                            * (xt[[r, k]] - prep.x_mean[k])
+                    })
+                    .sum::<f64>()
+                    * f(j)
+                    * f(k);
+                worst = worst.max((g[k * p + j] - direct).abs());
+                assert_eq!(g[k * p + j], g[j * p + k]);
+            }
+            assert!(g[j * p + j] > 0.9 || !prep.usable[j], "{}", g[j * p + j]);
+        }
+        assert!(worst < 1e-10, "{worst}");
+        assert_eq!(g[4 * p + 4], 0.0);
+    }
 
     #[test]
     fn auc_counts_pairs() {

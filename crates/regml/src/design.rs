@@ -626,6 +626,72 @@ impl Design for TransformedDense<'_> {
     }
 }
 
+/// A design whose Gram products are read from a given `G = X'X` (`p x p`, column-major,
+/// exactly symmetric) instead of being computed from `X`; every other operation is the inner
+/// design's. Cross-validation gives a least-squares fold the Gram matrix of all rows less that
+/// of its held-out rows (`O(p^2)` from them, against `n p^2 / 2` from `X`).
+pub(crate) struct GivenGram<D> {
+    pub(crate) inner: D,
+    pub(crate) gram: Vec<f64>,
+}
+
+impl<D: Design> Design for GivenGram<D> {
+    fn n_samples(&self) -> usize {
+        self.inner.n_samples()
+    }
+    fn n_features(&self) -> usize {
+        self.inner.n_features()
+    }
+    fn col_dot(&self, j: usize, v: &[f64]) -> f64 {
+        self.inner.col_dot(j, v)
+    }
+    fn col_dot_weighted(&self, j: usize, w: &[f64], v: &[f64]) -> f64 {
+        self.inner.col_dot_weighted(j, w, v)
+    }
+    fn col_axpy(&self, j: usize, a: f64, v: &mut [f64]) {
+        self.inner.col_axpy(j, a, v);
+    }
+    fn col_axpy_weighted(&self, j: usize, a: f64, w: &[f64], v: &mut [f64]) {
+        self.inner.col_axpy_weighted(j, a, w, v);
+    }
+    fn col_sq_norm_weighted(&self, j: usize, w: &[f64]) -> f64 {
+        self.inner.col_sq_norm_weighted(j, w)
+    }
+    fn col_dot_and_sq_norm_weighted(&self, j: usize, r: &[f64], w: &[f64]) -> (f64, f64) {
+        self.inner.col_dot_and_sq_norm_weighted(j, r, w)
+    }
+    fn dense_col(&self, j: usize) -> Option<&[f64]> {
+        self.inner.dense_col(j)
+    }
+    fn t_matvec(&self, v: &[f64], out: &mut [f64]) {
+        self.inner.t_matvec(v, out);
+    }
+    fn t_matvec_cols(&self, cols: &[usize], v: &[f64], out: &mut [f64]) {
+        self.inner.t_matvec_cols(cols, v, out);
+    }
+    fn matvec_cols_add(&self, cols: &[usize], coef: &[f64], out: &mut [f64]) {
+        self.inner.matvec_cols_add(cols, coef, out);
+    }
+    fn t_matmat_cols(&self, cols: &[usize], v: &[f64], m: usize, out: &mut [f64]) {
+        self.inner.t_matmat_cols(cols, v, m, out);
+    }
+    fn matmat_cols_add(&self, cols: &[usize], alpha: f64, coef: &[f64], m: usize, out: &mut [f64]) {
+        self.inner.matmat_cols_add(cols, alpha, coef, m, out);
+    }
+    fn gram_square(&self, cols: &[usize], out: &mut [f64], scratch: &mut Vec<f64>) {
+        self.gram_block(cols, cols, out, scratch);
+    }
+    fn gram_block(&self, rows: &[usize], cols: &[usize], out: &mut [f64], _: &mut Vec<f64>) {
+        let (p, m) = (self.inner.n_features(), rows.len());
+        for (c, &j) in cols.iter().enumerate() {
+            let col = &self.gram[j * p..(j + 1) * p];
+            for (o, &i) in out[c * m..(c + 1) * m].iter_mut().zip(rows) {
+                *o = col[i];
+            }
+        }
+    }
+}
+
 /// Most columns of a dense Gram block over chosen rows computed by direct dot products
 /// instead of a matrix product on gathered copies.
 const FEW_COLS: usize = 8;

@@ -27,7 +27,7 @@
 //! divides `lambda` by the standard deviation of `y`, so its objective is not the one it
 //! documents unless `sd(y) = 1`. regml minimizes the documented objective for every `y`.
 
-use crate::design::{DenseDesign, Design, TransformedDense};
+use crate::design::{DenseDesign, Design, GivenGram, TransformedDense};
 use crate::penalty::{ElasticNet, Penalty};
 use crate::solver::gaussian::{uses_covariance, GaussianSolver};
 use crate::solver::logistic::LogisticSolver;
@@ -895,11 +895,18 @@ pub fn fit_path_observed(
     observer: &(dyn Fn(Progress) + Sync),
 ) -> Result<LinearPath> {
     let c = check_inputs(&x, &y, weights.as_ref(), params)?;
-    fit_prepared(&x, &c.y(y), &c.w, &c.prep, params, None, observer)
+    fit_prepared(&x, &c.y(y), &c.w, &c.prep, params, None, None, observer)
 }
 
+/// The Gram matrix of a least-squares fit's transformed design (centered, scaled, rows by
+/// `sqrt(w_i)`), given the fit's [`Prepared`], when the caller can form it for less than a
+/// product of `X` (`None` otherwise): see [`GivenGram`].
+pub(crate) type GramSource<'a> = &'a (dyn Fn(&Prepared) -> Option<Vec<f64>> + Sync);
+
 /// Path fit on validated data; `lambdas_override` forces a sequence (cross-validation folds);
-/// `observer` hears of every fitted lambda.
+/// `observer` hears of every fitted lambda. A least-squares fit in covariance mode on the
+/// transformed design takes its Gram matrix from `gram` when that gives one.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn fit_prepared(
     x: &ArrayView2<f64>,
     y: &ArrayView1<f64>,
@@ -907,6 +914,7 @@ pub(crate) fn fit_prepared(
     prep: &Prepared,
     params: &ElasticNetParams,
     lambdas_override: Option<&[f64]>,
+    gram: Option<GramSource<'_>>,
     observer: &(dyn Fn(Progress) + Sync),
 ) -> Result<LinearPath> {
     let (n, p) = x.dim();
@@ -953,7 +961,16 @@ pub(crate) fn fit_prepared(
                     // covariance mode reads X a few times: through the transformation, with
                     // no copy; otherwise the passes read the transformed copy
                     match transformed_design(x, prep, &sw, params) {
-                        Some(design) => run_least_squares(&design, &yt, &pen, prep, params, &run)?,
+                        Some(design) => match gram.and_then(|g| g(prep)) {
+                            Some(gram) => {
+                                let design = GivenGram {
+                                    inner: design,
+                                    gram,
+                                };
+                                run_least_squares(&design, &yt, &pen, prep, params, &run)?
+                            }
+                            None => run_least_squares(&design, &yt, &pen, prep, params, &run)?,
+                        },
                         None => {
                             let design = solver_design(x, prep, Some(&sw));
                             run_least_squares(&design, &yt, &pen, prep, params, &run)?
@@ -1558,7 +1575,7 @@ pub fn lambda_max(
     let mut probe = params.clone();
     probe.lambda = Some(vec![f64::MAX]);
     let c = check_inputs(&x, &y, weights.as_ref(), &probe)?;
-    Ok(fit_prepared(&x, &c.y(y), &c.w, &c.prep, &probe, None, &|_| {})?.lambda_max)
+    Ok(fit_prepared(&x, &c.y(y), &c.w, &c.prep, &probe, None, None, &|_| {})?.lambda_max)
 }
 
 #[cfg(test)]
