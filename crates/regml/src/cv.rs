@@ -510,11 +510,15 @@ pub fn cv_path_observed(
     let path = fit_prepared(
         &x, &y_fit, &full.w, &full.prep, params, None, None, observer,
     )?;
-    // least-squares folds in covariance mode downdate the Gram matrix of all rows (at most
-    // `FULL_GRAM_MAX_P` features, where a fold would compute all of its `X'X` at once)
+    // least-squares folds in covariance mode on a transformed design (centered, scaled or
+    // weighted) downdate the Gram matrix of all rows, with at most `FULL_GRAM_MAX_P`
+    // features (where a fold would compute all of its `X'X` at once)
     let largest_fold = counts.iter().copied().max().unwrap_or(0);
     let p = x.ncols();
+    let transformed =
+        params.standardize || params.fit_intercept || w_raw.iter().any(|&v| v != w_raw[0]);
     let fold_gram = (params.family == Family::Gaussian
+        && transformed
         && p <= crate::solver::FULL_GRAM_MAX_P
         && crate::solver::gaussian::uses_covariance(
             params.solver.gaussian_mode,
