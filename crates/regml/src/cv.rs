@@ -350,15 +350,7 @@ impl FoldGram {
         let p = self.shift.len();
         let data = xv.t().to_slice()?;
         let mut g = shifted_gram(data, xv.nrows(), &self.shift, wv)?;
-        let f: Vec<f64> = (0..p)
-            .map(|j| {
-                if prep.usable[j] {
-                    1.0 / prep.x_scale[j]
-                } else {
-                    0.0
-                }
-            })
-            .collect();
+        let f = prep.column_factors();
         let d: Vec<f64> = (0..p).map(|j| prep.x_mean[j] - self.shift[j]).collect();
         for k in 0..p {
             for j in k..p {

@@ -318,6 +318,15 @@ impl Schema<'_> {
         }
     }
 
+    /// The error for the row ending at `line` that takes the table past the cells limit.
+    fn cells_error(&self, line: usize) -> Error {
+        self.err(
+            line,
+            0,
+            format!("more than {} cells", self.limits.max_cells),
+        )
+    }
+
     /// The field `raw` (column `col`, 1-based, at `line`) as text.
     fn utf8<'r>(&self, raw: &'r [u8], line: usize, col: usize) -> Result<&'r str> {
         std::str::from_utf8(raw).map_err(|e| {
@@ -468,11 +477,7 @@ impl Rows {
         let m = schema.names.len().max(1);
         let allowed = schema.limits.max_cells / m;
         match self.row_lines.get(allowed) {
-            Some(&line) => Err(schema.err(
-                line,
-                0,
-                format!("more than {} cells", schema.limits.max_cells),
-            )),
+            Some(&line) => Err(schema.cells_error(line)),
             None => Ok(()),
         }
     }
@@ -522,11 +527,7 @@ impl<'a> Sink<'a> for Parser<'a> {
             .len()
             .saturating_mul(self.schema.names.len());
         if cells > self.schema.limits.max_cells {
-            return Err(self.schema.err(
-                line,
-                0,
-                format!("more than {} cells", self.schema.limits.max_cells),
-            ));
+            return Err(self.schema.cells_error(line));
         }
         Ok(())
     }

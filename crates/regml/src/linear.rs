@@ -269,6 +269,18 @@ pub(crate) struct Prepared {
     pub y_mean: f64,
 }
 
+impl Prepared {
+    /// The factor of each column in the transformed design: `1 / x_scale_j` for a usable
+    /// feature, 0 for one that is not.
+    pub(crate) fn column_factors(&self) -> Vec<f64> {
+        self.usable
+            .iter()
+            .zip(&self.x_scale)
+            .map(|(&u, &s)| if u { 1.0 / s } else { 0.0 })
+            .collect()
+    }
+}
+
 /// Largest magnitude of a value in the data of a fit (`x`, `y`, weights, offset) and in the
 /// rows and offsets given for prediction: `1e150`. The solvers square the data and sum the
 /// squares (column norms, Gram matrices, residual sums of squares), and with values beyond
@@ -754,16 +766,13 @@ fn transformed_design<'x>(
         return None;
     }
     let data = x.reversed_axes().to_slice()?;
-    let factor = (0..p)
-        .map(|j| {
-            if prep.usable[j] {
-                1.0 / prep.x_scale[j]
-            } else {
-                0.0
-            }
-        })
-        .collect();
-    TransformedDense::new(data, n, prep.x_mean.clone(), factor, Some(sw))
+    TransformedDense::new(
+        data,
+        n,
+        prep.x_mean.clone(),
+        prep.column_factors(),
+        Some(sw),
+    )
 }
 
 /// `run` on the least-squares path solver over `design` (response `y`, penalty `pen`, the
