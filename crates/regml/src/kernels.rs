@@ -38,6 +38,31 @@ pub(crate) fn map_indices<T: Send>(
     (0..count).map(f).collect()
 }
 
+/// Calls `f(start, part)` for consecutive parts of `data` that together cover it (`start` is
+/// the index of a part's first element): one part per thread of the rayon pool (feature
+/// `parallel`) when `data` holds at least `min_len` elements, otherwise `f(0, data)`. Work done
+/// element by element gives bitwise the same results either way.
+pub(crate) fn for_each_part_mut(
+    data: &mut [f64],
+    min_len: usize,
+    f: impl Fn(usize, &mut [f64]) + Sync + Send,
+) {
+    #[cfg(feature = "parallel")]
+    {
+        use rayon::prelude::*;
+        let threads = rayon::current_num_threads();
+        if threads > 1 && data.len() >= min_len.max(2) {
+            let part = data.len().div_ceil(threads).next_multiple_of(8);
+            data.par_chunks_mut(part)
+                .enumerate()
+                .for_each(|(k, c)| f(k * part, c));
+            return;
+        }
+    }
+    let _ = min_len;
+    f(0, data)
+}
+
 /// Calls `f(j, chunk_j)` for the consecutive chunks of `len` elements of `data`, on the rayon
 /// pool (feature `parallel`) when `data` is large; the same calls either way.
 pub(crate) fn for_each_chunk_mut(

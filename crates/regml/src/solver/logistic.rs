@@ -25,7 +25,7 @@ use super::{
 };
 use crate::datafit::sigmoid;
 use crate::design::Design;
-use crate::kernels::{axpy, dot, sum};
+use crate::kernels::{axpy, dot, for_each_part_mut, sum};
 use crate::penalty::{AlphaMax, Conjugate, ElasticNet, Penalty, Prox1d, SubdiffDistance};
 use crate::vmath;
 
@@ -293,9 +293,18 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
     /// `F(eta) = sum_i w_i (log(1 + exp(eta_i)) - y_i eta_i)`, with `log(1 + exp(eta_i))`
     /// from the probability already at hand (see [`vmath::log1pexp_at`]); `terms` is scratch.
     fn loss_with(&self, terms: &mut [f64]) -> f64 {
-        for (((t, &e), &p), &y) in terms.iter_mut().zip(&self.eta).zip(&self.prob).zip(self.y) {
-            *t = vmath::log1pexp_at(e, p) - y * e;
-        }
+        let (eta, prob, y) = (&self.eta[..], &self.prob[..], self.y);
+        for_each_part_mut(terms, ELEMENTWISE_SPLIT_MIN, |start, t| {
+            let end = start + t.len();
+            for (((t, &e), &p), &y) in t
+                .iter_mut()
+                .zip(&eta[start..end])
+                .zip(&prob[start..end])
+                .zip(&y[start..end])
+            {
+                *t = vmath::log1pexp_at(e, p) - y * e;
+            }
+        });
         dot(self.w, terms)
     }
 
@@ -312,25 +321,32 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
     /// without cancellation (see [`vmath::log1pexp_change`]), so that decreases far below the
     /// rounding error of the loss itself are seen.
     fn loss_change(&mut self, d: &[f64], step: f64) -> f64 {
-        for ((((t, &e), &p), &d), &y) in self
-            .terms
-            .iter_mut()
-            .zip(&self.eta)
-            .zip(&self.prob)
-            .zip(d)
-            .zip(self.y)
-        {
-            let x = step * d;
-            *t = vmath::log1pexp_change(e, p, x) - y * x;
-        }
+        let (eta, prob, y) = (&self.eta[..], &self.prob[..], self.y);
+        for_each_part_mut(&mut self.terms, ELEMENTWISE_SPLIT_MIN, |start, t| {
+            let end = start + t.len();
+            for ((((t, &e), &p), &d), &y) in t
+                .iter_mut()
+                .zip(&eta[start..end])
+                .zip(&prob[start..end])
+                .zip(&d[start..end])
+                .zip(&y[start..end])
+            {
+                let x = step * d;
+                *t = vmath::log1pexp_change(e, p, x) - y * x;
+            }
+        });
         dot(self.w, &self.terms)
     }
 
     /// `prob = sigmoid(eta)`: called by everything that changes `eta`.
     fn set_prob(&mut self) {
-        for (q, &e) in self.prob.iter_mut().zip(&self.eta) {
-            *q = vmath::sigmoid(e);
-        }
+        let eta = &self.eta[..];
+        for_each_part_mut(&mut self.prob, ELEMENTWISE_SPLIT_MIN, |start, q| {
+            let end = start + q.len();
+            for (q, &e) in q.iter_mut().zip(&eta[start..end]) {
+                *q = vmath::sigmoid(e);
+            }
+        });
     }
 
     fn add_to_working_set(&mut self, cols: &[usize]) {
@@ -1364,10 +1380,19 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
             }
             // u = t W (p' - y): the dual point moves towards 0 along a segment that stays
             // inside [0, 1]
-            for (((d, &y), &q), &w) in self.terms.iter_mut().zip(self.y).zip(&pp).zip(self.w) {
-                let h = vmath::neg_entropy(y + t * (q - y));
-                *d = if w > 0.0 { h } else { 0.0 };
-            }
+            let (y, w, pq) = (self.y, self.w, &pp[..]);
+            for_each_part_mut(&mut self.terms, ELEMENTWISE_SPLIT_MIN, |start, part| {
+                let end = start + part.len();
+                for (((d, &y), &q), &w) in part
+                    .iter_mut()
+                    .zip(&y[start..end])
+                    .zip(&pq[start..end])
+                    .zip(&w[start..end])
+                {
+                    let h = vmath::neg_entropy(y + t * (q - y));
+                    *d = if w > 0.0 { h } else { 0.0 };
+                }
+            });
             let mut dual = -dot(self.w, &self.terms) - self.saturated;
             if let Some(o) = self.offset {
                 // the offset enters the dual objective as u' offset
@@ -1450,6 +1475,10 @@ fn weighted_gram_into(cols: &[&[f64]], d: &[f64], scratch: &mut Vec<f64>, h: &mu
         }
     }
 }
+
+/// Fewest rows for which the loss terms, their changes along a step and the probabilities
+/// (an `exp` or a `log` per row) are computed in parts on the rayon pool's threads.
+const ELEMENTWISE_SPLIT_MIN: usize = 1 << 14;
 
 /// Fewest rows for which a coordinate-descent pass is split over two threads: each
 /// coordinate then costs one exchange of partial sums between them.
@@ -1801,6 +1830,46 @@ mod tests {
             "{change:e} vs {:e}",
             after - before
         );
+    }
+
+    #[test]
+    fn loss_terms_probabilities_and_gaps_computed_in_parts_are_bitwise_the_serial_ones() {
+        // more rows than ELEMENTWISE_SPLIT_MIN, an odd count: parts of unequal length
+        let (n, p) = (ELEMENTWISE_SPLIT_MIN + 1001, 6);
+        let (x, y, w) = problem(n, p);
+        let pen = ElasticNet::new(0.5, p).expect("penalty");
+        let run = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .expect("pool");
+            pool.install(|| {
+                let mut s = LogisticSolver::for_tests(&x, &y, &w, &pen);
+                let lambda = 0.05 * s.lambda_max();
+                // a path of three lambdas exercises the line search, the probabilities and
+                // the certificates
+                let mut out = Vec::new();
+                let mut prev = s.lambda_max();
+                for k in 0..3 {
+                    let l = lambda * 0.5f64.powi(k);
+                    let info = s.solve(l, prev);
+                    prev = l;
+                    out.push(info.relative_gap);
+                    out.push(info.primal);
+                    out.extend_from_slice(&s.b);
+                }
+                let d: Vec<f64> = x.col(1).iter().map(|v| 3.0 * v).collect();
+                out.push(s.loss());
+                out.push(s.loss_change(&d, 0.75));
+                out.extend_from_slice(&s.prob);
+                out
+            })
+        };
+        let (one, two) = (run(1), run(2));
+        assert_eq!(one.len(), two.len());
+        for (k, (a, b)) in one.iter().zip(&two).enumerate() {
+            assert_eq!(a.to_bits(), b.to_bits(), "value {k}: {a:e} vs {b:e}");
+        }
     }
 
     #[test]
