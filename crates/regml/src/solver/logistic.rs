@@ -543,13 +543,17 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
     fn cov_model(&mut self) -> Option<CovModel> {
         let cols = self.ws_dense_cols()?;
         let h = self.weighted_gram(&cols);
-        let c: Vec<f64> = cols.iter().map(|c| dot(c, &self.r0)).collect();
+        // X_A' r0 and X_A' v (on the pool's threads, bitwise the serial dots)
+        let mut c = vec![0.0; cols.len()];
+        crate::kernels::dot_columns(|a| cols[a], &self.r0, &mut c);
+        let mut m = vec![0.0; cols.len()];
+        crate::kernels::dot_columns(|a| cols[a], &self.v, &mut m);
         let sum_r0 = sum(&self.r0);
         Some(CovModel {
             h,
             q: c.clone(),
             c,
-            m: cols.iter().map(|c| dot(c, &self.v)).collect(),
+            m,
             sum_rq: sum_r0,
             sum_r0,
         })
