@@ -48,19 +48,15 @@ pub(crate) fn for_each_part_mut(
     f: impl Fn(usize, &mut [f64]) + Sync + Send,
 ) {
     #[cfg(feature = "parallel")]
-    {
-        use rayon::prelude::*;
-        let threads = rayon::current_num_threads();
-        if threads > 1 && data.len() >= min_len.max(2) {
-            let part = data.len().div_ceil(threads).next_multiple_of(8);
-            data.par_chunks_mut(part)
-                .enumerate()
-                .for_each(|(k, c)| f(k * part, c));
-            return;
-        }
+    let threads = rayon::current_num_threads();
+    #[cfg(not(feature = "parallel"))]
+    let threads = 1;
+    if threads > 1 && data.len() >= min_len.max(2) {
+        let part = data.len().div_ceil(threads).next_multiple_of(8);
+        each_chunk(data, part, true, |k, c| f(k * part, c));
+    } else {
+        f(0, data)
     }
-    let _ = min_len;
-    f(0, data)
 }
 
 /// Calls `f(j, chunk_j)` for the consecutive chunks of `len` elements of `data`, on the rayon
@@ -73,16 +69,29 @@ pub(crate) fn for_each_chunk_mut(
     if len == 0 {
         return;
     }
+    let parallel = data.len() > 1 << 18;
+    each_chunk(data, len, parallel, f);
+}
+
+/// `f(j, chunk_j)` for the consecutive chunks of `len > 0` elements of `data`, on the rayon
+/// pool when `parallel` (and the feature `parallel` is on).
+fn each_chunk(
+    data: &mut [f64],
+    len: usize,
+    parallel: bool,
+    f: impl Fn(usize, &mut [f64]) + Sync + Send,
+) {
     #[cfg(feature = "parallel")]
     {
         use rayon::prelude::*;
-        if data.len() > 1 << 18 {
+        if parallel {
             data.par_chunks_mut(len)
                 .enumerate()
                 .for_each(|(j, c)| f(j, c));
             return;
         }
     }
+    let _ = parallel;
     data.chunks_mut(len).enumerate().for_each(|(j, c)| f(j, c));
 }
 
