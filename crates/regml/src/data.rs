@@ -635,10 +635,10 @@ impl Scanner {
         Ok(())
     }
 
-    /// Whether the current line, its `\r` removed, holds nothing: no separator, no byte, no
-    /// quotes.
-    fn blank_line(&self) -> bool {
-        self.fields == 0 && self.field.is_empty() && !self.was_quoted
+    /// Whether the current line, its `\r` removed, holds nothing when `last` is its last
+    /// field's bytes: no separator, no byte, no quotes.
+    fn blank_line(&self, last: &[u8]) -> bool {
+        self.fields == 0 && last.is_empty() && !self.was_quoted
     }
 
     /// Starts the record after a line end.
@@ -691,7 +691,7 @@ impl Scanner {
                         self.field.pop();
                     }
                     // a line holding nothing, or only `\r`, is blank and skipped
-                    if !self.blank_line() {
+                    if !self.blank_line(&self.field) {
                         self.deliver_kept(p)?;
                         self.end_line(p)?;
                     }
@@ -726,7 +726,7 @@ impl Scanner {
                                 self.record_empty = false;
                             } else {
                                 let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
-                                if !(raw.is_empty() && self.fields == 0) {
+                                if !self.blank_line(raw) {
                                     self.deliver(raw, p)?;
                                     self.end_line(p)?;
                                 }
@@ -754,7 +754,7 @@ impl Scanner {
         if self.field.last() == Some(&b'\r') {
             self.field.pop();
         }
-        if !self.blank_line() {
+        if !self.blank_line(&self.field) {
             self.deliver_kept(p)?;
             self.end_line(p)?;
         }
