@@ -507,8 +507,7 @@ pub fn cv_path_observed(
     // features (where a fold would compute all of its `X'X` at once)
     let largest_fold = counts.iter().copied().max().unwrap_or(0);
     let p = x.ncols();
-    let transformed =
-        params.standardize || params.fit_intercept || w_raw.iter().any(|&v| v != w_raw[0]);
+    let transformed = !crate::linear::reads_x_as_given(params, &w_raw);
     let fold_gram = (params.family == Family::Gaussian
         && transformed
         && p <= crate::solver::FULL_GRAM_MAX_P

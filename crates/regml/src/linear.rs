@@ -806,16 +806,22 @@ fn plain_design<'x>(
 ) -> Option<(DenseDesign<&'x [f64]>, f64)> {
     let (n, p) = x.dim();
     let w0 = *w.first()?;
-    let plain = !params.standardize
-        && !params.fit_intercept
-        && w0 > 0.0
-        && w.iter().all(|&v| v == w0)
-        && prep.usable.iter().all(|&u| u);
+    let plain = reads_x_as_given(params, w) && prep.usable.iter().all(|&u| u);
     if !plain {
         return None;
     }
     let data = x.reversed_axes().to_slice()?;
     Some((DenseDesign::from_col_major(data, n, p)?, w0))
+}
+
+/// Whether a least-squares fit with row weights `w` (at any common scale) reads `X` as given,
+/// neither centered, scaled nor row-weighted: no standardization, no intercept, all weights
+/// equal and positive. [`plain_design`] also needs every feature usable.
+pub(crate) fn reads_x_as_given(params: &ElasticNetParams, w: &[f64]) -> bool {
+    !params.standardize
+        && !params.fit_intercept
+        && w.first()
+            .is_some_and(|&w0| w0 > 0.0 && w.iter().all(|&v| v == w0))
 }
 
 /// A least-squares path solver run on `X` and `y` without the weights `w0` (all equal): its
