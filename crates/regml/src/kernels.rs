@@ -140,7 +140,7 @@ pub(crate) fn add_scaled_columns<'v>(
     {
         use rayon::prelude::*;
         let threads = rayon::current_num_threads();
-        if threads > 1 && out.len() * count > 1 << 18 {
+        if threads > 1 && out.len() >= 2 * ADD_TILE && out.len() * count > 1 << 18 {
             let rows = out.len().div_ceil(threads).next_multiple_of(8);
             out.par_chunks_mut(rows)
                 .enumerate()

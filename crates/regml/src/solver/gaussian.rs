@@ -42,7 +42,7 @@ use super::{
     FitInfo, GaussianMode, GramCache, PathMemory, SolverOptions, LEVEL3_GAIN,
 };
 use crate::design::Design;
-use crate::kernels::{all_finite, axpy, dot};
+use crate::kernels::{add_scaled_columns, all_finite, axpy, dot};
 use crate::penalty::{AlphaMax, Conjugate, ElasticNet, Penalty, Prox1d, SubdiffDistance};
 
 /// Path state of the least-squares solver: coefficients, residual and gradients carried from
@@ -444,11 +444,8 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
             let mut g = std::mem::take(&mut self.scratch);
             g.clear();
             g.extend_from_slice(&self.c);
-            for (&j, &b) in self.ws.iter().zip(prop) {
-                if b != 0.0 {
-                    axpy(-b, self.gram.col(j), &mut g);
-                }
-            }
+            let (gram, ws) = (&self.gram, &self.ws);
+            add_scaled_columns(&mut g, ws.len(), |k| (-prop[k], gram.col(ws[k])));
             // rss = y'y - b'(X'y + s')
             let rss = self.yty
                 - self
@@ -848,9 +845,8 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
             // s' = s - sum_j G[:, j] d_j ;  rss' = y'y - b'(X'y + s')
             let mut g = std::mem::take(&mut self.scratch);
             g.clone_from(&self.g);
-            for &(j, d) in &step {
-                axpy(-d, self.gram.col(j), &mut g);
-            }
+            let gram = &self.gram;
+            add_scaled_columns(&mut g, step.len(), |k| (-step[k].1, gram.col(step[k].0)));
             let mut bnew = std::mem::take(&mut self.b_spare);
             bnew.clone_from(&self.b);
             for &(j, d) in &step {
@@ -1303,11 +1299,7 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
 fn gradient_at(gram: &GramCache, c: &[f64], ws: &[usize], b: &[f64], g: &mut Vec<f64>) {
     g.clear();
     g.extend_from_slice(c);
-    for &j in ws {
-        if b[j] != 0.0 {
-            axpy(-b[j], gram.col(j), g);
-        }
-    }
+    add_scaled_columns(g, ws.len(), |k| (-b[ws[k]], gram.col(ws[k])));
 }
 
 #[cfg(test)]
