@@ -38,6 +38,22 @@ pub(crate) fn map_indices<T: Send>(
     (0..count).map(f).collect()
 }
 
+/// `(a(), b())`, the two calls on the rayon pool's threads (feature `parallel`), one after
+/// the other without it; each call's arithmetic is the same either way.
+pub(crate) fn join<A: Send, B: Send>(
+    a: impl FnOnce() -> A + Send,
+    b: impl FnOnce() -> B + Send,
+) -> (A, B) {
+    #[cfg(feature = "parallel")]
+    {
+        rayon::join(a, b)
+    }
+    #[cfg(not(feature = "parallel"))]
+    {
+        (a(), b())
+    }
+}
+
 /// Calls `f(start, part)` for consecutive parts of `data` that together cover it (`start` is
 /// the index of a part's first element): one part per thread of the rayon pool (feature
 /// `parallel`) when `data` holds at least `min_len` elements, otherwise `f(0, data)`. Work done

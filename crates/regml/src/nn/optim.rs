@@ -291,15 +291,9 @@ fn update_groups<F: Real>(
             let (m1, m2) = m.split_at_mut(at);
             let vat = if v.is_empty() { 0 } else { at };
             let (v1, v2) = v.split_at_mut(vat);
-            #[cfg(feature = "parallel")]
-            let (a, b) = rayon::join(
+            let (a, b) = crate::kernels::join(
                 || update_groups(step, left, p1, g1, m1, v1),
                 || update_groups(step, right, p2, g2, m2, v2),
-            );
-            #[cfg(not(feature = "parallel"))]
-            let (a, b) = (
-                update_groups(step, left, p1, g1, m1, v1),
-                update_groups(step, right, p2, g2, m2, v2),
             );
             a + b
         }

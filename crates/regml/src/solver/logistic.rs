@@ -49,7 +49,7 @@ const ACTIVE_SOLVE_MAX: usize = 2048;
 const PARALLEL_GRAM_MIN: usize = 1 << 22;
 
 /// Most numbers in the row block of `sqrt(V) X_A` copied for one product of the covariance
-/// form (`2^18`, 2 MB).
+/// form (`2^18`, 2 MB; one block for each half of the rows when they are summed in halves).
 const COV_BLOCK_NUMBERS: usize = 1 << 18;
 
 /// Coordinate-descent passes of one Newton step after which its model is also solved
@@ -405,11 +405,8 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
         let mut passes = 0usize;
         let mut full = true;
         let mut first = true;
-        // the covariance form pays for its Gram block (n |ws|^2) once the last step's passes
-        // (2 n |ws| each) outweigh it
         let ws_len = self.ws.len();
-        let mut cov = if self.cov_form && ws_len <= COV_MAX_WS && 2 * self.last_step_passes > ws_len
-        {
+        let mut cov = if self.cov_form && ws_len <= COV_MAX_WS && self.cov_form_pays() {
             self.cov_model()
         } else {
             None
@@ -584,6 +581,20 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
             LEVEL3_GAIN
         };
         solve / gain <= passes as f64 * pass
+    }
+
+    /// Whether the covariance form pays for the next Newton step: the last step's passes in row
+    /// form (`2 n |ws|` multiply-adds each) have cost at least its weighted Gram block (`n
+    /// |ws|^2 / 2`, the lower triangle) divided by [`LEVEL3_GAIN`] (halved when the passes
+    /// run on two threads, see `cd_pass_split`), as in [`Self::active_solve_pays`].
+    fn cov_form_pays(&self) -> bool {
+        let (n, k) = (self.eta.len() as f64, self.ws.len() as f64);
+        let gain = if self.passes_split() {
+            LEVEL3_GAIN / 2.0
+        } else {
+            LEVEL3_GAIN
+        };
+        n * k * k / 2.0 / gain <= self.last_step_passes as f64 * 2.0 * n * k
     }
 
     /// Whether row-form passes run on two threads: a dense design with at least
@@ -1429,36 +1440,80 @@ fn weighted_gram(cols: &[&[f64]], d: &[f64], scratch: &mut Vec<f64>) -> Vec<f64>
     h
 }
 
-/// [`weighted_gram`] into `h` (resized to `|C|^2`; its memory is reused).
+/// [`weighted_gram`] into `h` (resized to `|C|^2`; its memory is reused). From
+/// [`PARALLEL_GRAM_MIN`] multiply-adds on, the rows go in two halves, each summed into its
+/// own lower triangle (on two threads when the rayon pool has them) and the two added: the
+/// same sums whatever the number of threads.
 fn weighted_gram_into(cols: &[&[f64]], d: &[f64], scratch: &mut Vec<f64>, h: &mut Vec<f64>) {
-    use faer::linalg::matmul::triangular::{matmul, BlockStructure};
     let (n, k) = (d.len(), cols.len());
+    // a row block of `sqrt(D) X_C` and the block's `sqrt(d_i)`
     let rows = (COV_BLOCK_NUMBERS / k.max(1)).clamp(1, n.max(1));
+    let per_block = rows * (k + 1);
     let mut z = std::mem::take(scratch);
-    z.clear();
-    z.resize(rows * k, 0.0);
     h.clear();
     h.resize(k * k, 0.0);
-    // below PARALLEL_GRAM_MIN multiply-adds waking the second thread costs more than it saves
-    let par = if (n * k * k) / 2 >= PARALLEL_GRAM_MIN {
-        crate::kernels::faer_par()
+    if (n * k * k) / 2 >= PARALLEL_GRAM_MIN && n >= 2 {
+        let half = n.div_ceil(2);
+        let mut other = vec![0.0; k * k];
+        z.resize(2 * per_block, 0.0);
+        let (z0, z1) = z.split_at_mut(per_block);
+        crate::kernels::join(
+            || weighted_gram_lower(cols, d, 0..half, z0, h),
+            || weighted_gram_lower(cols, d, half..n, z1, &mut other),
+        );
+        for a in 0..k {
+            for b in a..k {
+                h[a * k + b] += other[a * k + b];
+            }
+        }
     } else {
-        faer::Par::Seq
-    };
-    for start in (0..n).step_by(rows) {
-        let m = rows.min(n - start);
+        z.resize(per_block, 0.0);
+        weighted_gram_lower(cols, d, 0..n, &mut z, h);
+    }
+    *scratch = z;
+    // mirror the lower triangle (column-major) into the upper one
+    for a in 0..k {
+        for b in a + 1..k {
+            h[b * k + a] = h[a * k + b];
+        }
+    }
+}
+
+/// The lower triangle of `h` (column-major `|C| x |C|`) set to `sum_{i in rows} d_i x_C,i
+/// x_C,i'`, in row blocks of `sqrt(d_i) x_ij` copied into `z` (whose last entries hold the
+/// block's square roots) and multiplied on the calling thread.
+fn weighted_gram_lower(
+    cols: &[&[f64]],
+    d: &[f64],
+    rows: std::ops::Range<usize>,
+    z: &mut [f64],
+    h: &mut [f64],
+) {
+    use faer::linalg::matmul::triangular::{matmul, BlockStructure};
+    let k = cols.len();
+    let block_rows = z.len() / (k + 1);
+    let (z, roots) = z.split_at_mut(block_rows * k);
+    if rows.is_empty() || block_rows == 0 {
+        h.fill(0.0);
+        return;
+    }
+    for start in rows.clone().step_by(block_rows) {
+        let m = block_rows.min(rows.end - start);
+        let root = &mut roots[..m];
+        for (r, &di) in root.iter_mut().zip(&d[start..start + m]) {
+            *r = di.sqrt();
+        }
         let block = &mut z[..m * k];
         for (zc, col) in block.chunks_exact_mut(m).zip(cols) {
-            let (xr, vr) = (&col[start..start + m], &d[start..start + m]);
-            for ((t, &xi), &vi) in zc.iter_mut().zip(xr).zip(vr) {
-                *t = xi * vi.sqrt();
+            for ((t, &xi), &ri) in zc.iter_mut().zip(&col[start..start + m]).zip(&*root) {
+                *t = xi * ri;
             }
         }
         let zm = faer::MatRef::from_column_major_slice(block, m, k);
         matmul(
             faer::MatMut::from_column_major_slice_mut(h, k, k),
             BlockStructure::TriangularLower,
-            if start == 0 {
+            if start == rows.start {
                 faer::Accum::Replace
             } else {
                 faer::Accum::Add
@@ -1468,15 +1523,8 @@ fn weighted_gram_into(cols: &[&[f64]], d: &[f64], scratch: &mut Vec<f64>, h: &mu
             zm,
             BlockStructure::Rectangular,
             1.0,
-            par,
+            faer::Par::Seq,
         );
-    }
-    *scratch = z;
-    // mirror the lower triangle (column-major) into the upper one
-    for a in 0..k {
-        for b in a + 1..k {
-            h[b * k + a] = h[a * k + b];
-        }
     }
 }
 
@@ -2001,22 +2049,35 @@ mod cov_tests {
 
     #[test]
     fn the_weighted_gram_of_given_weights_matches_the_sums() {
-        let (n, k) = (37, 5);
-        let cols: Vec<Vec<f64>> = (0..k)
-            .map(|c| {
-                (0..n)
-                    .map(|i| ((i * 7 + c * 11) % 13) as f64 - 6.0)
-                    .collect()
-            })
-            .collect();
-        let d: Vec<f64> = (0..n).map(|i| 0.1 + (i % 5) as f64).collect();
-        let refs: Vec<&[f64]> = cols.iter().map(|c| c.as_slice()).collect();
-        let h = weighted_gram(&refs, &d, &mut Vec::new());
-        for a in 0..k {
-            for b in 0..k {
-                let want: f64 = (0..n).map(|i| d[i] * cols[a][i] * cols[b][i]).sum();
-                assert!((h[a * k + b] - want).abs() <= 1e-12 * want.abs().max(1.0));
-                assert_eq!(h[a * k + b], h[b * k + a]);
+        // a small block in one product; then rows summed in two halves of three row blocks
+        // each (an odd count: halves of unequal length)
+        let rows = COV_BLOCK_NUMBERS / 40;
+        for (n, k) in [(37, 5), (4 * rows + 1001, 40)] {
+            let cols: Vec<Vec<f64>> = (0..k)
+                .map(|c| {
+                    (0..n)
+                        .map(|i| ((i * 7 + c * 11) % 13) as f64 - 6.0)
+                        .collect()
+                })
+                .collect();
+            let d: Vec<f64> = (0..n).map(|i| 0.1 + (i % 5) as f64).collect();
+            let refs: Vec<&[f64]> = cols.iter().map(|c| c.as_slice()).collect();
+            let h = weighted_gram(&refs, &d, &mut Vec::new());
+            for a in 0..k {
+                for b in 0..k {
+                    let want: f64 = (0..n).map(|i| d[i] * cols[a][i] * cols[b][i]).sum();
+                    assert!((h[a * k + b] - want).abs() <= 1e-12 * want.abs().max(1.0));
+                    assert_eq!(h[a * k + b], h[b * k + a]);
+                }
+            }
+            #[cfg(feature = "parallel")]
+            for threads in [1, 2] {
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .expect("pool");
+                let again = pool.install(|| weighted_gram(&refs, &d, &mut Vec::new()));
+                assert!(h.iter().zip(&again).all(|(a, b)| a.to_bits() == b.to_bits()));
             }
         }
     }
