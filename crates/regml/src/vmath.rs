@@ -186,14 +186,24 @@ pub fn log1pexp_at(x: f64, p: f64) -> f64 {
 /// first form alone would give `-inf` where `p` rounds to 1 and `d` is large and negative.
 #[inline(always)]
 pub fn log1pexp_change(x: f64, p: f64, d: f64) -> f64 {
-    let t = p * expm1(d);
+    let (near, t) = log1pexp_change_near(p, d);
     if (-0.5..f64::INFINITY).contains(&t) {
-        return ln_1p(t);
+        return near;
     }
     let sp = log1pexp_at(x, p);
     let (a, b) = (-sp, x - sp + d);
     let (hi, lo) = if a >= b { (a, b) } else { (b, a) };
     hi + ln_1p(exp(lo - hi))
+}
+
+/// The first form of [`log1pexp_change`], `ln_1p(t)` with `t = p expm1(d)`, and `t`: where
+/// `-1/2 <= t < inf` the value is `log1pexp_change(x, p, d)` bit for bit, elsewhere it is not
+/// used. Free of branches, so that a loop over slices runs it in vector lanes and finishes the
+/// rare rows outside that range with [`log1pexp_change`] afterwards.
+#[inline(always)]
+pub fn log1pexp_change_near(p: f64, d: f64) -> (f64, f64) {
+    let t = p * expm1(d);
+    (ln_1p(t), t)
 }
 
 /// `q ln q + (1 - q) ln(1 - q)` on `[0, 1]` (`+inf` outside), the conjugate of

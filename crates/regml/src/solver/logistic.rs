@@ -324,15 +324,31 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
         let (eta, prob, y) = (&self.eta[..], &self.prob[..], self.y);
         for_each_part_mut(&mut self.terms, ELEMENTWISE_SPLIT_MIN, |start, t| {
             let end = start + t.len();
-            for ((((t, &e), &p), &d), &y) in t
+            // the first form of the change in every row, in vector lanes; the rows it does not
+            // cover (a large decrease) again with the whole function
+            let mut far = false;
+            for (((t, &p), &d), &y) in t
                 .iter_mut()
-                .zip(&eta[start..end])
                 .zip(&prob[start..end])
                 .zip(&d[start..end])
                 .zip(&y[start..end])
             {
                 let x = step * d;
-                *t = vmath::log1pexp_change(e, p, x) - y * x;
+                let (near, u) = vmath::log1pexp_change_near(p, x);
+                far |= !(-0.5..f64::INFINITY).contains(&u);
+                *t = near - y * x;
+            }
+            if far {
+                for ((((t, &e), &p), &d), &y) in t
+                    .iter_mut()
+                    .zip(&eta[start..end])
+                    .zip(&prob[start..end])
+                    .zip(&d[start..end])
+                    .zip(&y[start..end])
+                {
+                    let x = step * d;
+                    *t = vmath::log1pexp_change(e, p, x) - y * x;
+                }
             }
         });
         dot(self.w, &self.terms)
@@ -2077,7 +2093,10 @@ mod cov_tests {
                     .build()
                     .expect("pool");
                 let again = pool.install(|| weighted_gram(&refs, &d, &mut Vec::new()));
-                assert!(h.iter().zip(&again).all(|(a, b)| a.to_bits() == b.to_bits()));
+                assert!(h
+                    .iter()
+                    .zip(&again)
+                    .all(|(a, b)| a.to_bits() == b.to_bits()));
             }
         }
     }
