@@ -519,12 +519,6 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
         self.ws.iter().map(|&j| x.dense_col(j)).collect()
     }
 
-    /// `X_C' V X_C` for the dense columns `cols` (see [`weighted_gram`]) at the current
-    /// curvatures `v`.
-    fn weighted_gram(&mut self, cols: &[&[f64]]) -> Vec<f64> {
-        weighted_gram(cols, &self.v, &mut self.gram_scratch)
-    }
-
     /// `X_C' V X_C` for the columns `feats` of any design (row-major, symmetric), one column
     /// at a time: `t = v .* x_b` in a buffer of `n`, then `H[a, b] = x_a' t` for `a <= b`;
     /// `O(n |C| + |C|^2 nnz)` on a sparse design with `nnz` entries per column.
@@ -555,12 +549,18 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
     /// `sum(rq) -= t sum(v)`. Returns `None` (the row form is used) for sparse designs.
     fn cov_model(&mut self) -> Option<CovModel> {
         let cols = self.ws_dense_cols()?;
-        let h = self.weighted_gram(&cols);
-        // X_A' r0 and X_A' v (on the pool's threads, bitwise the serial dots)
-        let mut c = vec![0.0; cols.len()];
-        crate::kernels::dot_columns(|a| cols[a], &self.r0, &mut c);
-        let mut m = vec![0.0; cols.len()];
-        crate::kernels::dot_columns(|a| cols[a], &self.v, &mut m);
+        // X_A' r0 and X_A' v with the Gram block, from its row blocks of X_A
+        let (mut h, mut dots) = (Vec::new(), Vec::new());
+        weighted_gram_and_dots(
+            &cols,
+            &self.v,
+            &[&self.r0, &self.v],
+            &mut self.gram_scratch,
+            &mut h,
+            &mut dots,
+        );
+        let m = dots.split_off(cols.len());
+        let c = dots;
         let sum_r0 = sum(&self.r0);
         Some(CovModel {
             h,
@@ -1456,11 +1456,25 @@ fn weighted_gram(cols: &[&[f64]], d: &[f64], scratch: &mut Vec<f64>) -> Vec<f64>
     h
 }
 
-/// [`weighted_gram`] into `h` (resized to `|C|^2`; its memory is reused). From
-/// [`PARALLEL_GRAM_MIN`] multiply-adds on, the rows go in two halves, each summed into its
-/// own lower triangle (on two threads when the rayon pool has them) and the two added: the
-/// same sums whatever the number of threads.
+/// [`weighted_gram`] into `h` (resized to `|C|^2`; its memory is reused).
 fn weighted_gram_into(cols: &[&[f64]], d: &[f64], scratch: &mut Vec<f64>, h: &mut Vec<f64>) {
+    weighted_gram_and_dots(cols, d, &[], scratch, h, &mut Vec::new());
+}
+
+/// [`weighted_gram`] into `h` (resized to `|C|^2`; its memory is reused), and the products
+/// `X_C' u` of the columns with each vector `u` of `with`, into `dots` (`X_C' with[0]`, then
+/// `X_C' with[1]`, ..), summed over the same row blocks as the Gram block, while each is in
+/// the caches. From [`PARALLEL_GRAM_MIN`] multiply-adds on, the rows go in two halves, each
+/// summed on its own (on two threads when the rayon pool has them) and the two added: the
+/// same sums whatever the number of threads.
+fn weighted_gram_and_dots(
+    cols: &[&[f64]],
+    d: &[f64],
+    with: &[&[f64]],
+    scratch: &mut Vec<f64>,
+    h: &mut Vec<f64>,
+    dots: &mut Vec<f64>,
+) {
     let (n, k) = (d.len(), cols.len());
     // a row block of `sqrt(D) X_C` and the block's `sqrt(d_i)`
     let rows = (COV_BLOCK_NUMBERS / k.max(1)).clamp(1, n.max(1));
@@ -1468,23 +1482,28 @@ fn weighted_gram_into(cols: &[&[f64]], d: &[f64], scratch: &mut Vec<f64>, h: &mu
     let mut z = std::mem::take(scratch);
     h.clear();
     h.resize(k * k, 0.0);
+    dots.clear();
+    dots.resize(with.len() * k, 0.0);
     if (n * k * k) / 2 >= PARALLEL_GRAM_MIN && n >= 2 {
         let half = n.div_ceil(2);
-        let mut other = vec![0.0; k * k];
+        let (mut h1, mut dots1) = (vec![0.0; k * k], vec![0.0; dots.len()]);
         z.resize(2 * per_block, 0.0);
         let (z0, z1) = z.split_at_mut(per_block);
         crate::kernels::join(
-            || weighted_gram_lower(cols, d, 0..half, z0, h),
-            || weighted_gram_lower(cols, d, half..n, z1, &mut other),
+            || weighted_gram_lower(cols, d, with, 0..half, z0, h, dots),
+            || weighted_gram_lower(cols, d, with, half..n, z1, &mut h1, &mut dots1),
         );
         for a in 0..k {
             for b in a..k {
-                h[a * k + b] += other[a * k + b];
+                h[a * k + b] += h1[a * k + b];
             }
+        }
+        for (t, u) in dots.iter_mut().zip(&dots1) {
+            *t += u;
         }
     } else {
         z.resize(per_block, 0.0);
-        weighted_gram_lower(cols, d, 0..n, &mut z, h);
+        weighted_gram_lower(cols, d, with, 0..n, &mut z, h, dots);
     }
     *scratch = z;
     // mirror the lower triangle (column-major) into the upper one
@@ -1497,18 +1516,23 @@ fn weighted_gram_into(cols: &[&[f64]], d: &[f64], scratch: &mut Vec<f64>, h: &mu
 
 /// The lower triangle of `h` (column-major `|C| x |C|`) set to `sum_{i in rows} d_i x_C,i
 /// x_C,i'`, in row blocks of `sqrt(d_i) x_ij` copied into `z` (whose last entries hold the
-/// block's square roots) and multiplied on the calling thread.
+/// block's square roots) and multiplied on the calling thread; `dots[u |C| + c]` set to the
+/// sum over the row blocks of `dot(x_c, with[u])` on the block, taken as the block of `x_c` is
+/// copied.
 fn weighted_gram_lower(
     cols: &[&[f64]],
     d: &[f64],
+    with: &[&[f64]],
     rows: std::ops::Range<usize>,
     z: &mut [f64],
     h: &mut [f64],
+    dots: &mut [f64],
 ) {
     use faer::linalg::matmul::triangular::{matmul, BlockStructure};
     let k = cols.len();
     let block_rows = z.len() / (k + 1);
     let (z, roots) = z.split_at_mut(block_rows * k);
+    dots.fill(0.0);
     if rows.is_empty() || block_rows == 0 {
         h.fill(0.0);
         return;
@@ -1520,9 +1544,13 @@ fn weighted_gram_lower(
             *r = di.sqrt();
         }
         let block = &mut z[..m * k];
-        for (zc, col) in block.chunks_exact_mut(m).zip(cols) {
-            for ((t, &xi), &ri) in zc.iter_mut().zip(&col[start..start + m]).zip(&*root) {
+        for (c, (zc, col)) in block.chunks_exact_mut(m).zip(cols).enumerate() {
+            let xr = &col[start..start + m];
+            for ((t, &xi), &ri) in zc.iter_mut().zip(xr).zip(&*root) {
                 *t = xi * ri;
+            }
+            for (u, w) in with.iter().enumerate() {
+                dots[u * k + c] += dot(xr, &w[start..start + m]);
             }
         }
         let zm = faer::MatRef::from_column_major_slice(block, m, k);
@@ -2078,13 +2106,26 @@ mod cov_tests {
                 .collect();
             let d: Vec<f64> = (0..n).map(|i| 0.1 + (i % 5) as f64).collect();
             let refs: Vec<&[f64]> = cols.iter().map(|c| c.as_slice()).collect();
-            let h = weighted_gram(&refs, &d, &mut Vec::new());
+            // and the products with two vectors
+            let u: Vec<f64> = (0..n).map(|i| ((i * 5) % 9) as f64 - 4.0).collect();
+            let run = || {
+                let (mut h, mut dots) = (Vec::new(), Vec::new());
+                let with: [&[f64]; 2] = [&u, &d];
+                weighted_gram_and_dots(&refs, &d, &with, &mut Vec::new(), &mut h, &mut dots);
+                (h, dots)
+            };
+            let (h, dots) = run();
+            assert_eq!(h, weighted_gram(&refs, &d, &mut Vec::new()));
+            let close = |got: f64, want: f64| (got - want).abs() <= 1e-12 * want.abs().max(1.0);
             for a in 0..k {
                 for b in 0..k {
                     let want: f64 = (0..n).map(|i| d[i] * cols[a][i] * cols[b][i]).sum();
-                    assert!((h[a * k + b] - want).abs() <= 1e-12 * want.abs().max(1.0));
+                    assert!(close(h[a * k + b], want));
                     assert_eq!(h[a * k + b], h[b * k + a]);
                 }
+                let want_u: f64 = (0..n).map(|i| cols[a][i] * u[i]).sum();
+                let want_d: f64 = (0..n).map(|i| cols[a][i] * d[i]).sum();
+                assert!(close(dots[a], want_u) && close(dots[k + a], want_d));
             }
             #[cfg(feature = "parallel")]
             for threads in [1, 2] {
@@ -2092,11 +2133,10 @@ mod cov_tests {
                     .num_threads(threads)
                     .build()
                     .expect("pool");
-                let again = pool.install(|| weighted_gram(&refs, &d, &mut Vec::new()));
-                assert!(h
-                    .iter()
-                    .zip(&again)
-                    .all(|(a, b)| a.to_bits() == b.to_bits()));
+                let (h2, dots2) = pool.install(run);
+                let same =
+                    |x: &[f64], y: &[f64]| x.iter().zip(y).all(|(a, b)| a.to_bits() == b.to_bits());
+                assert!(same(&h, &h2) && same(&dots, &dots2));
             }
         }
     }
