@@ -120,8 +120,10 @@ const ADD_TILE: usize = 2048;
 /// the terms four at a time, so that a tile of `out` is read and written once per four terms
 /// while the columns stream through; every entry adds the terms one by one in order
 /// `c = 0, 1, ..` (`o += a_c v_c[i]`, as a plain loop over the terms would). Large sums
-/// (feature `parallel`) split `out` into one row block per thread, so the result is bitwise
-/// the same whatever the number of threads.
+/// (feature `parallel`) over at least two tiles of rows split `out` into one row block per
+/// thread, so the result is bitwise the same whatever the number of threads; shorter vectors
+/// (a Gram matrix's columns of 1000 entries, say) stay on the calling thread, where waking a
+/// second thread for each sum was measured to cost more than it saved.
 pub(crate) fn add_scaled_columns<'v>(
     out: &mut [f64],
     count: usize,
