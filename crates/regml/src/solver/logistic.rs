@@ -11,11 +11,12 @@
 //! coordinate), and takes the step with a backtracking line search on the true objective, so
 //! the objective never increases. A model is solved in row form (each update reads `x_j`) or,
 //! when the last step's passes cost as much as building it (see `cov_form_pays`), in
-//! covariance form on the weighted Gram block of the working set (see `cov_model`). From the fifth pass of a step on, once the
-//! passes have cost as much as a direct solve of the model on its active set (whose blocked
-//! products run many times faster per multiply-add, see `super::LEVEL3_GAIN`), that solve is tried
-//! too and taken if it lowers the model (see `try_active_solve`): on ill-conditioned or
-//! strongly correlated designs coordinate descent crawls. Working sets, KKT checks and duality
+//! covariance form on the weighted Gram block of the working set (see `cov_model`). From the
+//! fifth pass of a step on, once the passes have cost as much as a direct solve of the model on
+//! its active set (whose blocked products run many times faster per multiply-add, see
+//! `super::LEVEL3_GAIN`), that solve is tried too and taken if it lowers the model (see
+//! `try_active_solve`): on ill-conditioned or strongly correlated designs coordinate descent
+//! crawls. Working sets, KKT checks and duality
 //! gaps follow [`super::gaussian`].
 
 use super::gaussian::projectable;
