@@ -591,13 +591,17 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
         } else {
             (na.powi(3) / 3.0 + n * na * na / 2.0, 2.0 * n * k)
         };
-        let split = !cov && self.passes_split();
-        let gain = if split {
+        solve / self.level3_gain(!cov) <= passes as f64 * pass
+    }
+
+    /// [`LEVEL3_GAIN`] against passes in row form (`row_form`) or in covariance form: halved
+    /// when row-form passes run on two threads (see `cd_pass_split`).
+    fn level3_gain(&self, row_form: bool) -> f64 {
+        if row_form && self.passes_split() {
             LEVEL3_GAIN / 2.0
         } else {
             LEVEL3_GAIN
-        };
-        solve / gain <= passes as f64 * pass
+        }
     }
 
     /// Whether the covariance form pays for the next Newton step: the last step's passes in row
@@ -606,12 +610,7 @@ impl<'a, D: Design> LogisticSolver<'a, D> {
     /// run on two threads, see `cd_pass_split`), as in [`Self::active_solve_pays`].
     fn cov_form_pays(&self) -> bool {
         let (n, k) = (self.eta.len() as f64, self.ws.len() as f64);
-        let gain = if self.passes_split() {
-            LEVEL3_GAIN / 2.0
-        } else {
-            LEVEL3_GAIN
-        };
-        n * k * k / 2.0 / gain <= self.last_step_passes as f64 * 2.0 * n * k
+        n * k * k / 2.0 / self.level3_gain(true) <= self.last_step_passes as f64 * 2.0 * n * k
     }
 
     /// Whether row-form passes run on two threads: a dense design with at least
