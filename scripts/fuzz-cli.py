@@ -12,14 +12,15 @@ from ordinary numbers and edge values: 0, -0, subnormals, 1e150, 1e308, ...) and
 lambdas, grid, standardization, intercept, weights, offset, penalty factors, bounds,
 tolerance, max-iter, dfmax, pmax, exclude, class weights, trials; folds, seed, measure, fold
 ids, alphas), sometimes saving the model and then calling `predict`, `assess` and `coef` on
-it.
+it, and on a damaged copy of it (truncated, bytes overwritten, or fields dropped, replaced or
+given odd entries).
 
-A run fails when the program panics or exits with a status other than 0, 1 or 2, takes over
-60 s, or succeeds with NaN or infinity in its printed table or a missing (non-finite) number
-among the lambdas, coefficients, intercepts, deviance ratios, gaps or CV curve of its JSON.
-Each failure is printed with its command line, and its CSV is kept as
-fuzz-SEED-RUN.csv in the working directory. The exit status is the number of failures
-(at most 100).
+A run fails when the program panics or exits with a status other than 0, 1 or 2 (on the
+damaged model too), takes over 60 s, or succeeds with NaN or infinity in its printed table or
+a missing (non-finite) number among the lambdas, coefficients, intercepts, deviance ratios,
+gaps or CV curve of its JSON. Each failure is printed with its command line, and its CSV is
+kept as fuzz-SEED-RUN.csv in the working directory (a damaged model that failed as
+fuzz-SEED-RUN.model.json). The exit status is the number of failures (at most 100).
 """
 import json
 import os
@@ -31,6 +32,47 @@ import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BINARY = os.environ.get("REGML_BINARY", os.path.join(ROOT, "target", "release", "regml"))
+
+
+ODD_VALUES = [None, True, False, 0, -1, 1.5, 1e308, -1e308, 5e-324, 2**64, -2**63, 10**400,
+              "", "x", "NaN", [], [None], [1, 2], {}, {"a": 1}]
+
+
+def damage(rng, raw):
+    """A damaged copy of a model file's bytes: truncated, with bytes overwritten, or (as JSON)
+    with fields dropped, replaced by odd values, or lists shortened, lengthened or given odd
+    entries."""
+    r = rng.random()
+    if r < 0.15:
+        return raw[:rng.randrange(len(raw))]
+    if r < 0.3:
+        b = bytearray(raw)
+        for _ in range(rng.randint(1, 5)):
+            b[rng.randrange(len(b))] = rng.randrange(256)
+        return bytes(b)
+    d = json.loads(raw)
+    for _ in range(rng.randint(1, 3)):
+        key = rng.choice(sorted(d))
+        v, u = d[key], rng.random()
+        if u < 0.3:
+            d[key] = rng.choice(ODD_VALUES)
+        elif u < 0.45:
+            del d[key]
+        elif isinstance(v, list) and v:
+            i = rng.randrange(len(v))
+            if u < 0.6:
+                v.pop(i)
+            elif u < 0.75:
+                v.append(v[i])
+            elif isinstance(v[i], list) and v[i]:
+                v[i][rng.randrange(len(v[i]))] = rng.choice(ODD_VALUES)
+            else:
+                v[i] = rng.choice(ODD_VALUES)
+        else:
+            d[key] = rng.choice(ODD_VALUES)
+    text = json.dumps(d)
+    # Python writes out-of-range floats as Infinity/NaN, which JSON does not have
+    return (text.replace("Infinity", "1e999") if rng.random() < 0.5 else text).encode()
 
 
 def main():
@@ -76,7 +118,8 @@ def main():
     ]
     failures = 0
     work = tempfile.mkdtemp(prefix="regml-fuzz-")
-    data, model, out = (os.path.join(work, f) for f in ("d.csv", "m.json", "o.json"))
+    data, model, out, damaged = (os.path.join(work, f)
+                                 for f in ("d.csv", "m.json", "o.json", "x.json"))
 
     def failed(what, args, detail):
         nonlocal failures
@@ -150,6 +193,26 @@ def main():
                 if r2.returncode not in (0, 1, 2) or b"panicked" in r2.stderr:
                     failed(f"exit status {r2.returncode}", [BINARY] + extra,
                            r2.stderr.decode(errors="replace"))
+            # the same commands on a damaged copy of the model file
+            with open(model, "rb") as f:
+                damaged_bytes = damage(rng, f.read())
+            with open(damaged, "wb") as f:
+                f.write(damaged_bytes)
+            for extra in (["predict", "--model", damaged, "--data", data] + offset,
+                          ["assess", "--model", damaged, "--data", data, "--target", "y"]
+                          + offset,
+                          ["coef", "--model", damaged]):
+                extra += rng.choice([[], ["--s", "lambda.1se"], ["--lambda", "0.5"]])
+                try:
+                    r3 = subprocess.run([BINARY] + extra, capture_output=True, timeout=60)
+                except subprocess.TimeoutExpired:
+                    failed("timeout on a damaged model", [BINARY] + extra, "")
+                    continue
+                if r3.returncode not in (0, 1, 2) or b"panicked" in r3.stderr:
+                    failed(f"exit status {r3.returncode} on a damaged model",
+                           [BINARY] + extra, r3.stderr.decode(errors="replace"))
+                    with open(f"fuzz-{seed}-{run}.model.json", "wb") as f:
+                        f.write(damaged_bytes)
     shutil.rmtree(work)
     print(f"seed {seed}: {runs} runs, {failures} failures")
     sys.exit(min(failures, 100))
