@@ -189,7 +189,11 @@ def main():
                           + offset + rng.choice([[], ["--weights", "w"]]),
                           ["coef", "--model", model]):
                 extra += rng.choice([[], ["--s", "lambda.min"], ["--lambda", "0.01"]])
-                r2 = subprocess.run([BINARY] + extra, capture_output=True, timeout=60)
+                try:
+                    r2 = subprocess.run([BINARY] + extra, capture_output=True, timeout=60)
+                except subprocess.TimeoutExpired:
+                    failed("timeout", [BINARY] + extra, "")
+                    continue
                 if r2.returncode not in (0, 1, 2) or b"panicked" in r2.stderr:
                     failed(f"exit status {r2.returncode}", [BINARY] + extra,
                            r2.stderr.decode(errors="replace"))
