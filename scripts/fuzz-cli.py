@@ -128,6 +128,20 @@ def main():
         with open(data) as src, open(f"fuzz-{seed}-{run}.csv", "w") as dst:
             dst.write(src.read())
 
+    def model_command_fails(command, on):
+        """Runs `regml COMMAND` on a saved model; reports a timeout, a panic or an exit status
+        other than 0, 1 or 2 (`on` says which model) and returns whether there was one."""
+        try:
+            r = subprocess.run([BINARY] + command, capture_output=True, timeout=60)
+        except subprocess.TimeoutExpired:
+            failed(f"timeout{on}", [BINARY] + command, "")
+            return True
+        if r.returncode not in (0, 1, 2) or b"panicked" in r.stderr:
+            failed(f"exit status {r.returncode}{on}", [BINARY] + command,
+                   r.stderr.decode(errors="replace"))
+            return True
+        return False
+
     for run in range(runs):
         n, p, binomial = rng.randint(1, 40), rng.randint(1, 12), rng.random() < 0.5
         constant = rng.random() < 0.2
@@ -189,14 +203,7 @@ def main():
                           + offset + rng.choice([[], ["--weights", "w"]]),
                           ["coef", "--model", model]):
                 extra += rng.choice([[], ["--s", "lambda.min"], ["--lambda", "0.01"]])
-                try:
-                    r2 = subprocess.run([BINARY] + extra, capture_output=True, timeout=60)
-                except subprocess.TimeoutExpired:
-                    failed("timeout", [BINARY] + extra, "")
-                    continue
-                if r2.returncode not in (0, 1, 2) or b"panicked" in r2.stderr:
-                    failed(f"exit status {r2.returncode}", [BINARY] + extra,
-                           r2.stderr.decode(errors="replace"))
+                model_command_fails(extra, "")
             # the same commands on a damaged copy of the model file
             with open(model, "rb") as f:
                 damaged_bytes = damage(rng, f.read())
@@ -207,14 +214,7 @@ def main():
                           + offset,
                           ["coef", "--model", damaged]):
                 extra += rng.choice([[], ["--s", "lambda.1se"], ["--lambda", "0.5"]])
-                try:
-                    r3 = subprocess.run([BINARY] + extra, capture_output=True, timeout=60)
-                except subprocess.TimeoutExpired:
-                    failed("timeout on a damaged model", [BINARY] + extra, "")
-                    continue
-                if r3.returncode not in (0, 1, 2) or b"panicked" in r3.stderr:
-                    failed(f"exit status {r3.returncode} on a damaged model",
-                           [BINARY] + extra, r3.stderr.decode(errors="replace"))
+                if model_command_fails(extra, " on a damaged model"):
                     with open(f"fuzz-{seed}-{run}.model.json", "wb") as f:
                         f.write(damaged_bytes)
     shutil.rmtree(work)
