@@ -16,8 +16,7 @@
 //! its active set (whose blocked products run many times faster per multiply-add, see
 //! `super::LEVEL3_GAIN`), that solve is tried too and taken if it lowers the model (see
 //! `try_active_solve`): on ill-conditioned or strongly correlated designs coordinate descent
-//! crawls. Working sets, KKT checks and duality
-//! gaps follow [`super::gaussian`].
+//! crawls. Working sets, KKT checks and duality gaps follow [`super::gaussian`].
 
 use super::gaussian::projectable;
 use super::{
