@@ -163,10 +163,13 @@ const NEWTON_MIN_CRAWL: usize = 2;
 /// Largest active set factored for Newton steps (the factor holds `|A|^2 / 2` numbers).
 const NEWTON_MAX: usize = 4000;
 
-/// Relative residual at which the conjugate gradients of a Newton step stop. The step's
-/// error `e` then leaves about `||e||^2 / 2`, some `1e-4` of the decrease the step itself
-/// achieves; the certificate then decides whether passes or another step follow. A tighter
-/// residual costs further iterations of two triangular solves each without saving passes.
+/// Relative residual at which the conjugate gradients of a Newton step stop. Their
+/// preconditioned system is near the identity (see `ActiveCholesky::solve_shifted`), so the
+/// relative residual is about the step's relative error `e` in the system's norm, and the
+/// step ends above the model's minimum by about `e^2` (`1e-4`) times the decrease the exact
+/// step achieves; the certificate then decides whether passes or another step follow. A
+/// tighter residual costs further iterations of two triangular solves each without saving
+/// passes.
 const NEWTON_CG_TOL: f64 = 1e-2;
 
 /// Most times one Newton step takes the coefficients whose sign its solution would flip, or
