@@ -11,7 +11,9 @@ use crate::kernels::{axpy, dot};
 const ABSENT: usize = usize::MAX;
 
 /// Lower-triangular `L` with `L L' = M`, stored column-major in one buffer with column
-/// stride `cap`: `L[i][t]` at `l[t * cap + i]` for `i >= t`, zero elsewhere.
+/// stride `cap`: `L[i][t]` at `l[t * cap + i]` for `t <= i < |A|`. Entries above the
+/// diagonal are zero; those in rows or columns from `|A|` on are left from earlier factors and
+/// are written before they are read again (a feature that joins writes its whole row).
 #[derive(Debug, Default)]
 pub(crate) struct ActiveCholesky {
     features: Vec<usize>,
@@ -153,43 +155,79 @@ impl ActiveCholesky {
         }
     }
 
-    /// Removes feature `j` (which must be present).
-    pub(crate) fn remove(&mut self, j: usize) {
-        let k = self.pos[j];
-        debug_assert!(k != ABSENT);
+    /// Removes the features `js` (each present, none twice). Removing the feature at position
+    /// `k` leaves the rows and columns after it with `L22 L22' + x x'`, `x = L[k+1.., k]`: a
+    /// rank-one update by Givens rotations, `O((|A| - k)^2)`. The updates run in place by
+    /// increasing position (the rows and columns removed before lie outside each trailing
+    /// block), then one compaction moves the remaining entries: the rows after the first
+    /// removed position in the columns before it, and the columns after it, each entry once
+    /// whatever the number removed.
+    pub(crate) fn remove(&mut self, js: &[usize]) {
+        if js.is_empty() {
+            return;
+        }
         let (m, cap) = (self.features.len(), self.cap);
-        self.features.remove(k);
-        self.pos[j] = ABSENT;
-        for (i, &f) in self.features.iter().enumerate().skip(k) {
-            self.pos[f] = i;
-        }
-        // rows after k move up and lose their entry k, which becomes a rank-one update of the
-        // trailing factor: L22 L22' + x x'
-        let mut x: Vec<f64> = self.l[k * cap + k + 1..k * cap + m].to_vec();
-        for t in 0..k {
-            self.l
-                .copy_within(t * cap + k + 1..t * cap + m, t * cap + k);
-        }
-        for t in k + 1..m {
-            self.l
-                .copy_within(t * cap + t..t * cap + m, (t - 1) * cap + t - 1);
-        }
-        // row m - 1 and column m - 1 are now outside the factor
-        for t in 0..m {
-            self.l[t * cap + m - 1] = 0.0;
-        }
-        self.l[(m - 1) * cap..(m - 1) * cap + m].fill(0.0);
-        for a in 0..x.len() {
-            let col = (k + a) * cap + k;
-            let la = self.l[col + a];
-            let r = la.hypot(x[a]);
-            let (c, s) = (r / la, x[a] / la);
-            self.l[col + a] = r;
-            for b in a + 1..x.len() {
-                let v = (self.l[col + b] + s * x[b]) / c;
-                x[b] = c * x[b] - s * v;
-                self.l[col + b] = v;
+        let mut dead: Vec<usize> = js.iter().map(|&j| self.pos[j]).collect();
+        debug_assert!(dead.iter().all(|&k| k != ABSENT));
+        dead.sort_unstable();
+        let mut x: Vec<f64> = Vec::new();
+        for &k in &dead {
+            x.clear();
+            x.extend_from_slice(&self.l[k * cap + k + 1..k * cap + m]);
+            for a in 0..x.len() {
+                // column k + 1 + a from row k + 1: its diagonal at offset a
+                let col = (k + 1 + a) * cap + k + 1;
+                let la = self.l[col + a];
+                let r = la.hypot(x[a]);
+                // c = r / la >= 1 and s = x_a / la, with 1 / c = la / r multiplied in
+                let (c, s, inv_c) = (r / la, x[a] / la, la / r);
+                self.l[col + a] = r;
+                let below = &mut self.l[col + a + 1..col + x.len()];
+                for (lb, xb) in below.iter_mut().zip(&mut x[a + 1..]) {
+                    let v = (*lb + s * *xb) * inv_c;
+                    *xb = c * *xb - s * v;
+                    *lb = v;
+                }
             }
+        }
+        // runs of remaining positions [start, end)
+        let mut runs: Vec<(usize, usize)> = Vec::with_capacity(dead.len() + 1);
+        let mut start = 0;
+        for &k in &dead {
+            if k > start {
+                runs.push((start, k));
+            }
+            start = k + 1;
+        }
+        if m > start {
+            runs.push((start, m));
+        }
+        // remaining column t goes to column t2 and its remaining rows i >= t to rows from t2
+        // on; a destination never lies after its source, so moving in increasing order reads
+        // every entry before it is overwritten, and a run already in place is not moved
+        let mut t2 = 0;
+        for (r, &(first, last)) in runs.iter().enumerate() {
+            for t in first..last {
+                let (src, dst) = (t * cap, t2 * cap);
+                let mut i2 = t2;
+                for (ri, &(s0, e)) in runs[r..].iter().enumerate() {
+                    let s = if ri == 0 { t } else { s0 };
+                    if src + s != dst + i2 {
+                        self.l.copy_within(src + s..src + e, dst + i2);
+                    }
+                    i2 += e - s;
+                }
+                t2 += 1;
+            }
+        }
+        for &k in dead.iter().rev() {
+            self.features.remove(k);
+        }
+        for &j in js {
+            self.pos[j] = ABSENT;
+        }
+        for (i, &f) in self.features.iter().enumerate().skip(dead[0]) {
+            self.pos[f] = i;
         }
     }
 
@@ -314,8 +352,8 @@ mod tests {
         f.add_block(&[4, 1, 7], col);
         f.add_block(&[0], col);
         f.add_block(&[8, 2], col);
-        f.remove(1);
-        f.remove(8);
+        f.remove(&[1]);
+        f.remove(&[8]);
         f.add_block(&[5], col);
         let set = f.features().to_vec();
         assert_eq!(set, vec![4, 7, 0, 2, 5]);
@@ -330,7 +368,7 @@ mod tests {
         let col = |j: usize| &g[j * p..(j + 1) * p];
         let mut f = ActiveCholesky::new(p);
         f.add_block(&[4, 1, 7, 0], col);
-        f.remove(1);
+        f.remove(&[1]);
         f.add_block(&[8, 2, 5], col);
         let set = f.features().to_vec();
         assert_eq!(set, vec![4, 7, 0, 8, 2, 5]);
@@ -417,16 +455,44 @@ mod tests {
         let mut f = ActiveCholesky::new(p);
         let order: Vec<usize> = (0..p).map(|i| (i * 37) % p).collect();
         f.add_block(&order[..50], col);
-        f.remove(order[3]);
+        f.remove(&[order[3]]);
         f.add_block(&order[50..110], col);
-        f.remove(order[0]);
-        f.remove(order[80]);
+        f.remove(&[order[0], order[80]]);
         f.add_block(&order[110..], col);
         // the stride grew from 64 to 128, then to p (never beyond)
         assert_eq!(f.cap, p);
         assert_eq!(f.features().len(), p - 3);
         let rhs: Vec<f64> = (0..p - 3).map(|i| ((i % 7) as f64) - 2.5).collect();
         assert_solves(&f, &g, &rhs);
+    }
+
+    #[test]
+    fn removing_a_set_equals_removing_one_at_a_time() {
+        // the first and last positions, two adjacent ones and one between
+        let p = 40;
+        let g = gram(p);
+        let col = |j: usize| &g[j * p..(j + 1) * p];
+        let order: Vec<usize> = (0..p).map(|i| (i * 17) % p).collect();
+        let gone = [order[0], order[5], order[6], order[20], order[39]];
+        let mut one = ActiveCholesky::new(p);
+        let mut set = ActiveCholesky::new(p);
+        one.add_block(&order, col);
+        set.add_block(&order, col);
+        for &j in &gone {
+            one.remove(&[j]);
+        }
+        set.remove(&[gone[3], gone[0], gone[4], gone[1], gone[2]]);
+        assert_eq!(one.features(), set.features());
+        assert!(gone.iter().all(|&j| !set.contains(j)));
+        for t in 0..set.features().len() {
+            assert_eq!(one.col(t), set.col(t), "column {t}");
+        }
+        let rhs: Vec<f64> = (0..p - 5).map(|i| ((i % 5) as f64) - 1.5).collect();
+        assert_solves(&set, &g, &rhs);
+        // features joining afterwards overwrite what the removal left outside the factor
+        set.add_block(&gone[..3], col);
+        let rhs: Vec<f64> = (0..p - 2).map(|i| ((i % 3) as f64) - 0.5).collect();
+        assert_solves(&set, &g, &rhs);
     }
 
     #[test]

@@ -588,9 +588,7 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
                 .copied()
                 .filter(|&j| !is_active(j) && !is_entering(j))
                 .collect();
-            for j in leaving {
-                self.chol.remove(j);
-            }
+            self.chol.remove(&leaving);
             let joining: Vec<usize> = active
                 .iter()
                 .copied()
@@ -724,9 +722,8 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
             if dense {
                 kept.retain(|&c| !stops.iter().any(|&(r, _)| r == active[c]));
             } else {
-                for &(j, _) in &stops {
-                    self.chol.remove(j);
-                }
+                let leaving: Vec<usize> = stops.iter().map(|&(j, _)| j).collect();
+                self.chol.remove(&leaving);
             }
             stopped.extend(stops);
             rounds += 1;
