@@ -145,12 +145,21 @@ impl ActiveCholesky {
             tails.push(tail);
             accepted.push(c);
         }
-        for (c, tail) in accepted.into_iter().zip(tails) {
-            let i = self.features.len();
-            for (t, &v) in zcol(c).iter().chain(&tail).enumerate() {
-                self.l[t * cap + i] = v;
+        // the accepted features' rows m, m + 1, ..: column by column, so that each column's
+        // new entries are written together (rows of one column are contiguous)
+        for t in 0..m {
+            let dst = &mut self.l[t * cap + m..t * cap + m + accepted.len()];
+            for (v, &c) in dst.iter_mut().zip(&accepted) {
+                *v = z[c * m + t];
             }
-            self.pos[js[c]] = i;
+        }
+        for (q, tail) in tails.iter().enumerate() {
+            for (t, &v) in tail.iter().enumerate() {
+                self.l[(m + t) * cap + m + q] = v;
+            }
+        }
+        for &c in &accepted {
+            self.pos[js[c]] = self.features.len();
             self.features.push(js[c]);
         }
     }
