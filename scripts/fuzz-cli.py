@@ -198,10 +198,15 @@ def main():
                 failed(f"non-finite numbers in the JSON ({', '.join(missing)})", args, "")
         if os.path.exists(model):
             offset = ["--offset", "o"] if "--offset" in args else []
-            for extra in (["predict", "--model", model, "--data", data] + offset,
-                          ["assess", "--model", model, "--data", data, "--target", "y"]
-                          + offset + rng.choice([[], ["--weights", "w"]]),
-                          ["coef", "--model", model]):
+
+            def model_commands(path, assess_extra):
+                """`predict`, `assess` and `coef` on the model file `path`."""
+                return (["predict", "--model", path, "--data", data] + offset,
+                        ["assess", "--model", path, "--data", data, "--target", "y"]
+                        + offset + assess_extra,
+                        ["coef", "--model", path])
+
+            for extra in model_commands(model, rng.choice([[], ["--weights", "w"]])):
                 extra += rng.choice([[], ["--s", "lambda.min"], ["--lambda", "0.01"]])
                 model_command_fails(extra, "")
             # the same commands on a damaged copy of the model file
@@ -209,10 +214,7 @@ def main():
                 damaged_bytes = damage(rng, f.read())
             with open(damaged, "wb") as f:
                 f.write(damaged_bytes)
-            for extra in (["predict", "--model", damaged, "--data", data] + offset,
-                          ["assess", "--model", damaged, "--data", data, "--target", "y"]
-                          + offset,
-                          ["coef", "--model", damaged]):
+            for extra in model_commands(damaged, []):
                 extra += rng.choice([[], ["--s", "lambda.1se"], ["--lambda", "0.5"]])
                 if model_command_fails(extra, " on a damaged model"):
                     with open(f"fuzz-{seed}-{run}.model.json", "wb") as f:
