@@ -17,17 +17,20 @@
 //!
 //! Each round starts with a Newton step on the active set (see `newton_step`): once a pass has
 //! settled which coefficients are nonzero and their signs, the problem on them is a quadratic
-//! solved from the Cholesky factor of `G_AA` kept along the path (its new columns come from
-//! the Gram cache in covariance mode, from `X` in naive mode). When the step is taken and the
-//! duality gap of the working set is then already within tolerance, no further pass is
-//! needed; otherwise coordinate descent continues from there. Steps start at 32 active
-//! features, or at 2 once coordinate descent has run 100 passes at one lambda (it crawls on
-//! ill-conditioned designs); from then on coordinate descent stops for them each time its
-//! passes at the lambda have doubled. On an active set with as many features as rows or more
-//! (`G_AA` singular), or with a ridge part too large for the factor of `G_AA` to precondition,
-//! a step forms `G_AA + diag(l2)` and factors it afresh, once the passes at the lambda have
-//! cost as much as all such steps so far. Steps are turned off for the rest of a lambda after
-//! rounds of them fail to halve the gap.
+//! solved from the Cholesky factor of `G_AA` kept along the path (its new columns come from the
+//! Gram cache in covariance mode, from `X` in naive mode). When the step is taken and the duality
+//! gap of the working set is then already within tolerance, no further pass is needed; otherwise
+//! coordinate descent continues from there. In covariance mode, once the path has two solutions, a
+//! lambda's first round skips that pass (and the predictor's move): it extrapolates the gradients
+//! at the last two solutions linearly in lambda (exact on a lasso path until its active set
+//! changes) to name the features entering the active set, and its first step starts from the last
+//! solution (see `direct_plan`). Steps start at 32 active features, or at 2 once coordinate descent
+//! has run 100 passes at one lambda (it crawls on ill-conditioned designs); from then on coordinate
+//! descent stops for them each time its passes at the lambda have doubled. On an active set with as
+//! many features as rows or more (`G_AA` singular), or with a ridge part too large for the factor
+//! of `G_AA` to precondition, a step forms `G_AA + diag(l2)` and factors it afresh, once the passes
+//! at the lambda have cost as much as all such steps so far. Steps are turned off for the rest of a
+//! lambda after rounds of them fail to halve the gap.
 //!
 //! A ridge path (no L1 part, no bound, some feature with an L2 weight) forms its
 //! spectral form (see `solver/spectral.rs`) once the work still to come along the path, at the
@@ -113,6 +116,12 @@ pub(crate) struct GaussianSolver<'a, D: Design> {
     prefit_passes: usize,
     /// Whether the last solve stopped because it had taken `max_iter` passes at its lambda.
     pub(crate) at_max_iter: bool,
+    /// Covariance mode: the gradients at the start of the current solve (at the solution of
+    /// the last lambda).
+    g_at_start: Vec<f64>,
+    /// Covariance mode: the gradients at the solution of the lambda before the last one
+    /// (the predictor memory's `previous`), when known.
+    g_previous: Option<Vec<f64>>,
 }
 
 /// Ridge solutions from the spectral form for a block of the path's lambdas, with what their
@@ -284,6 +293,8 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
             ahead: None,
             prefit_passes: 0,
             at_max_iter: false,
+            g_at_start: Vec::new(),
+            g_previous: None,
         };
         let unpenalized: Vec<usize> = (0..p)
             .filter(|&j| s.usable[j] && !pen.is_penalized(j))
@@ -807,6 +818,76 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
         }
     }
 
+    /// Records that `lambda` is solved (see [`PathMemory::solved`]), with the gradients at the
+    /// start of its solve (the last solution's) in covariance mode.
+    fn record_solved(&mut self, lambda: f64) {
+        if self.covariance && self.memory.last_lambda.is_some() {
+            let mut g = self.g_previous.take().unwrap_or_default();
+            g.clone_from(&self.g_at_start);
+            self.g_previous = Some(g);
+        } else {
+            self.g_previous = None;
+        }
+        self.memory.solved(lambda);
+    }
+
+    /// Whether the first Newton step at `lambda` starts straight from the last solution, with
+    /// neither the predictor's move nor a pass before it (each reads the Gram columns of the
+    /// working set), and if so the working-set features it lets enter the active set. It
+    /// does in covariance mode, with Newton steps on and coordinate descent not crawling,
+    /// when the gradients at the last two solutions (at `l0 > l1 > lambda`) are known and at
+    /// least [`NEWTON_MIN`] coefficients (fewer than the rows) are nonzero, none of them
+    /// needing the step to form its system afresh (see `newton_step`). The gradients are
+    /// extrapolated linearly in lambda, `g + theta (g - g_prev)` with
+    /// `theta = (l1 - lambda) / (l0 - l1)`: on a lasso path the coefficients, and so the
+    /// gradients (`g = X'y - G b`), are linear in lambda while the active set and signs stay
+    /// as they were. A feature at zero, strictly inside its bounds, enters when its
+    /// extrapolated gradient violates its optimality condition at `lambda`. Coefficients
+    /// that should leave are stopped at zero by the step itself (see `newton_step`). `O(|ws|)`.
+    fn direct_plan(&self, lambda: f64, frozen: bool) -> Option<Vec<usize>> {
+        if frozen || !self.covariance || !self.newton || self.crawled {
+            return None;
+        }
+        let (Some((l0, _, _)), Some(l1), Some(g_prev)) = (
+            self.memory.previous.as_ref(),
+            self.memory.last_lambda,
+            self.g_previous.as_ref(),
+        ) else {
+            return None;
+        };
+        if !(*l0 > l1 && l1 > lambda) {
+            return None;
+        }
+        let pen = self.pen;
+        let (b, g) = (&self.b, &self.g);
+        let mut nonzero = 0;
+        for &j in &self.ws {
+            if b[j] != 0.0 {
+                nonzero += 1;
+                if pen.weights(lambda, j).1 > 0.1 * self.lip[j] {
+                    return None;
+                }
+            }
+        }
+        if nonzero < NEWTON_MIN || nonzero >= self.x.n_samples() {
+            return None;
+        }
+        let theta = (l1 - lambda) / (l0 - l1);
+        let entering = self
+            .ws
+            .iter()
+            .copied()
+            .filter(|&j| {
+                let gj = g[j] + theta * (g[j] - g_prev[j]);
+                b[j] == 0.0
+                    && pen.lower()[j] < 0.0
+                    && pen.upper()[j] > 0.0
+                    && pen.subdiff_distance(lambda, j, 0.0, gj) > 0.0
+            })
+            .collect();
+        Some(entering)
+    }
+
     /// Path predictor: extrapolate the last two solutions linearly in `log(lambda)` on the
     /// coordinates that kept their sign; start from there when that lowers the objective at
     /// the new `lambda`.
@@ -924,16 +1005,21 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
         let tol = self.opts.tol;
         let mut thr = self.opts.inner_thresh * null;
         self.memory.start(&self.b, 0.0);
+        if self.covariance {
+            self.g_at_start.clone_from(&self.g);
+        }
         self.path_work += self.pass_work + self.dense_spent;
         self.pass_work = 0.0;
         self.dense_spent = 0.0;
         self.lambdas_begun += 1;
         self.at_max_iter = false;
         if let Some(info) = self.spectral_solve(lambda) {
-            self.memory.solved(lambda);
+            self.record_solved(lambda);
             return info;
         }
-        if !frozen {
+        // the first Newton step straight from the last solution, or the predictor's start
+        let mut direct = self.direct_plan(lambda, frozen);
+        if !frozen && direct.is_none() {
             self.predict_start(lambda);
         }
 
@@ -972,11 +1058,18 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
                 NEWTON_MIN
             };
             if newton_on && nonzero >= newton_min {
-                // one pass settles the active set and signs, a Newton step solves on them;
-                // further steps correct the set while the working-set gap is not met
+                // one pass settles the active set and signs (in a direct round, the
+                // extrapolated gradients name the features entering it), a Newton step solves
+                // on them; further steps correct the set while the working-set gap is not
+                // met. A direct round counts as a pass.
                 passes += 1;
-                self.pass(lambda, false);
-                let mut entering = Vec::new();
+                let mut entering = match direct.take() {
+                    Some(entering) => entering,
+                    None => {
+                        self.pass(lambda, false);
+                        Vec::new()
+                    }
+                };
                 for step in 1..=NEWTON_MAX_STEPS {
                     // after an accepted step the gradients are current
                     let Some(out) = self.newton_step(lambda, &entering, step > 1, newton_min)
@@ -1062,7 +1155,7 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
             // with no violator outside, this equals the working-set gap up to rounding
             let info = self.certificate(lambda, false);
             if info.relative_gap <= tol || passes >= max_iter || thr < 1e-24 * null {
-                self.memory.solved(lambda);
+                self.record_solved(lambda);
                 self.at_max_iter = passes >= max_iter;
                 return FitInfo {
                     n_iter: passes + std::mem::take(&mut self.prefit_passes),
@@ -1333,6 +1426,64 @@ mod tests {
             .map(|(j, &bj)| pen.value_1d(lambda, j, bj))
             .sum();
         0.5 * dot(&r, &r) + penalty
+    }
+
+    /// Along a lasso path in covariance mode, most lambdas after the first two are solved by
+    /// one Newton step straight from the last solution (no pass, no predictor move), features
+    /// entering included, and every lambda lands where coordinate descent alone (steps off)
+    /// does.
+    #[test]
+    fn direct_rounds_solve_most_lambdas_of_a_lasso_path_in_one_newton_step() {
+        let (n, p) = (500, 100);
+        let (x, _) = problem(n, p);
+        // half of the features in the response, signs alternating
+        let mut rng = rng(777);
+        let mut y: Vec<f64> = (0..n).map(|_| centered(&mut rng)).collect();
+        for j in 0..p / 2 {
+            let w = if j % 2 == 0 { 0.3 } else { -0.2 };
+            x.col_axpy(j, w, &mut y);
+        }
+        let pen = ElasticNet::new(1.0, p).expect("penalty");
+        let opts = SolverOptions {
+            gaussian_mode: GaussianMode::Covariance,
+            ..SolverOptions::default()
+        };
+        let mut s = GaussianSolver::new(&x, &y, &pen, vec![true; p], opts.clone());
+        let mut cd = GaussianSolver::new(&x, &y, &pen, vec![true; p], opts);
+        cd.newton = false;
+        let lmax = s.lambda_max();
+        let (mut direct, mut one_step, mut entered) = (0, 0, 0);
+        let mut prev = lmax;
+        for k in 0..80 {
+            let lambda = lmax * 1e-3f64.powf(k as f64 / 79.0);
+            let plan = s.direct_plan(lambda, false);
+            let steps = s.newton_steps;
+            let info = s.solve(lambda, prev);
+            let reference = cd.solve(lambda, prev);
+            prev = lambda;
+            assert!(info.converged && reference.converged, "lambda #{k}");
+            let (f, f_cd) = (
+                objective(&x, &y, &pen, lambda, &s.b),
+                objective(&x, &y, &pen, lambda, &cd.b),
+            );
+            assert!(
+                (f - f_cd).abs() <= 2e-6 * f,
+                "lambda #{k}: {f} against {f_cd}"
+            );
+            if let Some(entering) = plan {
+                direct += 1;
+                entered += usize::from(!entering.is_empty());
+                if s.newton_steps == steps + 1 && s.pass_work == 0.0 {
+                    one_step += 1;
+                }
+            }
+        }
+        assert!(direct >= 40, "{direct} direct rounds");
+        assert!(entered >= 10, "features entering at {entered}");
+        assert!(
+            one_step * 10 >= direct * 9,
+            "{one_step} of {direct} in one step"
+        );
     }
 
     #[test]

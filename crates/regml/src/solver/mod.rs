@@ -38,7 +38,9 @@ pub enum Certificate {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FitInfo {
     /// Coordinate-descent passes over the working set (all inner passes, all Newton steps);
-    /// none for a least-squares ridge `lambda` solved exactly from the path's spectral form.
+    /// a least-squares round whose first Newton step starts straight from the last solution,
+    /// with no pass before it, counts as one; none for a least-squares ridge `lambda` solved
+    /// exactly from the path's spectral form.
     /// The first `lambda` of a path also counts the passes of the fit of its unpenalized
     /// features (and of a logistic intercept beside an offset) before the path.
     pub n_iter: usize,
