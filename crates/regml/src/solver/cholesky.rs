@@ -73,14 +73,29 @@ impl ActiveCholesky {
 
     /// Appends the features `js` in order, `gram_col(j)` being the Gram column of `j` over
     /// all features (see [`Self::add_block_from`]).
+    #[cfg(test)]
     pub(crate) fn add_block<'g>(&mut self, js: &[usize], gram_col: impl Fn(usize) -> &'g [f64]) {
+        self.add_block_solving(js, gram_col, None);
+    }
+
+    /// [`Self::add_block`], and with `rhs` (`rhs(j)` the right-hand side's entry of feature
+    /// `j`) also the forward solve `L^-1 v` of the vector `v` of those entries in the new
+    /// factor order, for the features kept: its part on the factor's features so far rides
+    /// along the triangular solve of the new rows as one more right-hand side, so the factor
+    /// is read once for both. Returns that solve (empty without `rhs`).
+    pub(crate) fn add_block_solving<'g>(
+        &mut self,
+        js: &[usize],
+        gram_col: impl Fn(usize) -> &'g [f64],
+        rhs: Option<&dyn Fn(usize) -> f64>,
+    ) -> Vec<f64> {
         let rows = self.block_rows(js);
         let mut cross = Vec::with_capacity(rows.len() * js.len());
         for &j in js {
             let col = gram_col(j);
             cross.extend(rows.iter().map(|&f| col[f]));
         }
-        self.add_block_from(js, &cross);
+        self.add_block_inner(js, &cross, rhs)
     }
 
     /// The rows of the block [`Self::add_block_from`] takes for the features `js`: the
@@ -96,9 +111,27 @@ impl ActiveCholesky {
     /// of the Schur complement `G[J, J] - Z'Z`. A feature numerically in the span of those
     /// before it (squared pivot `<= DEPENDENT_PIVOT G_jj`) is left out.
     pub(crate) fn add_block_from(&mut self, js: &[usize], cross: &[f64]) {
+        self.add_block_inner(js, cross, None);
+    }
+
+    /// [`Self::add_block_from`], with the forward solve of [`Self::add_block_solving`].
+    fn add_block_inner(
+        &mut self,
+        js: &[usize],
+        cross: &[f64],
+        rhs: Option<&dyn Fn(usize) -> f64>,
+    ) -> Vec<f64> {
         let (m, k) = (self.features.len(), js.len());
+        // the right-hand side on the factor's features so far, solved with the new rows
+        let mut v: Vec<f64> = match rhs {
+            Some(f) => self.features.iter().map(|&j| f(j)).collect(),
+            None => Vec::new(),
+        };
         if k == 0 {
-            return;
+            if rhs.is_some() {
+                self.solve_lower(&mut v);
+            }
+            return v;
         }
         let rows = m + k;
         debug_assert_eq!(cross.len(), rows * k);
@@ -106,12 +139,15 @@ impl ActiveCholesky {
         let cap = self.cap;
         // G[j_c, j_a] for new features c and a
         let g_new = |c: usize, a: usize| cross[c * rows + m + a];
-        // Z = L^-1 G[A, J], column c of Z (contiguous) for feature js[c]
-        let mut z = vec![0.0; m * k];
+        // Z = L^-1 G[A, J], column c of Z (contiguous) for feature js[c]; with a right-hand
+        // side, its part on A is column k
+        let solved = usize::from(rhs.is_some());
+        let mut z = vec![0.0; m * (k + solved)];
         if m > 0 {
-            for (c, zc) in z.chunks_exact_mut(m).enumerate() {
+            for (c, zc) in z.chunks_exact_mut(m).take(k).enumerate() {
                 zc.copy_from_slice(&cross[c * rows..c * rows + m]);
             }
+            z[m * k..].copy_from_slice(&v);
             // at this size the solve is bound by reading the factor: one thread
             faer::linalg::triangular_solve::solve_lower_triangular_in_place(
                 faer::MatRef::from_column_major_slice_with_stride(
@@ -120,9 +156,10 @@ impl ActiveCholesky {
                     m,
                     cap,
                 ),
-                faer::MatMut::from_column_major_slice_mut(&mut z, m, k),
+                faer::MatMut::from_column_major_slice_mut(&mut z, m, k + solved),
                 faer::Par::Seq,
             );
+            v.copy_from_slice(&z[m * k..]);
         }
         let zcol = |c: usize| &z[c * m..(c + 1) * m];
         // Cholesky of the Schur complement G[J, J] - Z'Z, skipping dependent pivots; each
@@ -158,10 +195,18 @@ impl ActiveCholesky {
                 self.l[(m + t) * cap + m + q] = v;
             }
         }
+        if let Some(f) = rhs {
+            // row m + q of the factor: z of its feature, then its tail
+            for (q, (&c, tail)) in accepted.iter().zip(&tails).enumerate() {
+                let s = f(js[c]) - dot(zcol(c), &v[..m]) - dot(&tail[..q], &v[m..m + q]);
+                v.push(s / tail[q]);
+            }
+        }
         for &c in &accepted {
             self.pos[js[c]] = self.features.len();
             self.features.push(js[c]);
         }
+        v
     }
 
     /// Removes the features `js` (each present, none twice). Removing the feature at position
@@ -253,6 +298,7 @@ impl ActiveCholesky {
     }
 
     /// Solves `M v = rhs` in place (`rhs` in factor order).
+    #[cfg(test)]
     pub(crate) fn solve(&self, v: &mut [f64]) {
         self.solve_lower(v);
         self.solve_upper(v);
@@ -276,6 +322,17 @@ impl ActiveCholesky {
         max_iter: usize,
     ) -> Vec<f64> {
         self.solve_lower(&mut rhs);
+        self.solve_shifted_lower(rhs, shift, rel_tol, max_iter)
+    }
+
+    /// [`Self::solve_shifted`] given `L^-1 rhs` (its first triangular solve done).
+    pub(crate) fn solve_shifted_lower(
+        &self,
+        rhs: Vec<f64>,
+        shift: &[f64],
+        rel_tol: f64,
+        max_iter: usize,
+    ) -> Vec<f64> {
         let b_norm = dot(&rhs, &rhs).sqrt();
         let mut d = vec![0.0; rhs.len()];
         let mut r = rhs;
@@ -452,6 +509,52 @@ mod tests {
         // one iteration alone does not solve it
         let one = f.solve_shifted(rhs.clone(), &shift, 1e-12, 1);
         assert!(residual(&one, &shift) > 1e-6);
+    }
+
+    /// The forward solve that rides along a block's triangular solve is `L^-1 rhs` of the new
+    /// factor: a back substitution then solves `M d = rhs`, for a block joining an empty
+    /// factor, one joining after a removal, with a dependent feature left out, and an empty
+    /// block. The factor is the same as without the right-hand side.
+    #[test]
+    fn the_forward_solve_along_a_block_solves_with_the_new_factor() {
+        let p = 12;
+        let mut g = gram(p);
+        // feature 11 duplicates feature 4: dependent, left out of the factor
+        for a in 0..p {
+            g[11 * p + a] = g[4 * p + a];
+            g[a * p + 11] = g[a * p + 4];
+        }
+        let col = |j: usize| &g[j * p..(j + 1) * p];
+        let rhs = |j: usize| (j as f64 - 4.5) * 0.3 + 1.0 / (1.0 + j as f64);
+        let mut f = ActiveCholesky::new(p);
+        let mut plain = ActiveCholesky::new(p);
+        let blocks: [&[usize]; 3] = [&[3, 7, 0], &[4, 9, 11, 2], &[]];
+        for (b, block) in blocks.iter().enumerate() {
+            if b == 1 {
+                f.remove(&[7]);
+                plain.remove(&[7]);
+            }
+            let mut d = f.add_block_solving(block, col, Some(&rhs));
+            plain.add_block(block, col);
+            assert_eq!(f.features(), plain.features());
+            assert_eq!(f.l, plain.l);
+            let set = f.features().to_vec();
+            assert_eq!(d.len(), set.len());
+            assert!(!set.contains(&11));
+            f.solve_upper(&mut d);
+            let want: Vec<f64> = set.iter().map(|&j| rhs(j)).collect();
+            let mut direct = want.clone();
+            f.solve(&mut direct);
+            for (got, exact) in d.iter().zip(&direct) {
+                assert!(
+                    (got - exact).abs() <= 1e-12 * (1.0 + exact.abs()),
+                    "block {b}: {got} against {exact}"
+                );
+            }
+            assert_solves(&f, &g, &want);
+        }
+        // without a right-hand side nothing is solved
+        assert!(f.add_block_solving(&[5], col, None).is_empty());
     }
 
     #[test]

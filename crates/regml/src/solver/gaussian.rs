@@ -566,6 +566,8 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
                 .any(|&j| pen.weights(lambda, j).1 > 0.1 * self.lip[j]);
         // dense: G_AA + diag(l2_A), k x k column-major
         let mut system: Vec<f64> = Vec::new();
+        // the first solve's forward half `L^-1 rhs`, when the factor update computed it
+        let mut forward: Option<Vec<f64>> = None;
         if dense {
             let cost = self.dense_solve_cost(k);
             if self.dense_spent + cost > self.pass_work {
@@ -605,10 +607,19 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
                 .copied()
                 .filter(|&j| !self.chol.contains(j))
                 .collect();
-            if self.covariance {
-                let gram = &self.gram;
-                self.chol.add_block(&joining, |j| gram.col(j));
-            } else if !joining.is_empty() {
+            if self.covariance && !joining.is_empty() {
+                // the first round's right-hand side (no coefficient stopped yet), solved along
+                // the new rows
+                let (gram, b_now, g_now) = (&self.gram, &self.b, &self.g);
+                let rhs = |j: usize| {
+                    let (w1, w2) = pen.weights(lambda, j);
+                    g_now[j] - w1 * sign_at(b_now, g_now, j) - w2 * b_now[j]
+                };
+                forward = Some(
+                    self.chol
+                        .add_block_solving(&joining, |j| gram.col(j), Some(&rhs)),
+                );
+            } else if !self.covariance && !joining.is_empty() {
                 // G[F + J, J] from X: O(n (|F| + |J|) |J|)
                 let rows = self.chol.block_rows(&joining);
                 let mut cross = vec![0.0; rows.len() * joining.len()];
@@ -624,13 +635,7 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
         }
         // signs: of the coefficient, or of the gradient for an entering feature
         let (b_now, g_now) = (&self.b, &self.g);
-        let sign = |j: usize| {
-            if b_now[j] != 0.0 {
-                b_now[j].signum()
-            } else {
-                g_now[j].signum()
-            }
-        };
+        let sign = |j: usize| sign_at(b_now, g_now, j);
         // Coefficients whose sign the solution would flip leave the system and stop at zero,
         // those it would take past a bound stop there, and the rest is solved again without
         // them (at most NEWTON_SIGN_ROUNDS times): clipping them after the solve would leave
@@ -677,12 +682,26 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
                 solve_spd_damped(&sub, &rhs)?
             } else if l2.iter().all(|&w| w == 0.0) {
                 // the factor is of the system itself: one direct solve
-                let mut d = rhs;
-                self.chol.solve(&mut d);
+                let mut d = match forward.take() {
+                    Some(z) => z,
+                    None => {
+                        let mut d = rhs;
+                        self.chol.solve_lower(&mut d);
+                        d
+                    }
+                };
+                self.chol.solve_upper(&mut d);
                 d
             } else {
-                self.chol
-                    .solve_shifted(rhs, &l2, NEWTON_CG_TOL, NEWTON_CG_MAX_ITER)
+                match forward.take() {
+                    Some(z) => {
+                        self.chol
+                            .solve_shifted_lower(z, &l2, NEWTON_CG_TOL, NEWTON_CG_MAX_ITER)
+                    }
+                    None => self
+                        .chol
+                        .solve_shifted(rhs, &l2, NEWTON_CG_TOL, NEWTON_CG_MAX_ITER),
+                }
             };
             if rounds == NEWTON_SIGN_ROUNDS {
                 break (set, d);
@@ -1387,6 +1406,15 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
             }
         }
         FitInfo::from_parts(kind, gap, primal, kkt, self.grad_scale)
+    }
+}
+
+/// The sign a Newton step gives feature `j`: its coefficient's, or its gradient's at zero.
+fn sign_at(b: &[f64], g: &[f64], j: usize) -> f64 {
+    if b[j] != 0.0 {
+        b[j].signum()
+    } else {
+        g[j].signum()
     }
 }
 
