@@ -71,18 +71,19 @@ impl ActiveCholesky {
         self.l = l;
     }
 
-    /// Appends the features `js` in order, `gram_col(j)` being the Gram column of `j` over
-    /// all features (see [`Self::add_block_from`]).
+    /// [`Self::add_block_solving`] without a right-hand side.
     #[cfg(test)]
     pub(crate) fn add_block<'g>(&mut self, js: &[usize], gram_col: impl Fn(usize) -> &'g [f64]) {
         self.add_block_solving(js, gram_col, None);
     }
 
-    /// [`Self::add_block`], and with `rhs` (`rhs(j)` the right-hand side's entry of feature
-    /// `j`) also the forward solve `L^-1 v` of the vector `v` of those entries in the new
-    /// factor order, for the features kept: its part on the factor's features so far rides
-    /// along the triangular solve of the new rows as one more right-hand side, so the factor
-    /// is read once for both. Returns that solve (empty without `rhs`).
+    /// Appends the features `js` in order, `gram_col(j)` being the Gram column of `j` over
+    /// all features (see [`Self::add_block_from`]). With `rhs` (`rhs(j)` the right-hand
+    /// side's entry of feature `j`) it also returns the forward solve `L^-1 v` of the vector
+    /// `v` of those entries in the new factor order, for the features kept: its part on the
+    /// factor's features so far rides along the triangular solve of the new rows as one more
+    /// right-hand side, so the factor is read once for both. Without `rhs` the result is
+    /// empty.
     pub(crate) fn add_block_solving<'g>(
         &mut self,
         js: &[usize],
