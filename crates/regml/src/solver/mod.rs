@@ -329,9 +329,20 @@ impl GramCache {
     }
 
     /// Computes the columns `rest` (none cached) from their symmetric Gram block; their rows
-    /// of cached features come from the cached columns.
+    /// of cached features come from the cached columns. With nothing cached and every column
+    /// wanted, `X'X` is formed in place (column `j` in slot `j`), with no block to copy.
     fn compute_square<D: crate::design::Design>(&mut self, x: &D, rest: &[usize]) {
         let (p, u) = (self.p, rest.len());
+        if self.data.is_empty() && u == p {
+            // the whole of X'X, nothing cached: formed in place, column j in slot j
+            debug_assert!(rest.iter().enumerate().all(|(c, &j)| c == j));
+            self.data = vec![0.0; p * p];
+            x.gram_square(rest, &mut self.data, &mut self.scratch);
+            for (j, s) in self.slot.iter_mut().enumerate() {
+                *s = j;
+            }
+            return;
+        }
         let mut block = std::mem::take(&mut self.block);
         block.resize(u * u, 0.0);
         x.gram_square(rest, &mut block, &mut self.scratch);
