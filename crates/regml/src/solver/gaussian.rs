@@ -611,10 +611,7 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
                 // the first round's right-hand side (no coefficient stopped yet), solved along
                 // the new rows
                 let (gram, b_now, g_now) = (&self.gram, &self.b, &self.g);
-                let rhs = |j: usize| {
-                    let (w1, w2) = pen.weights(lambda, j);
-                    g_now[j] - w1 * sign_at(b_now, g_now, j) - w2 * b_now[j]
-                };
+                let rhs = |j: usize| newton_rhs(pen, lambda, b_now, g_now, j, 0.0);
                 forward = Some(
                     self.chol
                         .add_block_solving(&joining, |j| gram.col(j), Some(&rhs)),
@@ -662,11 +659,9 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
             let l2: Vec<f64> = set.iter().map(|&j| pen.weights(lambda, j).1).collect();
             let rhs: Vec<f64> = set
                 .iter()
-                .zip(&l2)
-                .map(|(&j, &w2)| {
-                    let (w1, _) = pen.weights(lambda, j);
+                .map(|&j| {
                     let shift = moved.get(j).copied().unwrap_or(0.0);
-                    g_now[j] + shift - w1 * sign(j) - w2 * b_now[j]
+                    newton_rhs(pen, lambda, b_now, g_now, j, shift)
                 })
                 .collect();
             let rhs_norm = dot(&rhs, &rhs).sqrt();
@@ -841,9 +836,12 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
     /// start of its solve (the last solution's) in covariance mode.
     fn record_solved(&mut self, lambda: f64) {
         if self.covariance && self.memory.last_lambda.is_some() {
-            let mut g = self.g_previous.take().unwrap_or_default();
-            g.clone_from(&self.g_at_start);
-            self.g_previous = Some(g);
+            // the start's gradients become the previous ones; the start's buffer is refilled
+            // at the next solve
+            std::mem::swap(
+                self.g_previous.get_or_insert_with(Vec::new),
+                &mut self.g_at_start,
+            );
         } else {
             self.g_previous = None;
         }
@@ -1407,6 +1405,13 @@ impl<'a, D: Design> GaussianSolver<'a, D> {
         }
         FitInfo::from_parts(kind, gap, primal, kkt, self.grad_scale)
     }
+}
+
+/// Entry `j` of a Newton step's right-hand side `g_j + shift - l1_j s_j - l2_j b_j` (`s_j`
+/// from [`sign_at`]; `shift` the gradient's change from the coefficients stopped so far).
+fn newton_rhs(pen: &ElasticNet, lambda: f64, b: &[f64], g: &[f64], j: usize, shift: f64) -> f64 {
+    let (w1, w2) = pen.weights(lambda, j);
+    g[j] + shift - w1 * sign_at(b, g, j) - w2 * b[j]
 }
 
 /// The sign a Newton step gives feature `j`: its coefficient's, or its gradient's at zero.
